@@ -1,0 +1,8 @@
+"""STAG-book: the Spatio-Temporal AU-Graph network for micro-expression recognition.
+
+Dependencies point one way: ``data -> preprocess -> models -> train -> explain/bench -> cli``.
+Import submodules explicitly (``from stag.data import load``); importing :mod:`stag` itself
+is cheap and pulls in no heavy dependency.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The book pipeline: papermill executes the notebooks, Jupyter Book renders them."""

@@ -1,0 +1,51 @@
+"""``stag book``: execute the notebooks with papermill and build the Jupyter Book."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+from stag.device import DEVICE_CHOICES
+
+HELP = "execute the notebooks (papermill) and build the book (Jupyter Book)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", default="quick", choices=("quick", "full"),
+                        help="parameter set: quick (default, ~10 min on 2 CPU cores) or full")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                        metavar=("NAME", "VALUE"),
+                        help="override a notebook parameter (YAML value), for every notebook declaring it")
+    parser.add_argument("--only", action="append", default=[], metavar="NN",
+                        help="execute only chapter NN (repeatable); others keep their executed copies")
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    parser.add_argument("--no-build", action="store_true", help="execute notebooks, skip the HTML build")
+    parser.add_argument("--no-execute", action="store_true", help="build HTML from the executed copies only")
+    parser.add_argument("--root", type=Path, default=Path("."), help="project root (holds _toc.yml)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from stag.book.runner import NotebookFailed, build_html, execute_book
+
+    root = args.root.resolve()
+    if not (root / "_toc.yml").exists():
+        raise FileNotFoundError(f"{root / '_toc.yml'} not found; run from the project root or pass --root")
+    overrides = {}
+    for name, value in args.parameter:
+        try:
+            overrides[name] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise ValueError(f"-p {name} {value!r}: not a valid YAML value ({exc})") from None
+    if not args.no_execute:
+        try:
+            execute_book(root, profile=args.profile, overrides=overrides, only=args.only, device=args.device)
+        except NotebookFailed as exc:
+            print(f"stag book: error: {exc}", file=sys.stderr)
+            return 1
+    if not args.no_build:
+        index = build_html(root)
+        print(f"book: {index}")
+    return 0

@@ -1,0 +1,245 @@
+"""Execute the book's notebooks with papermill, in ``_toc.yml`` order.
+
+Each notebook ``notebooks/NN_name.ipynb`` that ``_toc.yml`` lists as
+``book/executed/NN_name`` is executed into a temporary file next to its destination and
+renamed into place only when it succeeds, so a failed rerun never destroys the last good
+copy. A failure keeps the partial notebook as ``NN_name.failed.ipynb`` and names the cell.
+Every run appends what it did (parameters, wall time, device, status) to ``run.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+EXECUTED_DIR = Path("book") / "executed"
+NOTEBOOK_DIR = Path("notebooks")
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised; the message names the notebook and the failing cell."""
+
+
+@dataclass
+class NotebookRun:
+    notebook: str
+    parameters: dict
+    status: str = "pending"
+    wall_time_s: float = 0.0
+    started: str = ""
+    error: str = ""
+    failed_cell: int | None = None
+
+
+@dataclass
+class BookRun:
+    profile: str
+    device: str
+    notebooks: list[NotebookRun] = field(default_factory=list)
+
+
+def toc_notebooks(root: Path) -> list[str]:
+    """Stems of the executed notebooks listed in ``_toc.yml``, in reading order."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    files: list[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(str(node["file"]))
+            if "root" in node:
+                files.append(str(node["root"]))
+            for value in node.values():
+                if isinstance(value, (list, dict)):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    prefix = EXECUTED_DIR.as_posix() + "/"
+    return [f[len(prefix):] for f in files if f.startswith(prefix)]
+
+
+def declared_parameters(notebook: Path) -> dict[str, dict]:
+    """The notebook's papermill parameters: name -> {default, inferred_type_name}."""
+    import papermill
+
+    return {name: dict(info) for name, info in papermill.inspect_notebook(str(notebook)).items()}
+
+
+def _coerce(name: str, value: object, declared: dict, where: str) -> object:
+    """Check an override against the type of the notebook's default; raise a clear error."""
+    default_src = declared.get("default", "None")
+    try:
+        default = yaml.safe_load(str(default_src))
+    except yaml.YAMLError:
+        return value
+    if default is None or value is None:
+        return value
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, str):
+        ok = isinstance(value, (str, int, float)) and not isinstance(value, bool)
+        value = str(value) if ok else value
+    elif isinstance(default, list):
+        ok = isinstance(value, list)
+        if not ok and isinstance(value, (str, int, float)):
+            value, ok = [value], True
+    else:
+        ok = True
+    if not ok:
+        raise ValueError(
+            f"parameter {name}={value!r} for {where}: expected {type(default).__name__} "
+            f"like the notebook's default {default_src}"
+        )
+    return value
+
+
+def resolve_parameters(root: Path, stems: list[str], overrides: dict[str, object]) -> dict[str, dict]:
+    """Per-notebook parameters: each override goes to the notebooks that declare it.
+
+    Raises:
+        ValueError: an override no notebook declares, or a value of the wrong type.
+    """
+    per_notebook: dict[str, dict] = {}
+    used: set[str] = set()
+    all_names: set[str] = set()
+    for stem in stems:
+        declared = declared_parameters(root / NOTEBOOK_DIR / f"{stem}.ipynb")
+        all_names |= set(declared)
+        params = {}
+        for name, value in overrides.items():
+            if name in declared:
+                params[name] = _coerce(name, value, declared[name], f"notebooks/{stem}.ipynb")
+                used.add(name)
+        per_notebook[stem] = params
+    unknown = sorted(set(overrides) - used)
+    if unknown:
+        raise ValueError(
+            f"parameter(s) {unknown} are declared by none of the notebooks run; "
+            f"known parameters: {', '.join(sorted(all_names))}"
+        )
+    return per_notebook
+
+
+def execute_notebook(root: Path, stem: str, parameters: dict) -> NotebookRun:
+    """Run one notebook with papermill; raise :class:`NotebookFailed` naming the cell."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    src = root / NOTEBOOK_DIR / f"{stem}.ipynb"
+    if not src.exists():
+        raise FileNotFoundError(f"_toc.yml lists book/executed/{stem} but {src} does not exist")
+    out_dir = root / EXECUTED_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    final = out_dir / f"{stem}.ipynb"
+    running = out_dir / f".{stem}.running.ipynb"
+    failed = out_dir / f"{stem}.failed.ipynb"
+    record = NotebookRun(notebook=f"notebooks/{stem}.ipynb", parameters=parameters,
+                         started=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(src), str(running), parameters=parameters, cwd=str(root / NOTEBOOK_DIR),
+            kernel_name="python3", progress_bar=False, log_output=False,
+        )
+    except PapermillExecutionError as exc:
+        record.wall_time_s = time.perf_counter() - start
+        record.status = "failed"
+        record.failed_cell = exc.exec_count
+        record.error = f"{exc.ename}: {exc.evalue}"
+        running.replace(failed)
+        raise NotebookFailed(
+            f"notebooks/{stem}.ipynb failed in cell [{exc.exec_count}] with {exc.ename}: {exc.evalue}\n"
+            f"The partially executed notebook is kept at {failed.relative_to(root)}; "
+            f"the last good copy (if any) at {final.relative_to(root)} is untouched."
+        ) from None
+    except BaseException:
+        if running.exists():
+            running.replace(failed)
+        raise
+    record.wall_time_s = time.perf_counter() - start
+    record.status = "ok"
+    running.replace(final)
+    if failed.exists():
+        failed.unlink()
+    return record
+
+
+def execute_book(root: Path, *, profile: str = "quick", overrides: dict | None = None,
+                 only: list[str] | None = None, device: str = "auto", log=print) -> BookRun:
+    """Execute the notebooks of ``_toc.yml`` (or those whose number is in ``only``)."""
+    from stag.book.profiles import profile_parameters
+
+    stems = toc_notebooks(root)
+    if only:
+        wanted = [o.zfill(2) for o in only]
+        chosen = [s for s in stems if s.split("_", 1)[0] in wanted]
+        missing = sorted(set(wanted) - {s.split("_", 1)[0] for s in chosen})
+        if missing:
+            raise ValueError(f"--only {missing}: no notebook with that number in _toc.yml "
+                             f"(have: {', '.join(s.split('_', 1)[0] for s in stems)})")
+        stems = chosen
+    values = {**profile_parameters(profile), "device": device, **(overrides or {})}
+    # Profile values and the device only go where declared; explicit -p overrides must land.
+    explicit = dict(overrides or {})
+    params = resolve_parameters(root, stems, explicit)
+    for stem in stems:
+        declared = declared_parameters(root / NOTEBOOK_DIR / f"{stem}.ipynb")
+        for name, value in values.items():
+            if name in declared and name not in params[stem]:
+                params[stem][name] = _coerce(name, value, declared[name], f"notebooks/{stem}.ipynb")
+    run = BookRun(profile=profile, device=device)
+    total = time.perf_counter()
+    for i, stem in enumerate(stems, 1):
+        log(f"[{i}/{len(stems)}] {stem} ...", flush=True)
+        try:
+            record = execute_notebook(root, stem, params[stem])
+        except NotebookFailed:
+            run.notebooks.append(NotebookRun(f"notebooks/{stem}.ipynb", params[stem], status="failed"))
+            _write_run(root, run)
+            raise
+        run.notebooks.append(record)
+        log(f"[{i}/{len(stems)}] {stem} ok in {record.wall_time_s:.1f} s", flush=True)
+        _write_run(root, run)
+    log(f"executed {len(stems)} notebook(s) in {time.perf_counter() - total:.1f} s", flush=True)
+    return run
+
+
+def _write_run(root: Path, run: BookRun) -> None:
+    """Merge this run's records into ``book/executed/run.json`` (one entry per notebook)."""
+    path = root / EXECUTED_DIR / "run.json"
+    previous = json.loads(path.read_text()) if path.exists() else {"notebooks": {}}
+    for nb in run.notebooks:
+        previous["notebooks"][nb.notebook] = {**asdict(nb), "profile": run.profile, "device": run.device}
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(previous, indent=2, default=str))
+    tmp.replace(path)
+
+
+def build_html(root: Path, log=print) -> Path:
+    """Render the executed notebooks with Jupyter Book (no execution, warnings are errors)."""
+    import subprocess
+    import sys
+
+    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(root), "--builder", "html",
+           "-W", "-n", "--keep-going"]
+    log("$ jupyter-book " + " ".join(cmd[1:]), flush=True)
+    proc = subprocess.run(cmd, cwd=root, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"jupyter-book build failed with exit code {proc.returncode}; "
+                           "the warnings above name the pages")
+    index = root / "_build" / "html" / "index.html"
+    if not index.exists():
+        raise RuntimeError(f"jupyter-book build succeeded but {index} is missing")
+    return index

@@ -1,0 +1,151 @@
+"""The Clip schema: one micro-expression sample, as every adapter yields it.
+
+A :class:`Clip` is what the rest of the package consumes. Real adapters fill ``loader`` and
+leave ``frames`` empty, so frames are read from disk only when :meth:`Clip.load_frames` is
+called; the synthetic generator and precomputed-flow adapters fill ``frames``/``flows``
+directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from stag.data.labels import LabelScheme
+
+
+@dataclass(eq=False)
+class Clip:
+    """One micro-expression clip.
+
+    Attributes:
+        clip_id: unique id within its :class:`ClipSet`, ``"{dataset}/{subject}/{name}"``.
+        subject: normalised subject id (``"sub01"``, ``"006"``, ``"s01"``).
+        dataset: source dataset name (``"casme2"``, ``"samm"``, ``"smic"``, ``"synthetic"``...).
+        label: class id in the :class:`ClipSet`'s label scheme.
+        label_name: class name in that scheme (``"negative"``).
+        emotion: the dataset's own emotion string, as annotated (``"repression"``).
+        frames: ``(T, H, W, 3)`` uint8 RGB frames, or ``None`` when read lazily / absent.
+        flows: ``(K, C, H, W)`` float32 precomputed flow stack, or ``None``.
+        landmarks: ``(T, 68, 2)`` float32 (x, y) pixel landmarks, or ``None``.
+        onset, apex, offset: 0-based indices into ``frames`` (not the dataset's frame
+            numbers), or ``None`` when not annotated.
+        aus: active action units, sorted (``(4, 7)``).
+        fps: frame rate in frames per second, when known.
+        frame_numbers: the dataset's own frame numbers of ``frames`` (e.g. ``46..86``).
+        truth: ground truth that only synthetic data has (``au_intensity``, ``au_masks``...).
+        source: where the clip came from (folder or file path, annotation row) for errors.
+        loader: zero-argument callable returning ``(T, H, W, 3)`` uint8 frames.
+    """
+
+    clip_id: str
+    subject: str
+    dataset: str
+    label: int
+    label_name: str
+    emotion: str = ""
+    frames: np.ndarray | None = field(default=None, repr=False)
+    flows: np.ndarray | None = field(default=None, repr=False)
+    landmarks: np.ndarray | None = field(default=None, repr=False)
+    onset: int | None = None
+    apex: int | None = None
+    offset: int | None = None
+    aus: tuple[int, ...] = ()
+    fps: float | None = None
+    frame_numbers: np.ndarray | None = field(default=None, repr=False)
+    truth: dict[str, Any] = field(default_factory=dict, repr=False)
+    source: str = ""
+    loader: Callable[[], np.ndarray] | None = field(default=None, repr=False)
+
+    def load_frames(self) -> np.ndarray:
+        """Return the ``(T, H, W, 3)`` uint8 frames, reading them from disk if needed.
+
+        Frames are not cached on the clip, so iterating a large dataset keeps only the
+        clip being processed in memory.
+        """
+        if self.frames is not None:
+            return self.frames
+        if self.loader is None:
+            raise ValueError(f"clip {self.clip_id!r} has no frames (source: {self.source or 'unknown'})")
+        return self.loader()
+
+    @property
+    def has_frames(self) -> bool:
+        return self.frames is not None or self.loader is not None
+
+
+@dataclass
+class ClipSet(Sequence[Clip]):
+    """An ordered collection of clips sharing one label scheme.
+
+    ``skipped`` lists ``(where, why)`` for every annotation row that was left out on purpose
+    (a class the scheme excludes, or bad input when the adapter was asked to skip it), so
+    nothing disappears silently.
+    """
+
+    name: str
+    scheme: LabelScheme
+    clips: list[Clip]
+    params: dict[str, Any] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        seen: dict[str, int] = {}
+        for i, clip in enumerate(self.clips):
+            if clip.clip_id in seen:
+                raise ValueError(
+                    f"duplicate clip id {clip.clip_id!r} in dataset {self.name!r} "
+                    f"(entries {seen[clip.clip_id]} and {i}; sources: "
+                    f"{self.clips[seen[clip.clip_id]].source!r} and {clip.source!r})"
+                )
+            seen[clip.clip_id] = i
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return ClipSet(self.name, self.scheme, self.clips[i], dict(self.params))
+        return self.clips[i]
+
+    def __iter__(self) -> Iterator[Clip]:
+        return iter(self.clips)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """``(n,)`` int64 class ids."""
+        return np.array([c.label for c in self.clips], dtype=np.int64)
+
+    @property
+    def subjects(self) -> np.ndarray:
+        """``(n,)`` subject ids, prefixed by dataset when several datasets are mixed."""
+        return np.array([f"{c.dataset}/{c.subject}" for c in self.clips], dtype=object)
+
+    def subset(self, indices: Sequence[int]) -> ClipSet:
+        return ClipSet(self.name, self.scheme, [self.clips[i] for i in indices], dict(self.params))
+
+    def summary(self, by: str = "class"):
+        """Clip counts as a :class:`pandas.DataFrame`.
+
+        ``by="class"``: rows = dataset, columns = classes. ``by="subject"``: rows =
+        (dataset, subject), columns = classes. Both with a ``total`` column.
+        """
+        import pandas as pd
+
+        if not self.clips:
+            return pd.DataFrame(columns=[*self.scheme.classes, "total"])
+        df = pd.DataFrame({
+            "dataset": [c.dataset for c in self.clips],
+            "subject": [c.subject for c in self.clips],
+            "class": pd.Categorical([c.label_name for c in self.clips], categories=self.scheme.classes),
+        })
+        keys = {"class": ["dataset"], "subject": ["dataset", "subject"], "dataset": ["dataset"]}
+        if by not in keys:
+            raise ValueError(f"by={by!r}: expected one of {sorted(keys)}")
+        table = pd.crosstab([df[k] for k in keys[by]], df["class"], dropna=False)
+        table = table.reindex(columns=list(self.scheme.classes), fill_value=0)
+        table["total"] = table.sum(axis=1)
+        return table
