@@ -1,0 +1,20 @@
+"""Shared test configuration: keep torch and OpenCV to one thread so tests are repeatable."""
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _single_thread_torch():
+    try:
+        import torch
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -1,0 +1,83 @@
+"""`stag book`'s runner on a tiny two-chapter project: real papermill, real kernels."""
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from stag.book.runner import NotebookFailed, execute_book, resolve_parameters, toc_notebooks
+from stag.cli import main
+
+
+def _notebook(path: Path, params: str, body: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    p = nbformat.v4.new_code_cell(params)
+    p.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Chapter"), p, nbformat.v4.new_code_cell(body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nparts:\n  - caption: C\n    chapters:\n"
+        "      - file: book/executed/01_ok\n      - file: book/executed/02_maybe\n")
+    _notebook(tmp_path / "notebooks" / "01_ok.ipynb", "n = 1\nlabel = 'a'", "assert n > 0\nprint(label * n)")
+    _notebook(tmp_path / "notebooks" / "02_maybe.ipynb", "fail = False\nn = 1",
+              "x = 1\nif fail:\n    raise RuntimeError('boom in chapter two')")
+    return tmp_path
+
+
+def test_toc_order(project):
+    assert toc_notebooks(project) == ["01_ok", "02_maybe"]
+
+
+def test_executes_in_order_and_records_run(project):
+    run = execute_book(project, overrides={"n": 3}, log=lambda *a, **k: None)
+    assert [r.status for r in run.notebooks] == ["ok", "ok"]
+    out = nbformat.read(project / "book/executed/01_ok.ipynb", as_version=4)
+    assert "aaa" in "".join(o.get("text", "") for c in out.cells if c.cell_type == "code" for o in c.outputs)
+    record = json.loads((project / "book/executed/run.json").read_text())
+    entry = record["notebooks"]["notebooks/01_ok.ipynb"]
+    assert entry["parameters"]["n"] == 3 and entry["status"] == "ok" and entry["wall_time_s"] > 0
+
+
+def test_failure_names_notebook_and_cell_and_keeps_good_copy(project):
+    execute_book(project, log=lambda *a, **k: None)
+    good = (project / "book/executed/02_maybe.ipynb").read_bytes()
+    with pytest.raises(NotebookFailed) as err:
+        execute_book(project, overrides={"fail": True}, only=["02"], log=lambda *a, **k: None)
+    msg = str(err.value)
+    assert "notebooks/02_maybe.ipynb" in msg and "cell [" in msg and "boom in chapter two" in msg
+    assert (project / "book/executed/02_maybe.failed.ipynb").exists()
+    assert (project / "book/executed/02_maybe.ipynb").read_bytes() == good
+
+
+def test_bad_parameter_type_is_named(project):
+    with pytest.raises(ValueError, match=r"parameter n='abc'.*expected int"):
+        resolve_parameters(project, ["01_ok", "02_maybe"], {"n": "abc"})
+
+
+def test_unknown_parameter_lists_known_ones(project):
+    with pytest.raises(ValueError, match=r"\['epochz'\].*known parameters: fail, label, n"):
+        resolve_parameters(project, ["01_ok", "02_maybe"], {"epochz": 3})
+
+
+def test_only_unknown_chapter(project):
+    with pytest.raises(ValueError, match="no notebook with that number"):
+        execute_book(project, only=["07"], log=lambda *a, **k: None)
+
+
+def test_cli_reports_bad_value_clearly(project, capsys):
+    rc = main(["book", "--root", str(project), "--no-build", "-p", "n", "many"])
+    assert rc == 2
+    assert "parameter n='many'" in capsys.readouterr().err
+
+
+def test_cli_failed_notebook_exit_code(project, capsys):
+    rc = main(["book", "--root", str(project), "--no-build", "--only", "2", "-p", "fail", "true"])
+    assert rc == 1
+    assert "02_maybe.ipynb failed in cell" in capsys.readouterr().err
