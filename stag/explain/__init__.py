@@ -1,0 +1,1 @@
+"""Explanations of trained models: Captum attributions, AU-localisation scores, faithfulness curves."""
