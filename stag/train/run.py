@@ -1,0 +1,493 @@
+"""Run a whole evaluation protocol: split, train every fold, pool predictions, score.
+
+Output folder (``out``)::
+
+    run.json                     config hash + the full configuration (written first)
+    folds/<fold>/model.pt        weights + model name/kwargs to rebuild it (see load_fold_model)
+    folds/<fold>/predictions.csv this fold's test predictions
+    folds/<fold>/fold.json       epoch kept, history, timing; written last = "fold finished"
+    predictions.csv, results.json  pooled over all folds (written when every fold is done)
+
+Every file is written atomically (temporary file + rename), so a run killed at any moment
+leaves only finished folds behind and a rerun continues from there. A folder that holds
+results of another configuration (different data, model, protocol or training config) is
+refused, never mixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stag.train.config import ORACLE_LABEL, ORACLE_WARNING, TrainConfig, fold_seed, stable_hash
+from stag.train.metrics import bootstrap_ci, confusion_matrix, per_group_scores, scores
+from stag.train.protocols import Protocol, get_protocol
+
+
+# --------------------------------------------------------------------------- model spec
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model by registry name plus the keyword arguments of :func:`stag.models.build`.
+
+    ``factory`` replaces the registry (tests, user models): it is called with the same
+    keyword arguments as ``build`` minus the name.
+    """
+
+    name: str
+    kwargs: dict = field(default_factory=dict)
+    factory: Callable | None = None
+
+    def build(self):
+        if self.factory is not None:
+            return self.factory(**self.kwargs)
+        from stag.models import build
+
+        return build(self.name, **self.kwargs)
+
+    def describe(self) -> dict:
+        kw = {k: (_digest_array(v) if isinstance(v, np.ndarray) else v) for k, v in self.kwargs.items()}
+        return {"name": self.name, "kwargs": kw,
+                "factory": None if self.factory is None else f"{self.factory.__module__}.{self.factory.__qualname__}"}
+
+
+def _digest_array(a: np.ndarray) -> str:
+    return "sha256:" + hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:16]
+
+
+def model_spec(model: str | ModelSpec | Callable, prepared: Sequence, num_classes: int, config: TrainConfig,
+               model_kwargs: dict | None = None) -> ModelSpec:
+    """Fill in the data-dependent arguments (classes, channels, ROIs, AU prior) of a model."""
+    if isinstance(model, ModelSpec):
+        return model
+    from stag.data.aus import AU_VOCAB
+
+    first = prepared[0]
+    kwargs = {
+        "num_classes": int(num_classes),
+        "in_channels": int(first.flows.shape[1]),
+        "num_rois": int(first.rois.shape[0]),
+        "prior": _default_prior(int(first.rois.shape[0])),
+        "num_aus": len(AU_VOCAB) if config.au_loss_weight > 0 else 0,
+        **(model_kwargs or {}),
+    }
+    if callable(model):
+        return ModelSpec(getattr(model, "__name__", "custom"), kwargs, factory=model)
+    from stag.models import list_models
+
+    if model not in list_models():
+        raise ValueError(f"unknown model {model!r}; available: {', '.join(list_models())}")
+    return ModelSpec(str(model), kwargs)
+
+
+def _default_prior(num_rois: int) -> np.ndarray | None:
+    from stag.preprocess.rois import ROI_TABLE, au_prior_adjacency
+
+    return au_prior_adjacency() if num_rois == len(ROI_TABLE) else None
+
+
+def load_fold_model(path: str | Path, map_location: str = "cpu"):
+    """Rebuild the trained model saved in ``folds/<fold>/model.pt`` (eval mode).
+
+    Returns ``(model, checkpoint)``; ``checkpoint`` holds ``fold``, ``epoch``, ``selection``,
+    ``model``, ``model_kwargs``, ``class_names``, ``train_config``, ``config_hash`` and
+    ``test_clip_ids``.
+    """
+    import torch
+
+    ckpt = torch.load(Path(path), map_location=map_location, weights_only=False)
+    kwargs = dict(ckpt["model_kwargs"])
+    if kwargs.get("prior") is not None:
+        kwargs["prior"] = np.asarray(kwargs["prior"], dtype=np.float32)
+    from stag.models import build
+
+    model = build(ckpt["model"], **kwargs)
+    model.load_state_dict(ckpt["state_dict"])
+    model.eval()
+    return model, ckpt
+
+
+# --------------------------------------------------------------------------- results
+@dataclass
+class Results:
+    """Pooled scores of one protocol run (UF1/UAR the MEGC way: summed confusion matrix).
+
+    ``selection == "oracle"`` marks optimistic, test-selected numbers (see
+    :data:`~stag.train.config.ORACLE_LABEL`); ``honest_last`` then holds the last-epoch scores
+    of the same run.
+    """
+
+    uf1: float
+    uar: float
+    accuracy: float
+    per_dataset: dict[str, dict[str, float]]
+    folds: list[dict]
+    predictions: pd.DataFrame
+    confusion: np.ndarray
+    class_names: tuple[str, ...]
+    protocol: str
+    model: str
+    selection: str
+    epochs: int
+    seed: int
+    config: dict
+    config_hash: str
+    wall_time_s: float
+    uf1_ci: tuple[float, float] = (float("nan"), float("nan"))
+    honest_last: dict | None = None
+    out: Path | None = None
+
+    @property
+    def is_oracle(self) -> bool:
+        return self.selection == "oracle"
+
+    def to_dict(self) -> dict:
+        from stag.environment import device_summary, package_versions
+
+        d = {
+            "uf1": self.uf1, "uar": self.uar, "accuracy": self.accuracy,
+            "uf1_ci95": list(self.uf1_ci),
+            "per_dataset": self.per_dataset, "folds": self.folds,
+            "protocol": self.protocol, "model": self.model, "epochs": self.epochs, "seed": self.seed,
+            "selection": self.selection if not self.is_oracle else "oracle",
+            "selection_label": ORACLE_LABEL if self.is_oracle else self.selection,
+            "oracle": self.is_oracle,
+            "class_names": list(self.class_names),
+            "confusion": self.confusion.tolist(),
+            "wall_time_s": self.wall_time_s,
+            "config_hash": self.config_hash, "config": self.config,
+            "versions": package_versions(), "device": device_summary(),
+        }
+        if self.is_oracle:
+            d["warning"] = ORACLE_WARNING
+            d["honest_last_epoch"] = self.honest_last
+        return d
+
+    @classmethod
+    def load(cls, out: str | Path) -> Results:
+        """Read ``results.json`` and ``predictions.csv`` back from a run folder."""
+        out = Path(out)
+        d = json.loads((out / "results.json").read_text())
+        return cls(uf1=d["uf1"], uar=d["uar"], accuracy=d["accuracy"], per_dataset=d["per_dataset"],
+                   folds=d["folds"], predictions=pd.read_csv(out / "predictions.csv", dtype={"subject": str}),
+                   confusion=np.array(d["confusion"]), class_names=tuple(d["class_names"]),
+                   protocol=d["protocol"], model=d["model"], selection=d["selection"], epochs=d["epochs"],
+                   seed=d["seed"], config=d["config"], config_hash=d["config_hash"],
+                   wall_time_s=d["wall_time_s"], uf1_ci=tuple(d.get("uf1_ci95", (np.nan, np.nan))),
+                   honest_last=d.get("honest_last_epoch"), out=out)
+
+
+# --------------------------------------------------------------------------- file helpers
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _write_json(path: Path, obj) -> None:
+    _atomic_write(path, lambda p: p.write_text(json.dumps(obj, indent=2, default=_json_default)))
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    return str(o)
+
+
+def fold_dirname(fold: str) -> str:
+    """File-system-safe folder name of a fold (``"casme2/sub01"`` -> ``"casme2_sub01"``)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", fold).strip("_") or "fold"
+
+
+# --------------------------------------------------------------------------- data packing
+def _pack(prepared: Sequence) -> dict:
+    """The fields training needs, as a few large arrays (cheap to ship to workers; joblib
+    memory-maps them)."""
+    return {
+        "flows": np.stack([np.asarray(p.flows, dtype=np.float32) for p in prepared]),
+        "rois": np.stack([np.asarray(p.rois, dtype=np.float32) for p in prepared]),
+        "key_mask": np.stack([np.asarray(p.key_mask, dtype=bool) for p in prepared]),
+        "magnitudes": np.stack([np.asarray(p.magnitudes, dtype=np.float32) for p in prepared]),
+        "label": np.array([int(p.label) for p in prepared], dtype=np.int64),
+        "aus": [tuple(p.aus) for p in prepared],
+        "subject": [str(p.subject) for p in prepared],
+        "dataset": [str(p.dataset) for p in prepared],
+        "clip_id": [str(p.clip_id) for p in prepared],
+    }
+
+
+def _unpack(pack: dict, idx: np.ndarray) -> list:
+    from stag.preprocess.prepared import Prepared
+
+    return [Prepared(clip_id=pack["clip_id"][i], subject=pack["subject"][i], dataset=pack["dataset"][i],
+                     label=int(pack["label"][i]), flows=pack["flows"][i], key_mask=pack["key_mask"][i],
+                     magnitudes=pack["magnitudes"][i], key_indices=np.zeros(0, np.int64),
+                     rois=pack["rois"][i], aus=pack["aus"][i]) for i in idx]
+
+
+def data_fingerprint(pack: dict) -> str:
+    h = hashlib.sha256()
+    for key in ("clip_id", "subject", "dataset"):
+        h.update("\x1f".join(pack[key]).encode())
+    for key in ("flows", "rois", "key_mask", "magnitudes", "label"):
+        h.update(np.ascontiguousarray(pack[key]).tobytes())
+    h.update(repr(pack["aus"]).encode())
+    return h.hexdigest()[:16]
+
+
+@contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    import torch
+
+    if n is None:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def _fold_task(pack: dict, spec: ModelSpec, fold: str, train_idx: np.ndarray, test_idx: np.ndarray,
+               config: TrainConfig, num_classes: int, threads: int | None, progress: bool = False) -> dict:
+    """Train one fold (runs in this process, a loky worker or a Dask worker)."""
+    from stag.train.loop import train_fold
+
+    start = time.perf_counter()
+    with _torch_threads(threads), warnings.catch_warnings():
+        if config.is_oracle:  # warned once by run_protocol, not once per fold
+            warnings.simplefilter("ignore", UserWarning)
+        out = train_fold(spec.build, _unpack(pack, train_idx), _unpack(pack, test_idx), config,
+                         num_classes=num_classes, seed=fold_seed(config.seed, fold),
+                         progress=progress, desc=f"fold {fold}")
+    return {"fold": fold, "output": out, "wall_time_s": time.perf_counter() - start,
+            "n_train": int(len(train_idx)), "n_test": int(len(test_idx))}
+
+
+# --------------------------------------------------------------------------- main entry
+def run_protocol(prepared: Sequence, model: str | ModelSpec | Callable = "stag", protocol: str | Protocol = "loso",
+                 config: TrainConfig | None = None, out: str | Path | None = None, *, jobs: int = 1,
+                 dask=None, force: bool = False, class_names: Sequence[str] | None = None,
+                 num_classes: int | None = None, model_kwargs: dict | None = None, n_splits: int = 5,
+                 progress: bool = True) -> Results:
+    """Train and evaluate ``model`` on ``prepared`` under ``protocol``.
+
+    Args:
+        prepared: :class:`~stag.preprocess.prepared.Prepared` clips (one PrepareConfig).
+        model: registry name (:func:`stag.models.list_models`), a :class:`ModelSpec`, or a
+            factory taking ``build``'s keyword arguments.
+        protocol: ``"loso"``, ``"group_kfold"``, ``"stratified_kfold"``,
+            ``"cross_dataset[:A->B]"`` or a :class:`~stag.train.protocols.Protocol`.
+        config: :class:`~stag.train.config.TrainConfig` (default: its defaults).
+        out: run folder (a temporary one when ``None``: nothing is kept).
+        jobs: folds trained in parallel local processes (joblib loky); torch threads per
+            worker = ``config.threads`` or cores // jobs.
+        dask: a ``distributed.Client`` or scheduler address; folds are submitted there.
+        force: retrain finished folds (and replace a folder of another configuration).
+        class_names: class names of the label scheme (default ``class0..``).
+        num_classes: default ``len(class_names)`` or ``max(label) + 1``.
+        model_kwargs: extra keyword arguments for the model.
+        n_splits: folds of the k-fold protocols.
+        progress: tqdm bars over folds (and epochs when ``jobs == 1``).
+    """
+    config = config or TrainConfig()
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs={jobs!r}: expected an integer >= 1")
+    prepared = list(prepared)
+    if not prepared:
+        raise ValueError("run_protocol: no prepared clips")
+    if class_names is not None:
+        class_names = tuple(class_names)
+        num_classes = num_classes or len(class_names)
+    num_classes = int(num_classes or max(int(p.label) for p in prepared) + 1)
+    class_names = class_names or tuple(f"class{i}" for i in range(num_classes))
+    proto = get_protocol(protocol, n_splits=n_splits, random_state=config.seed)
+    if config.is_oracle:
+        warnings.warn(ORACLE_WARNING, UserWarning, stacklevel=2)
+
+    start = time.perf_counter()
+    pack = _pack(prepared)
+    spec = model_spec(model, prepared, num_classes, config, model_kwargs)
+    groups = np.array([f"{d}/{s}" for d, s in zip(pack["dataset"], pack["subject"])], dtype=object)
+    splits = list(proto.split(groups, pack["label"], np.array(pack["dataset"], dtype=object)))
+
+    run_info = {
+        "data": data_fingerprint(pack), "n_clips": len(prepared), "class_names": list(class_names),
+        "model": spec.describe(), "protocol": proto.describe(),
+        "train": {k: v for k, v in config.to_dict().items() if k not in ("threads",)},
+    }
+    chash = stable_hash(run_info)
+    tmpdir = None
+    if out is None:
+        tmpdir = tempfile.TemporaryDirectory(prefix="stag-run-")
+        out = tmpdir.name
+    out = Path(out)
+    try:
+        _claim(out, chash, run_info, force)
+        done = {} if force else _finished_folds(out, chash)
+        pending = [(f, tr, te) for f, tr, te in splits if f not in done]
+        threads = config.threads or max(1, (os.cpu_count() or 1) // max(1, jobs if dask is None else 1))
+        for res in _execute(pending, pack, spec, config, num_classes, jobs, dask, threads, progress):
+            _write_fold(out, res, pack, splits, spec, config, chash, class_names)
+        results = _collect(out, splits, pack, spec, proto, config, chash, class_names,
+                           time.perf_counter() - start)
+        if tmpdir is None:
+            results.out = out
+        return results
+    finally:
+        if tmpdir is not None:
+            tmpdir.cleanup()
+
+
+def _claim(out: Path, chash: str, run_info: dict, force: bool) -> None:
+    run_json = out / "run.json"
+    if run_json.exists():
+        old = json.loads(run_json.read_text()).get("config_hash")
+        if old != chash:
+            if not force:
+                raise RuntimeError(
+                    f"{out} holds results of a different configuration (config hash {old}, this run "
+                    f"{chash}); use another --out folder, or --force to replace them")
+            for p in ("folds", "results.json", "predictions.csv"):
+                target = out / p
+                if target.is_dir():
+                    shutil.rmtree(target)
+                elif target.exists():
+                    target.unlink()
+    _write_json(run_json, {"config_hash": chash, **run_info})
+
+
+def _finished_folds(out: Path, chash: str) -> dict[str, dict]:
+    done = {}
+    for fj in sorted((out / "folds").glob("*/fold.json")):
+        info = json.loads(fj.read_text())
+        if info.get("config_hash") == chash and (fj.parent / "predictions.csv").exists():
+            done[info["fold"]] = info
+    return done
+
+
+def _execute(pending, pack, spec, config, num_classes, jobs, dask, threads, progress) -> Iterator[dict]:
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(pending), desc=f"{spec.name} folds", disable=not progress or not pending)
+    try:
+        if dask is not None:
+            from distributed import Client, as_completed
+
+            client = dask if isinstance(dask, Client) else Client(dask)
+            try:
+                data = client.scatter(pack, broadcast=True)
+                futures = [client.submit(_fold_task, data, spec, f, tr, te, config, num_classes, threads,
+                                         pure=False, key=f"stag-fold-{fold_dirname(f)}-{time.time_ns()}")
+                           for f, tr, te in pending]
+                for fut in as_completed(futures):
+                    yield fut.result()
+                    bar.update()
+            finally:
+                if not isinstance(dask, Client):
+                    client.close()
+        elif jobs > 1 and len(pending) > 1:
+            from joblib import Parallel, delayed
+
+            par = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered", max_nbytes="1M")
+            for res in par(delayed(_fold_task)(pack, spec, f, tr, te, config, num_classes, threads)
+                           for f, tr, te in pending):
+                yield res
+                bar.update()
+        else:
+            for f, tr, te in pending:
+                yield _fold_task(pack, spec, f, tr, te, config, num_classes, config.threads,
+                                 progress=progress)
+                bar.update()
+    finally:
+        bar.close()
+
+
+def _fold_frame(pack, idx, probs, class_names, fold) -> pd.DataFrame:
+    df = pd.DataFrame({
+        "clip_id": [pack["clip_id"][i] for i in idx],
+        "subject": [pack["subject"][i] for i in idx],
+        "dataset": [pack["dataset"][i] for i in idx],
+        "fold": fold,
+        "y_true": pack["label"][idx],
+        "y_pred": probs.argmax(1),
+    })
+    for c, name in enumerate(class_names):
+        df[f"p_{name}"] = probs[:, c]
+    return df
+
+
+def _write_fold(out, res, pack, splits, spec, config, chash, class_names) -> None:
+    import torch
+
+    fold, fo = res["fold"], res["output"]
+    test_idx = next(te for f, _, te in splits if f == fold)
+    d = out / "folds" / fold_dirname(fold)
+    kwargs = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in spec.kwargs.items()}
+    ckpt = {"model": spec.name, "model_kwargs": kwargs, "state_dict": fo.state_dict, "fold": fold,
+            "epoch": fo.epoch, "selection": fo.selection, "class_names": list(class_names),
+            "train_config": config.to_dict(), "config_hash": chash,
+            "test_clip_ids": [pack["clip_id"][i] for i in test_idx]}
+    _atomic_write(d / "model.pt", lambda p: torch.save(ckpt, p))
+    df = _fold_frame(pack, test_idx, fo.probs, class_names, fold)
+    if fo.probs_last is not None:
+        df["y_pred_last_epoch"] = fo.probs_last.argmax(1)
+    _atomic_write(d / "predictions.csv", lambda p: df.to_csv(p, index=False))
+    s = scores(df["y_true"], df["y_pred"], len(class_names))
+    _write_json(d / "fold.json", {
+        "fold": fold, "config_hash": chash, "epoch": fo.epoch, "selection": fo.selection,
+        "n_train": res["n_train"], "n_test": res["n_test"], "wall_time_s": res["wall_time_s"],
+        "accuracy": s["accuracy"], "history": fo.history})
+
+
+def _collect(out, splits, pack, spec, proto, config, chash, class_names, wall) -> Results:
+    frames, folds = [], []
+    for fold, _, _ in splits:
+        d = out / "folds" / fold_dirname(fold)
+        info = json.loads((d / "fold.json").read_text())
+        frames.append(pd.read_csv(d / "predictions.csv", dtype={"subject": str, "clip_id": str, "dataset": str}))
+        folds.append({k: info[k] for k in ("fold", "n_train", "n_test", "epoch", "accuracy", "wall_time_s")})
+    pred = pd.concat(frames, ignore_index=True)
+    k = len(class_names)
+    s = scores(pred["y_true"], pred["y_pred"], k)
+    per = {d: {m: v[m] for m in ("uf1", "uar", "accuracy", "n")}
+           for d, v in per_group_scores(pred["y_true"], pred["y_pred"], pred["dataset"], k).items()}
+    honest = None
+    if "y_pred_last_epoch" in pred:
+        honest = {m: v for m, v in scores(pred["y_true"], pred["y_pred_last_epoch"], k).items()}
+    res = Results(
+        uf1=s["uf1"], uar=s["uar"], accuracy=s["accuracy"], per_dataset=per, folds=folds, predictions=pred,
+        confusion=confusion_matrix(pred["y_true"], pred["y_pred"], k), class_names=tuple(class_names),
+        protocol=proto.name, model=spec.name, selection=config.selection, epochs=config.epochs,
+        seed=config.seed, config={"train": config.to_dict(), "model": spec.describe(),
+                                  "protocol": proto.describe()},
+        config_hash=chash, wall_time_s=wall,
+        uf1_ci=bootstrap_ci(pred["y_true"], pred["y_pred"], k, n_boot=500, random_state=config.seed),
+        honest_last=honest)
+    _atomic_write(out / "predictions.csv", lambda p: pred.to_csv(p, index=False))
+    _write_json(out / "results.json", res.to_dict())
+    return res
