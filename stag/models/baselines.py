@@ -1,0 +1,146 @@
+"""Single-frame baselines from the MER literature, on the onset-apex flow.
+
+Both read the keyframe with the largest magnitude among the real keyframes (the apex in a
+keyframe stack; the only frame at ``K = 1``), resize it to 28x28 inside the model, and follow
+the published layouts at that scale:
+
+- STSTNet (Liong et al., 2019): three shallow streams on ``u``, ``v`` and optical strain,
+  each one 3x3 conv (3, 5 and 8 filters), max pooling, concatenation, average pooling, one
+  dense layer.
+- Off-ApexNet (Gan et al., 2019): two streams on ``u`` and ``v``, each two 5x5 conv + pool
+  stages (6 and 16 filters), concatenation, a 1024-unit dense layer, the classifier.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from stag.models.inputs import check_inputs
+from stag.models.output import ModelOutput
+from stag.models.registry import register_model
+
+INPUT_SIZE = 28
+
+
+def apex_flow(flows: torch.Tensor, key_mask: torch.Tensor, magnitudes: torch.Tensor) -> torch.Tensor:
+    """The keyframe with the largest magnitude among real keyframes, per clip.
+
+    Args:
+        flows: ``(B, K, C, H, W)``.
+        key_mask: ``(B, K)`` bool.
+        magnitudes: ``(B, K)``.
+
+    Returns:
+        ``(B, C, H, W)``.
+    """
+    idx = magnitudes.masked_fill(~key_mask, float("-inf")).argmax(dim=1)
+    return flows[torch.arange(flows.shape[0], device=flows.device), idx]
+
+
+class _ApexBaseline(nn.Module):
+    """Shared plumbing: validation, apex selection, resize, the optional AU head."""
+
+    needs_channels = 2
+
+    def __init__(self, num_classes: int, in_channels: int, num_aus: int):
+        super().__init__()
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        if in_channels < self.needs_channels:
+            raise ValueError(f"{type(self).__name__} reads the first {self.needs_channels} flow channels "
+                             f"(u, v{', strain' if self.needs_channels > 2 else ''}), got in_channels={in_channels}")
+        if num_aus < 0:
+            raise ValueError(f"num_aus must be >= 0, got {num_aus}")
+        self.num_classes, self.in_channels = num_classes, in_channels
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:  # (B, needs_channels, 28, 28) -> (B, F)
+        raise NotImplementedError
+
+    def forward(self, flows, rois, key_mask, magnitudes) -> torch.Tensor:
+        return self.forward_details(flows, rois, key_mask, magnitudes).logits
+
+    def forward_details(self, flows, rois, key_mask, magnitudes) -> ModelOutput:
+        check_inputs(flows, rois, key_mask, magnitudes, in_channels=self.in_channels)
+        x = apex_flow(flows, key_mask, magnitudes)[:, : self.needs_channels]
+        x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False, antialias=True)
+        h = self.features(x)
+        au = self.au_head(h) if self.au_head is not None else None
+        return ModelOutput(logits=self.classifier(h), au_logits=au, embedding=h)
+
+
+class STSTNet(_ApexBaseline):
+    """STSTNet-like shallow triple-stream CNN on (u, v, strain) at 28x28.
+
+    Args:
+        num_classes (int, optional): classes. (default: ``3``)
+        in_channels (int, optional): flow channels, ``>= 3`` (the first three are used). (default: ``3``)
+        num_aus (int, optional): AU head outputs, ``0`` for none. (default: ``0``)
+        dropout (float, optional): dropout before the dense layer. (default: ``0.0``)
+
+    Shapes:
+        - **input:** as every model: flows ``(B, K, C, H, W)``, rois, key_mask, magnitudes.
+        - **output:** ``(B, num_classes)``.
+    """
+
+    needs_channels = 3
+
+    def __init__(self, num_classes: int = 3, in_channels: int = 3, num_aus: int = 0, dropout: float = 0.0):
+        super().__init__(num_classes, in_channels, num_aus)
+        self.streams = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(1, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU(), nn.MaxPool2d(3, 3, padding=1))
+            for c in (3, 5, 8))
+        self.pool = nn.AvgPool2d(2, 2)  # 10x10 -> 5x5
+        width = 16 * 5 * 5
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(width, num_classes))
+        self.au_head = nn.Sequential(nn.Flatten(), nn.Linear(width, num_aus)) if num_aus > 0 else None
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(torch.cat([s(x[:, i: i + 1]) for i, s in enumerate(self.streams)], dim=1))
+
+
+class OffApexNet(_ApexBaseline):
+    """Off-ApexNet-like two-stream CNN on (u, v) at 28x28.
+
+    Args:
+        num_classes (int, optional): classes. (default: ``3``)
+        in_channels (int, optional): flow channels, ``>= 2`` (the first two are used). (default: ``3``)
+        num_aus (int, optional): AU head outputs, ``0`` for none. (default: ``0``)
+        hidden (int, optional): width of the dense layer. (default: ``1024``)
+        dropout (float, optional): dropout after the dense layer. (default: ``0.5``)
+
+    Shapes:
+        - **input:** as every model.
+        - **output:** ``(B, num_classes)``.
+    """
+
+    needs_channels = 2
+
+    def __init__(self, num_classes: int = 3, in_channels: int = 3, num_aus: int = 0, hidden: int = 1024,
+                 dropout: float = 0.5):
+        super().__init__(num_classes, in_channels, num_aus)
+        self.streams = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(6, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2))
+            for _ in range(2))
+        self.dense = nn.Sequential(nn.Flatten(), nn.Linear(2 * 16 * 7 * 7, hidden), nn.ReLU(), nn.Dropout(dropout))
+        self.classifier = nn.Linear(hidden, num_classes)
+        self.au_head = nn.Linear(hidden, num_aus) if num_aus > 0 else None
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dense(torch.cat([s(x[:, i: i + 1]) for i, s in enumerate(self.streams)], dim=1))
+
+
+@register_model
+def ststnet(num_classes: int = 3, in_channels: int = 3, num_rois: int | None = None, prior=None, num_aus: int = 0,
+            **cfg) -> STSTNet:
+    """STSTNet-like baseline (ignores ``rois`` and ``prior``)."""
+    return STSTNet(num_classes, in_channels, num_aus, **cfg)
+
+
+@register_model
+def offapexnet(num_classes: int = 3, in_channels: int = 3, num_rois: int | None = None, prior=None,
+               num_aus: int = 0, **cfg) -> OffApexNet:
+    """Off-ApexNet-like baseline (ignores ``rois`` and ``prior``)."""
+    return OffApexNet(num_classes, in_channels, num_aus, **cfg)
