@@ -1,0 +1,223 @@
+"""Listing and reading clip frames, and turning an annotated frame folder into a :class:`Clip`.
+
+Frame files are ordered by the *number in their name*, not lexicographically: the number is
+the last run of digits in the file stem (``img46.jpg`` -> 46, ``reg_img46.jpg`` -> 46,
+``006_05562.jpg`` -> 5562, ``image586826.bmp`` -> 586826, ``166.jpg`` -> 166), so ``img9``
+comes before ``img10``. Frames are read only when a clip's ``loader`` is called, as
+``(T, H, W, 3)`` uint8 RGB (grey images are repeated over the three channels).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from stag.data.annotations import DataError, Excluded, check_order
+from stag.data.clip import Clip
+from stag.data.labels import LabelScheme
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
+FRAME_MODES = ("all", "onset_offset")
+_DIGITS = re.compile(r"(\d+)")
+
+
+def frame_number(name: str | Path) -> int | None:
+    """The frame number in a file name: the last run of digits in its stem, or ``None``."""
+    digits = _DIGITS.findall(Path(name).stem)
+    return int(digits[-1]) if digits else None
+
+
+def list_frames(folder: str | Path, exts: Sequence[str] = IMAGE_EXTS) -> tuple[np.ndarray, list[Path]]:
+    """Frame numbers ``(T,)`` int64 and paths of the images in ``folder``, in frame-number order.
+
+    Raises:
+        DataError: the folder is missing, holds no images, an image name has no number, or
+            two images share a frame number.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"clip folder {folder} not found")
+    files = [p for p in folder.iterdir() if p.suffix.lower() in exts and p.is_file()]
+    if not files:
+        raise DataError(f"clip folder {folder} has no frames (expected image files {', '.join(exts)})")
+    numbered = []
+    for p in files:
+        n = frame_number(p.name)
+        if n is None:
+            raise DataError(f"{p}: no frame number in the file name (expected e.g. img46.jpg)")
+        numbered.append((n, p))
+    numbered.sort()
+    numbers = np.array([n for n, _ in numbered], dtype=np.int64)
+    dup = numbers[1:][numbers[1:] == numbers[:-1]]
+    if dup.size:
+        same = [p.name for n, p in numbered if n == dup[0]]
+        raise DataError(f"clip folder {folder}: frame number {int(dup[0])} appears twice ({', '.join(same)})")
+    return numbers, [p for _, p in numbered]
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """One image as ``(H, W, 3)`` uint8 RGB.
+
+    Raises:
+        DataError: the file is missing, unreadable or corrupt.
+    """
+    import cv2
+
+    path = Path(path)
+    data = np.fromfile(path, dtype=np.uint8) if path.is_file() else None
+    if data is None:
+        raise DataError(f"image {path} not found")
+    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if img is None:
+        raise DataError(f"image {path} is unreadable or corrupt (OpenCV could not decode it)")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+@dataclass(frozen=True)
+class FrameLoader:
+    """Picklable zero-argument loader: reads ``paths`` into ``(T, H, W, 3)`` uint8 RGB."""
+
+    paths: tuple[str, ...]
+
+    def __call__(self) -> np.ndarray:
+        return read_frames(self.paths)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+def read_frames(paths: Sequence[str | Path]) -> np.ndarray:
+    """Read images into one ``(T, H, W, 3)`` uint8 array; all must share a size."""
+    if not paths:
+        raise DataError("no frames to read")
+    first = read_image(paths[0])
+    out = np.empty((len(paths), *first.shape), dtype=np.uint8)
+    out[0] = first
+    for i, p in enumerate(paths[1:], start=1):
+        img = read_image(p)
+        if img.shape != first.shape:
+            raise DataError(f"{p}: frame size {img.shape[1]}x{img.shape[0]} differs from the clip's first "
+                            f"frame {Path(paths[0]).name} ({first.shape[1]}x{first.shape[0]})")
+        out[i] = img
+    return out
+
+
+def frame_position(numbers: np.ndarray, number: int | None, what: str, where: str, folder: Path) -> int | None:
+    """0-based position of frame ``number`` in ``numbers``; ``None`` passes through.
+
+    Raises:
+        DataError: the frame is not in the clip folder (names the folder and its range).
+    """
+    if number is None:
+        return None
+    pos = int(np.searchsorted(numbers, number))
+    if pos >= len(numbers) or numbers[pos] != number:
+        raise DataError(f"{where}: {what} frame {number} is outside the clip: folder {folder} holds "
+                        f"{len(numbers)} frames numbered {int(numbers[0])}..{int(numbers[-1])}")
+    return pos
+
+
+def encode_label(scheme: LabelScheme, emotion: object, where: str) -> tuple[int, str]:
+    """``(class id, class name)``; raises :class:`Excluded` when the scheme leaves it out."""
+    try:
+        name = scheme.class_name(emotion, where)
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+    if name is None:
+        raise Excluded(f"excluded: emotion {str(emotion).strip()!r} is left out by label scheme {scheme.name!r}")
+    return scheme.classes.index(name), name
+
+
+def frame_clip(*, dataset: str, subject: str, name: str, folder: Path, emotion: object, scheme: LabelScheme,
+               onset: int | None, apex: int | None, offset: int | None, aus: tuple[int, ...] = (),
+               fps: float | None = None, frames: str = "all", on_order_error: str = "raise", where: str = "",
+               listing: tuple[np.ndarray, list[Path]] | None = None, clip_name: str | None = None) -> Clip:
+    """Build a lazily loaded :class:`Clip` from an annotated frame folder.
+
+    Args:
+        onset, apex, offset: the dataset's frame numbers (``None`` when unknown).
+        frames: ``"all"`` (every frame in the folder) or ``"onset_offset"`` (only that range).
+        listing: a precomputed :func:`list_frames` result (datasets whose folders hold long
+            videos with several clips list each folder once).
+        clip_name: the last part of ``clip_id`` (default ``name``).
+
+    The returned clip's onset/apex/offset are 0-based indices into the loaded frames and
+    ``frame_numbers`` holds the dataset's numbers of those frames.
+    """
+    if frames not in FRAME_MODES:
+        raise ValueError(f"frames={frames!r}: expected one of {FRAME_MODES}")
+    label, label_name = encode_label(scheme, emotion, where)
+    numbers, paths = listing if listing is not None else list_frames(folder)
+    onset, apex, offset = check_order(onset, apex, offset, where, on_order_error)
+    pos = {k: frame_position(numbers, v, k, where, folder) for k, v in
+           (("onset", onset), ("apex", apex), ("offset", offset))}
+    lo, hi = 0, len(numbers) - 1
+    if frames == "onset_offset":
+        lo = pos["onset"] if pos["onset"] is not None else 0
+        hi = pos["offset"] if pos["offset"] is not None else hi
+    rel = {k: (None if v is None else v - lo) for k, v in pos.items()}
+    return Clip(
+        clip_id=f"{dataset}/{subject}/{clip_name or name}", subject=subject, dataset=dataset,
+        label=label, label_name=label_name, emotion=str(emotion).strip(),
+        onset=rel["onset"], apex=rel["apex"], offset=rel["offset"], aus=tuple(aus), fps=fps,
+        frame_numbers=numbers[lo:hi + 1].copy(), source=f"{folder} ({where})" if where else str(folder),
+        loader=FrameLoader(tuple(str(p) for p in paths[lo:hi + 1])),
+    )
+
+
+def check_modes(frames: str = "all", on_error: str = "raise", on_order_error: str = "raise") -> None:
+    """Validate the shared adapter options up front (before any file is read)."""
+    for name, value, allowed in (("frames", frames, FRAME_MODES), ("on_error", on_error, ("raise", "skip")),
+                                 ("on_order_error", on_order_error, ("raise", "warn"))):
+        if value not in allowed:
+            raise ValueError(f"{name}={value!r}: expected one of {', '.join(map(repr, allowed))}")
+
+
+def find_frames_root(data_root: Path, candidates: Sequence[str], looks_right, what: str) -> Path:
+    """The first ``data_root / candidate`` folder for which ``looks_right(folder)`` is true.
+
+    Raises:
+        FileNotFoundError: none matches; lists the folders tried.
+    """
+    data_root = Path(data_root)
+    if not data_root.is_dir():
+        raise FileNotFoundError(f"data root {data_root} is not a folder")
+    tried = []
+    for c in candidates:
+        folder = data_root / c
+        tried.append(str(folder))
+        if folder.is_dir() and looks_right(folder):
+            return folder
+    raise FileNotFoundError(f"no {what} found; tried {', '.join(tried)}")
+
+
+def collect_clips(name: str, scheme: LabelScheme, items, make, *, on_error: str = "raise",
+                  params: dict | None = None):
+    """Run ``make(item) -> Clip`` over ``(where, item)`` pairs into a :class:`ClipSet`.
+
+    Rows excluded by the label scheme and (with ``on_error="skip"``) rows with errors are
+    recorded in ``ClipSet.skipped``; duplicate clip ids are errors naming both rows.
+    """
+    from stag.data.annotations import RowErrors, check_unique
+    from stag.data.clip import ClipSet
+
+    errors = RowErrors(on_error)
+    clips, wheres = [], []
+    for where, item in items:
+        try:
+            clip = make(item)
+        except Excluded as exc:
+            errors.excluded(where, str(exc))
+            continue
+        except ValueError as exc:  # DataError, and AU / emotion strings the parsers reject
+            errors.error(where, exc if isinstance(exc, DataError) else DataError(str(exc)))
+            continue
+        clips.append(clip)
+        wheres.append(where)
+    keep = check_unique([c.clip_id for c in clips], wheres, errors)
+    errors.report(name)
+    return ClipSet(name, scheme, [clips[i] for i in keep], dict(params or {}), errors.skipped)
