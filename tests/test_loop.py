@@ -143,7 +143,6 @@ def test_inner_val_early_stopping_with_patience():
 
 
 def test_focal_loss_and_au_head_train():
-    pytest.importorskip("stag.models.losses")
     train, test = _split(toy_prepared(4, 6))
     cfg = TrainConfig(**{**FAST, "loss": "focal", "au_loss_weight": 0.5})
     out = train_fold(lambda: TinyNet(num_aus=17), train, test, cfg, num_classes=3)

@@ -56,19 +56,15 @@ def seed_everything(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def make_loss(config: TrainConfig, class_counts: np.ndarray, device: torch.device) -> nn.Module:
-    """Focal loss (from :mod:`stag.models.losses`) or cross-entropy, optionally weighted by
-    inverse class frequency of the training fold (normalised to mean 1)."""
-    weight = None
-    if config.class_weighting:
-        counts = np.maximum(np.asarray(class_counts, dtype=np.float64), 1.0)
-        w = counts.sum() / (len(counts) * counts)
-        weight = torch.tensor(w / w.mean(), dtype=torch.float32, device=device)
-    if config.loss == "ce":
-        return nn.CrossEntropyLoss(weight=weight)
-    from stag.models.losses import FocalLoss
+def make_loss(config: TrainConfig, labels: np.ndarray, num_classes: int, device: torch.device) -> nn.Module:
+    """Focal loss from :mod:`stag.models.losses`; ``loss="ce"`` is its ``gamma=0`` case
+    (cross-entropy). With ``class_weighting``, per-class ``alpha`` from the training fold's
+    labels (:func:`~stag.models.losses.class_balanced_alpha`, inverse frequency)."""
+    from stag.models.losses import FocalLoss, class_balanced_alpha
 
-    return FocalLoss(gamma=config.focal_gamma, alpha=weight)
+    alpha = class_balanced_alpha(labels, num_classes) if config.class_weighting else None
+    gamma = config.focal_gamma if config.loss == "focal" else 0.0
+    return FocalLoss(alpha=alpha, gamma=gamma).to(device)
 
 
 def lr_lambda(config: TrainConfig, steps_per_epoch: int) -> Callable[[int], float]:
@@ -166,7 +162,7 @@ def train_fold(model_factory: Callable[[], nn.Module], train: Sequence, test: Se
     test_batch = collate(list(test))
 
     model = model_factory().to(device)
-    criterion = make_loss(config, np.bincount(labels, minlength=num_classes), device)
+    criterion = make_loss(config, labels, num_classes, device)
     au_criterion = nn.BCEWithLogitsLoss() if config.au_loss_weight > 0 else None
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps = len(_batches(labels, config, np.random.default_rng(0)))
