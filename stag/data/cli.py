@@ -1,0 +1,127 @@
+"""``stag data``: list the datasets and label schemes, and summarise a dataset.
+
+    stag data list
+    stag data summary casme2 --data-root /data/CASME2 [--annotations FILE] [--scheme composite3]
+    stag data summary synthetic -p n_subjects 4
+
+``summary`` prints clips per dataset and class, per subject and class, and every skipped row.
+Only the options the dataset's loader accepts are passed to it (``synthetic`` takes no data
+root); ``-p NAME VALUE`` passes any other loader parameter (YAML value).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "list datasets and label schemes; summarise a dataset (clips per subject/class/dataset)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    sub.add_parser("list", help="available datasets and label schemes")
+    s = sub.add_parser("summary", help="clips per subject, class and dataset",
+                       description="Load a dataset (frames are not read) and print its clip counts.")
+    s.add_argument("name", help="dataset name (see `stag data list`)")
+    s.add_argument("--data-root", default=None, help="folder holding the dataset as distributed")
+    s.add_argument("--annotations", default=None, help="annotation file, if not found in the data root")
+    s.add_argument("--scheme", default=None, help="label scheme (default: the dataset's native one)")
+    s.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                   help="any other loader parameter, e.g. -p frames onset_offset (YAML value)")
+    s.add_argument("--max-skipped", type=int, default=20, help="skipped rows to list (default 20)")
+
+
+def loader_params(name: str, data_root: str | None = None, annotations: str | None = None,
+                  scheme: str | None = None, extra: dict | None = None) -> dict:
+    """Keyword arguments for dataset ``name``'s loader, keeping only those it accepts.
+
+    A given option the loader does not take (``--data-root`` for ``synthetic``) is dropped
+    with a note on stderr; ``extra`` keys are passed through (the registry rejects unknown ones).
+
+    Raises:
+        ValueError: the loader needs a parameter (a data root) that was not given.
+    """
+    import inspect
+
+    from stag.data.registry import get_loader
+
+    sig = inspect.signature(get_loader(name))
+    accepted = list(sig.parameters)
+    given = {"data_root": data_root, "annotations": annotations, "scheme": scheme}
+    params = {}
+    for key, value in given.items():
+        if value in (None, ""):
+            continue
+        if key not in accepted:  # e.g. synthetic has no data root: say so, and go on without it
+            print(f"note: dataset {name!r} takes no --{key.replace('_', '-')}; ignored", file=sys.stderr)
+            continue
+        params[key] = value
+    required = [p for p, v in sig.parameters.items() if v.default is inspect.Parameter.empty
+                and v.kind in (v.POSITIONAL_OR_KEYWORD, v.KEYWORD_ONLY)]
+    params.update(extra or {})
+    missing = [p for p in required if p not in params]
+    if missing:
+        raise ValueError(f"dataset {name!r} needs {', '.join('--' + m.replace('_', '-') for m in missing)}")
+    return params
+
+
+def format_summary(clipset, max_skipped: int = 20) -> str:
+    """The text ``stag data summary`` prints for a :class:`~stag.data.clip.ClipSet`."""
+    import pandas as pd
+
+    lines = [f"{clipset.name}: {len(clipset)} clips, {len(set(clipset.subjects))} subjects, "
+             f"scheme {clipset.scheme.name} ({', '.join(clipset.scheme.classes)})"]
+    for key in ("data_root", "annotations", "frames_dir", "flow_dir"):
+        if clipset.params.get(key):
+            lines.append(f"  {key}: {clipset.params[key]}")
+    with pd.option_context("display.width", 160, "display.max_rows", 500, "display.max_columns", 30):
+        per_subject = clipset.summary(by="subject")
+        per_subject = per_subject[per_subject["total"] > 0]  # crosstab lists every dataset x subject pair
+        lines += ["", "Clips per dataset and class:", clipset.summary(by="class").to_string(),
+                  "", "Clips per subject and class:", per_subject.to_string()]
+    skipped = clipset.skipped
+    excluded = sum(why.startswith("excluded") for _, why in skipped)
+    lines += ["", f"Skipped rows: {len(skipped)} ({excluded} excluded by design, {len(skipped) - excluded} errors)"]
+    lines += [f"  {where}: {why}" for where, why in skipped[:max_skipped]]
+    if len(skipped) > max_skipped:
+        lines.append(f"  ... {len(skipped) - max_skipped} more (use --max-skipped)")
+    return "\n".join(lines)
+
+
+def _list() -> str:
+    import inspect
+
+    from stag.data.labels import SCHEMES
+    from stag.data.registry import _LOADERS, available, get_loader
+
+    lines = ["Datasets (stag data summary NAME ...):"]
+    for name in available():
+        try:
+            loader = get_loader(name)
+            doc = (inspect.getdoc(loader) or "").splitlines()
+            needs = "needs --data-root" if "data_root" in inspect.signature(loader).parameters else "built in"
+            lines.append(f"  {name:<14} {needs:<18} {doc[0] if doc else ''}")
+        except ImportError as exc:
+            lines.append(f"  {name:<14} (not importable: {exc}; loader {_LOADERS[name]})")
+    lines += ["", "Label schemes (--scheme):"]
+    lines += [f"  {s.name:<12} {', '.join(s.classes)}" for s in SCHEMES.values()]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    import yaml
+
+    from stag.data.registry import load
+
+    if args.data_command == "list":
+        print(_list())
+        return 0
+    extra = {}
+    for key, value in args.param:
+        try:
+            extra[key] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise ValueError(f"-p {key} {value!r}: not a valid YAML value ({exc})") from None
+    params = loader_params(args.name, args.data_root, args.annotations, args.scheme, extra)
+    print(format_summary(load(args.name, **params), args.max_skipped))
+    return 0
