@@ -46,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"stag book: error: {exc}", file=sys.stderr)
             return 1
     if not args.no_build:
+        from stag.book.report import write_build_artifacts, write_reports
+
+        facts = write_reports(root)
         index = build_html(root)
-        print(f"book: {index}")
+        run_json, results_zip = write_build_artifacts(root, facts)
+        print(f"book: {index}\nrun record: {run_json}\nresults: {results_zip}")
     return 0

@@ -23,6 +23,10 @@ NOTEBOOK_DIR = Path("notebooks")
 class NotebookFailed(RuntimeError):
     """A notebook raised; the message names the notebook and the failing cell."""
 
+    def __init__(self, message: str, record: "NotebookRun | None" = None):
+        super().__init__(message)
+        self.record = record
+
 
 @dataclass
 class NotebookRun:
@@ -70,6 +74,17 @@ def declared_parameters(notebook: Path) -> dict[str, dict]:
     import papermill
 
     return {name: dict(info) for name, info in papermill.inspect_notebook(str(notebook)).items()}
+
+
+def effective_parameters(notebook: Path, injected: dict) -> dict:
+    """The values the notebook ran with: its declared defaults, overridden by ``injected``."""
+    values = {}
+    for name, info in declared_parameters(notebook).items():
+        try:
+            values[name] = yaml.safe_load(str(info.get("default")))
+        except yaml.YAMLError:
+            values[name] = info.get("default")
+    return {**values, **injected}
 
 
 def _coerce(name: str, value: object, declared: dict, where: str) -> object:
@@ -145,7 +160,8 @@ def execute_notebook(root: Path, stem: str, parameters: dict) -> NotebookRun:
     final = out_dir / f"{stem}.ipynb"
     running = out_dir / f".{stem}.running.ipynb"
     failed = out_dir / f"{stem}.failed.ipynb"
-    record = NotebookRun(notebook=f"notebooks/{stem}.ipynb", parameters=parameters,
+    record = NotebookRun(notebook=f"notebooks/{stem}.ipynb",
+                         parameters=effective_parameters(src, parameters),
                          started=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     start = time.perf_counter()
     try:
@@ -162,7 +178,8 @@ def execute_notebook(root: Path, stem: str, parameters: dict) -> NotebookRun:
         raise NotebookFailed(
             f"notebooks/{stem}.ipynb failed in cell [{exc.exec_count}] with {exc.ename}: {exc.evalue}\n"
             f"The partially executed notebook is kept at {failed.relative_to(root)}; "
-            f"the last good copy (if any) at {final.relative_to(root)} is untouched."
+            f"the last good copy (if any) at {final.relative_to(root)} is untouched.",
+            record,
         ) from None
     except BaseException:
         if running.exists():
@@ -205,8 +222,8 @@ def execute_book(root: Path, *, profile: str = "quick", overrides: dict | None =
         log(f"[{i}/{len(stems)}] {stem} ...", flush=True)
         try:
             record = execute_notebook(root, stem, params[stem])
-        except NotebookFailed:
-            run.notebooks.append(NotebookRun(f"notebooks/{stem}.ipynb", params[stem], status="failed"))
+        except NotebookFailed as exc:
+            run.notebooks.append(exc.record)
             _write_run(root, run)
             raise
         run.notebooks.append(record)

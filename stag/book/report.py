@@ -1,0 +1,151 @@
+"""What the book run produced, written for readers and machines.
+
+After papermill has executed the notebooks, :func:`write_reports` turns ``book/executed/run.json``
+into:
+
+- ``book/generated/execution_report.md``: every notebook with its parameters, wall time,
+  device and status, plus package versions, the git commit and the machine (included by the
+  appendix page ``book/execution_report.md``);
+- ``book/generated/headline.md``: the headline results table of the intro, built from the
+  training chapter's executed results (never typed by hand);
+- ``_build/run.json``: the same facts, machine-readable (written after the HTML build);
+- ``_build/html/_downloads/results.zip``: every chapter's results for download.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zipfile
+from pathlib import Path
+
+from stag.book.runner import EXECUTED_DIR, toc_notebooks
+
+GENERATED_DIR = Path("book") / "generated"
+RESULTS_DIR = EXECUTED_DIR / "results"
+HEADLINE_CSV = RESULTS_DIR / "06_loso_training" / "headline.csv"
+
+
+def markdown_table(rows: list[dict], columns: list[str]) -> str:
+    """A GitHub/MyST pipe table; ``|`` inside cells is escaped."""
+    def cell(v) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(r.get(c, "")) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def run_facts(root: Path) -> dict:
+    """Everything known about the run that produced ``book/executed``, in toc order."""
+    from stag.environment import device_summary, git_commit, package_versions
+
+    path = root / EXECUTED_DIR / "run.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: execute the notebooks first (stag book)")
+    recorded = json.loads(path.read_text())["notebooks"]
+    notebooks = []
+    for stem in toc_notebooks(root):
+        key = f"notebooks/{stem}.ipynb"
+        if key not in recorded:
+            raise RuntimeError(f"{key} is in _toc.yml but has never been executed (run `stag book --only "
+                               f"{stem.split('_', 1)[0]}`)")
+        notebooks.append(recorded[key])
+    return {
+        "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "git_commit": git_commit(root),
+        "machine": device_summary(),
+        "versions": package_versions(),
+        "total_wall_time_s": round(sum(n["wall_time_s"] for n in notebooks), 1),
+        "notebooks": notebooks,
+    }
+
+
+def _format_params(params: dict) -> str:
+    return ", ".join(f"`{k}={v!r}`" for k, v in params.items())
+
+
+def execution_report_markdown(facts: dict) -> str:
+    rows = [{
+        "notebook": n["notebook"].removeprefix("notebooks/"),
+        "status": n["status"],
+        "wall time (s)": f"{n['wall_time_s']:.1f}",
+        "device": n.get("parameters", {}).get("device", n.get("device", "")),
+        "profile": n.get("profile", ""),
+        "started": n.get("started", ""),
+        "parameters": _format_params(n.get("parameters", {})),
+    } for n in facts["notebooks"]]
+    machine = facts["machine"]
+    versions = [{"package": k, "version": v} for k, v in facts["versions"].items()]
+    return "\n\n".join([
+        f"Generated {facts['generated']} from commit `{facts['git_commit']}` on "
+        f"{machine.get('processor', '?')} ({machine.get('cpu_count', '?')} cores, "
+        f"CUDA: {machine.get('cuda_device', 'none')}). Total notebook wall time: "
+        f"{facts['total_wall_time_s']:.1f} s.",
+        "## Notebooks",
+        markdown_table(rows, ["notebook", "status", "wall time (s)", "device", "profile", "started", "parameters"]),
+        "## Packages",
+        markdown_table(versions, ["package", "version"]),
+    ]) + "\n"
+
+
+def headline_markdown(root: Path) -> str:
+    """The intro's results table, from the training chapter's executed ``headline.csv``."""
+    import pandas as pd
+
+    path = root / HEADLINE_CSV
+    if "06_loso_training" not in toc_notebooks(root):
+        return "*The training chapter is not part of this build, so there is no results table.*\n"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: the training chapter (06) writes it; run it first")
+    table = pd.read_csv(path)
+    rows = table.to_dict(orient="records")
+    for r in rows:
+        for k, v in r.items():
+            if isinstance(v, float):
+                r[k] = f"{v:.3f}"
+    return markdown_table(rows, list(table.columns)) + "\n"
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return path
+
+
+def package_results(root: Path, facts: dict, dest: Path) -> Path:
+    """Zip every chapter's results (``book/executed/results/**``) with the run record."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    results = root / RESULTS_DIR
+    tmp = dest.with_suffix(".zip.tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("run.json", json.dumps(facts, indent=2, default=str))
+        if results.exists():
+            for f in sorted(results.rglob("*")):
+                if f.is_file():
+                    zf.write(f, f.relative_to(results.parent).as_posix())
+    tmp.replace(dest)
+    return dest
+
+
+def write_reports(root: Path) -> dict:
+    """Write the execution report, the headline table and the results archive that the
+    pages include or link (before the HTML build)."""
+    facts = run_facts(root)
+    _write(root / GENERATED_DIR / "execution_report.md", execution_report_markdown(facts))
+    _write(root / GENERATED_DIR / "headline.md", headline_markdown(root))
+    package_results(root, facts, root / GENERATED_DIR / "results.zip")
+    return facts
+
+
+def write_build_artifacts(root: Path, facts: dict) -> tuple[Path, Path]:
+    """``_build/run.json`` and ``_build/html/_downloads/results.zip`` (after the HTML build)."""
+    import shutil
+
+    run_json = _write(root / "_build" / "run.json", json.dumps(facts, indent=2, default=str))
+    zip_path = root / "_build" / "html" / "_downloads" / "results.zip"
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(root / GENERATED_DIR / "results.zip", zip_path)
+    return run_json, zip_path

@@ -1,0 +1,80 @@
+"""Checks on the built book (run by `make test` after `stag book`): real Chromium, real pages.
+
+Skipped when the book has not been built in this checkout (``_build/html/index.html``).
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+
+pytestmark = [
+    pytest.mark.book,
+    pytest.mark.skipif(not (HTML / "index.html").exists(), reason="book not built (run `make book`)"),
+]
+
+
+@pytest.fixture(scope="module")
+def site():
+    from stag.book.browser import chromium, serve
+
+    with serve(HTML) as base, chromium() as driver:
+        yield base, driver
+
+
+def test_every_page_renders_cleanly(site):
+    from stag.book.browser import check_page, page_urls
+
+    base, driver = site
+    problems = []
+    pages = page_urls(ROOT, base)
+    for name, url in pages:
+        page = check_page(driver, url, SCREENSHOTS / f"{name}.png")
+        if page.console_errors:
+            problems.append(f"{name}: console errors {page.console_errors}")
+        if page.broken_images:
+            problems.append(f"{name}: images with no size {page.broken_images}")
+        if page.math_elements and page.math_rendered == 0:
+            problems.append(f"{name}: {page.math_elements} maths elements but none typeset")
+        assert Path(page.screenshot).stat().st_size > 0
+    assert not problems, "\n".join(problems)
+    assert len(list(SCREENSHOTS.glob("*.png"))) >= len(pages)
+
+
+def test_maths_typesets_offline(site):
+    from stag.book.browser import check_page
+
+    base, driver = site
+    page = check_page(driver, f"{base}/book/intro.html")
+    assert page.math_elements > 0 and page.math_rendered > 0
+
+
+def test_search_finds_pages(site):
+    from stag.book.browser import search_hits
+
+    base, driver = site
+    assert search_hits(driver, base, "micro-expression") > 0
+
+
+def test_run_json_matches_execution_report():
+    facts = json.loads((ROOT / "_build" / "run.json").read_text())
+    report = (HTML / "book" / "execution_report.html").read_text()
+    for nb in facts["notebooks"]:
+        name = nb["notebook"].removeprefix("notebooks/")
+        row = re.search(re.escape(name) + r".*?</tr>", report, re.S)
+        assert row, f"{name} missing from the execution report"
+        assert f"{nb['wall_time_s']:.1f}" in row.group(0)
+        assert nb["status"] in row.group(0)
+
+
+def test_results_archive_is_published():
+    import zipfile
+
+    with zipfile.ZipFile(HTML / "_downloads" / "results.zip") as zf:
+        names = zf.namelist()
+    assert "run.json" in names
