@@ -152,7 +152,8 @@ class AttentionPool(nn.Module):
 
     def __init__(self, dim: int, prior: MagnitudePrior | None = None):
         super().__init__()
-        self.score = nn.Sequential(nn.Linear(dim, dim), nn.Tanh(), nn.Linear(dim, 1))
+        # No bias on the last layer: softmax is shift-invariant, so it would never learn.
+        self.score = nn.Sequential(nn.Linear(dim, dim), nn.Tanh(), nn.Linear(dim, 1, bias=False))
         self.prior = prior
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,

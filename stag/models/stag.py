@@ -55,7 +55,7 @@ class STAGConfig:
 
     num_classes: int = 3
     in_channels: int = 3
-    num_rois: int = 12
+    num_rois: int = 16  # len(stag.preprocess.rois.ROI_TABLE); build() reads it from the table
     num_aus: int = 0
     dim: int = 64
     heads: int = 4

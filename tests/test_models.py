@@ -1,0 +1,269 @@
+"""The model registry: every model honours the uniform interface; STAG's ablation switches
+each change the computation; invalid configurations fail clearly; STAG can fit a tiny batch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from _model_inputs import make_inputs
+from stag.models import STAG, ModelOutput, STAGConfig, build, count_parameters, list_models
+
+ALL = list_models()
+STAG_MODELS = [m for m in ALL if m.startswith("stag")]
+N = 16
+
+
+def _build(name, **kw):
+    torch.manual_seed(0)
+    kw.setdefault("num_rois", N)
+    if name.startswith("stag"):
+        kw.setdefault("dropout", 0.0)
+    return build(name, **kw).eval()
+
+
+def test_registry_lists_the_planned_models():
+    for name in ("stag", "stag_no_graph", "stag_no_temporal", "stag_late_fusion", "stag_static_adj",
+                 "stag_no_mag_prior", "ststnet", "offapexnet"):
+        assert name in ALL
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("k", [1, 4, 8])
+def test_output_shapes(name, k):
+    model = _build(name, num_classes=5, num_aus=7)
+    flows, rois, key_mask, mags = make_inputs(2, k, size=32)
+    logits = model(flows, rois, key_mask, mags)
+    assert logits.shape == (2, 5) and torch.isfinite(logits).all()
+    out = model.forward_details(flows, rois, key_mask, mags)
+    assert isinstance(out, ModelOutput)
+    torch.testing.assert_close(out.logits, logits)
+    assert out.au_logits.shape == (2, 7)
+    expected = {"adjacency": (2, N, N), "graph_attention": (2, 4, N, N), "temporal_attention": (2, k),
+                "node_embeddings": (2, N, 64), "node_keyframe_attention": (2, N, k), "node_attention": (2, N),
+                "cross_graph_to_time": (2, 4, N, k), "cross_time_to_graph": (2, 4, k, N)}
+    for field, shape in expected.items():
+        value = getattr(out, field)
+        if value is not None:
+            assert tuple(value.shape) == shape, field
+    if name == "stag":
+        assert set(expected) <= set(out.available())
+    if out.temporal_attention is not None:
+        torch.testing.assert_close(out.temporal_attention.sum(-1), torch.ones(2))
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("size", [16, 48, 64, 128])
+def test_any_image_size(name, size):
+    model = _build(name)
+    logits = model(*make_inputs(1, 2, size=size))
+    assert logits.shape == (1, 3)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_padded_keyframe_does_not_change_output(name):
+    model = _build(name)
+    flows, rois, key_mask, mags = make_inputs(2, 3, seed=1)
+    with torch.no_grad():
+        ref = model.forward_details(flows, rois, key_mask, mags)
+        # Append two padded keyframes full of noise and with large magnitudes: nothing may leak.
+        pad = torch.randn(2, 2, *flows.shape[2:]) * 5
+        out = model.forward_details(torch.cat([flows, pad], 1), rois,
+                                    torch.cat([key_mask, torch.zeros(2, 2, dtype=torch.bool)], 1),
+                                    torch.cat([mags, torch.full((2, 2), 9.0)], 1))
+    torch.testing.assert_close(out.logits, ref.logits, atol=1e-5, rtol=1e-5)
+    if ref.temporal_attention is not None:
+        assert (out.temporal_attention[:, 3:] == 0).all()
+        torch.testing.assert_close(out.temporal_attention[:, :3], ref.temporal_attention, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_padded_batch_equals_clips_alone(name):
+    model = _build(name)
+    flows, rois, key_mask, mags = make_inputs(3, 5, valid=[5, 2, 1], seed=2)
+    with torch.no_grad():
+        batch = model(flows, rois, key_mask, mags)
+        for i, v in enumerate([5, 2, 1]):
+            alone = model(flows[i:i + 1, :v], rois[i:i + 1], key_mask[i:i + 1, :v], mags[i:i + 1, :v])
+            torch.testing.assert_close(batch[i:i + 1], alone, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_gradients_reach_every_parameter(name):
+    model = _build(name, num_aus=4).train()
+    flows, rois, key_mask, mags = make_inputs(4, 4, valid=[4, 3, 4, 2], seed=3)
+    out = model.forward_details(flows, rois, key_mask, mags)
+    (out.logits.pow(2).sum() + out.au_logits.pow(2).sum()).backward()
+    dead = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert not dead, f"{name}: no gradient reaches {dead}"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_parameter_count_is_small(name):
+    n = count_parameters(_build(name))
+    assert 1_000 < n < 2_000_000
+    if name.startswith("stag"):
+        assert n < 500_000  # "a few hundred k"; HTNet has 139.6 M
+
+
+def test_rois_matter_only_with_a_graph():
+    flows, rois, key_mask, mags = make_inputs(2, 4, seed=4)
+    moved = rois.clone()
+    moved[..., [0, 2]] += 3.0
+    with torch.no_grad():
+        for name, matters in (("stag", True), ("stag_no_graph", False), ("stag_no_temporal", True)):
+            model = _build(name)
+            delta = (model(flows, rois, key_mask, mags) - model(flows, moved, key_mask, mags)).abs().max()
+            assert (delta > 1e-4) == matters, name
+
+
+def test_no_temporal_ignores_flow_outside_the_rois():
+    flows, rois, key_mask, mags = make_inputs(1, 3, size=32, seed=5)
+    rois = torch.tensor([[[2.0, 2.0, 12.0, 12.0]] * N])
+    changed = flows.clone()
+    changed[..., 20:, 20:] += 3.0  # far from every ROI (bilinear taps reach one pixel out at most)
+    with torch.no_grad():
+        for name, sees in (("stag_no_temporal", False), ("stag", True)):
+            model = _build(name)
+            delta = (model(flows, rois, key_mask, mags) - model(changed, rois, key_mask, mags)).abs().max()
+            assert (delta > 1e-4) == sees, name
+
+
+def test_no_mag_prior_ignores_magnitudes():
+    flows, rois, key_mask, mags = make_inputs(2, 4, seed=6)
+    other = torch.rand(2, 4) * key_mask
+    with torch.no_grad():
+        for name, uses in (("stag_no_mag_prior", False), ("stag", True)):
+            model = _build(name)
+            a = model.forward_details(flows, rois, key_mask, mags)
+            b = model.forward_details(flows, rois, key_mask, other)
+            assert ((a.logits - b.logits).abs().max() > 1e-5) == uses, name
+            assert ((a.temporal_attention - b.temporal_attention).abs().max() > 1e-5) == uses, name
+
+
+def test_static_adjacency_is_the_prior_for_every_clip():
+    prior = np.random.default_rng(0).uniform(0, 3, (N, N)).astype(np.float32)
+    flows, rois, key_mask, mags = make_inputs(3, 2, seed=7)
+    with torch.no_grad():
+        static = _build("stag_static_adj", prior=prior).forward_details(flows, rois, key_mask, mags).adjacency
+        dynamic = _build("stag", prior=prior).forward_details(flows, rois, key_mask, mags).adjacency
+    expected = torch.from_numpy(prior / prior.max())
+    expected.fill_diagonal_(1.0)
+    for i in range(3):
+        torch.testing.assert_close(static[i], expected)
+    assert (dynamic[0] - dynamic[1]).abs().max() > 1e-4  # re-weighted per clip
+    assert not torch.allclose(dynamic[0], expected)
+
+
+def test_late_fusion_keeps_the_branches_apart():
+    """With cross-attention, ROI embeddings depend on the temporal encoder; without, they do not."""
+    flows, rois, key_mask, mags = make_inputs(2, 4, seed=8)
+    for name, coupled in (("stag", True), ("stag_late_fusion", False)):
+        model = _build(name)
+        with torch.no_grad():
+            before = model.forward_details(flows, rois, key_mask, mags).node_embeddings
+            model.temporal.frame_encoder.proj.weight.mul_(3.0)
+            after = model.forward_details(flows, rois, key_mask, mags).node_embeddings
+        assert ((before - after).abs().max() > 1e-4) == coupled, name
+    late = _build("stag_late_fusion")
+    assert late.cross is None and late.fusion is not None
+
+
+def test_ablations_remove_their_submodule():
+    full = _build("stag")
+    assert all(getattr(full, m) is not None for m in ("node_encoder", "connectivity", "graph", "temporal", "cross"))
+    assert _build("stag_no_graph").node_encoder is None and _build("stag_no_graph").graph is None
+    assert _build("stag_no_temporal").temporal is None and _build("stag_no_temporal").temporal_pool.__class__ is type(None)
+    assert _build("stag_static_adj").connectivity.gate is None and full.connectivity.gate is not None
+    assert _build("stag_no_mag_prior").temporal_pool.prior is None and full.temporal_pool.prior is not None
+    assert _build("stag_no_mag_prior").node_encoder.pool.prior is None
+    assert full.au_head is None and _build("stag", num_aus=3).au_head is not None
+
+
+def test_build_resolves_rois_and_prior_from_the_roi_table():
+    from stag.preprocess.rois import ROI_NAMES, au_prior_adjacency
+
+    model = build("stag", prior="au")
+    assert model.config.num_rois == len(ROI_NAMES)
+    torch.testing.assert_close(model.connectivity.base, torch.from_numpy(au_prior_adjacency()))
+    assert build("stag").config.num_rois == len(ROI_NAMES)
+    assert build("stag", prior=np.eye(5)).config.num_rois == 5
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(heads=3), "heads=3 must divide dim=64"),
+    (dict(adjacency="sparse"), "adjacency must be one of"),
+    (dict(positions="rotary"), "positions must be one of"),
+    (dict(use_graph=False), "cross_attention=True needs both branches"),
+    (dict(use_graph=False, use_temporal=False, cross_attention=False), "cannot both be False"),
+    (dict(num_classes=1), "num_classes must be >= 2"),
+    (dict(dropout=1.0), "dropout"),
+    (dict(top_k=0), "top_k"),
+    (dict(widht=3), "unknown STAG option"),
+    (dict(prior=np.ones((3, 3))), r"prior adjacency must be \(16, 16\)"),
+    (dict(prior=-np.ones((16, 16))), "non-negative"),
+    (dict(prior="cooc"), "prior must be"),
+])
+def test_invalid_configs_raise_clear_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        build("stag", num_rois=N, **kwargs)
+
+
+def test_invalid_names_and_fixed_switches_raise():
+    with pytest.raises(ValueError, match="unknown model 'stagg'"):
+        build("stagg")
+    with pytest.raises(ValueError, match="fixes use_graph=False"):
+        build("stag_no_graph", use_graph=True)
+    with pytest.raises(ValueError, match="in_channels"):
+        build("ststnet", in_channels=2)
+
+
+@pytest.mark.parametrize("name", ["stag", "ststnet"])
+def test_invalid_inputs_raise_clear_errors(name):
+    model = _build(name)
+    flows, rois, key_mask, mags = make_inputs(2, 3)
+    with pytest.raises(ValueError, match="in_channels=3 but flows have C=2"):
+        model(flows[:, :, :2], rois, key_mask, mags)
+    with pytest.raises(ValueError, match="key_mask must be bool"):
+        model(flows, rois, key_mask.float(), mags)
+    with pytest.raises(ValueError, match=r"clip\(s\) \[1\]"):
+        model(flows, rois, torch.tensor([[True, False, False], [False] * 3]), mags)
+    with pytest.raises(ValueError, match="flows must be a"):
+        model(flows[0], rois, key_mask, mags)
+    with pytest.raises(ValueError, match="magnitudes"):
+        model(flows, rois, key_mask, mags[:, :2])
+    if name == "stag":
+        with pytest.raises(ValueError, match="num_rois=16 but rois have N=3"):
+            model(flows, rois[:, :3], key_mask, mags)
+
+
+def test_learned_positions_limit_k_and_sinusoidal_do_not():
+    flows, rois, key_mask, mags = make_inputs(1, 6, size=16)
+    with pytest.raises(ValueError, match="max_keyframes=4"):
+        _build("stag", max_keyframes=4)(flows, rois, key_mask, mags)
+    assert _build("stag", max_keyframes=4, positions="sinusoidal")(flows, rois, key_mask, mags).shape == (1, 3)
+
+
+def test_config_round_trip_and_constructor_overrides():
+    cfg = STAGConfig(num_rois=N, dim=32, heads=2)
+    again = STAGConfig(**cfg.to_dict())
+    assert again == cfg
+    model = STAG(cfg, use_temporal=False, cross_attention=False)
+    assert model.temporal is None and model.config.dim == 32
+
+
+def test_stag_overfits_a_tiny_batch():
+    torch.manual_seed(0)
+    model = build("stag", num_rois=N, num_classes=3, dim=32, heads=2, dropout=0.0).train()
+    flows, rois, key_mask, mags = make_inputs(9, 2, size=24, valid=[2, 1] * 4 + [2], seed=9)
+    labels = torch.arange(9) % 3  # arbitrary labels: only memorisation can fit them
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for step in range(150):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(flows, rois, key_mask, mags), labels)
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.05
+    model.eval()
+    assert (model(flows, rois, key_mask, mags).argmax(1) == labels).all()
