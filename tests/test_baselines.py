@@ -1,0 +1,53 @@
+"""STSTNet- and Off-ApexNet-like baselines on the onset-apex flow."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from _model_inputs import make_inputs
+from stag.models import build, count_parameters
+from stag.models.baselines import OffApexNet, STSTNet, apex_flow
+
+
+def test_apex_flow_picks_the_largest_real_magnitude():
+    flows = torch.arange(2 * 3, dtype=torch.float32).view(2, 3, 1, 1, 1).expand(2, 3, 1, 4, 4)
+    mags = torch.tensor([[0.2, 0.9, 0.5], [0.3, 0.1, 5.0]])
+    mask = torch.tensor([[True, True, True], [True, True, False]])  # padded slot has the largest magnitude
+    apex = apex_flow(flows, mask, mags)
+    assert apex[0, 0, 0, 0] == 1 and apex[1, 0, 0, 0] == 3
+
+
+@pytest.mark.parametrize("name", ["ststnet", "offapexnet"])
+def test_only_the_apex_keyframe_matters(name):
+    model = build(name).eval()
+    flows, rois, key_mask, mags = make_inputs(2, 4, size=40, seed=1)
+    mags = torch.tensor([[0.1, 1.0, 0.3, 0.2], [0.5, 0.2, 0.1, 0.9]])
+    changed = flows.clone()
+    changed[0, [0, 2, 3]] = torch.randn(3, 3, 40, 40)
+    changed[1, :3] = 0.0
+    with torch.no_grad():
+        torch.testing.assert_close(model(changed, rois, key_mask, mags), model(flows, rois, key_mask, mags))
+        changed[0, 1] += 1.0
+        assert (model(changed, rois, key_mask, mags) - model(flows, rois, key_mask, mags)).abs().max() > 1e-5
+
+
+def test_channels_and_layout():
+    assert STSTNet().features(torch.randn(2, 3, 28, 28)).shape == (2, 16, 5, 5)
+    assert OffApexNet().features(torch.randn(2, 2, 28, 28)).shape == (2, 1024)
+    with pytest.raises(ValueError, match=r"first 3 flow channels \(u, v, strain\), got in_channels=2"):
+        STSTNet(in_channels=2)
+    assert build("offapexnet", in_channels=2)(*make_inputs(1, 1, c=2)).shape == (1, 3)
+    assert count_parameters(STSTNet()) < 5_000  # shallow by design
+    assert count_parameters(build("ststnet", num_aus=5)) > count_parameters(STSTNet())
+
+
+def test_strain_stream_is_used_by_ststnet_but_not_offapexnet():
+    flows, rois, key_mask, mags = make_inputs(1, 1, size=28, seed=2)
+    more_strain = flows.clone()
+    more_strain[:, :, 2] += 1.0
+    for name, sees in (("ststnet", True), ("offapexnet", False)):
+        model = build(name).eval()
+        with torch.no_grad():
+            delta = (model(flows, rois, key_mask, mags) - model(more_strain, rois, key_mask, mags)).abs().max()
+        assert (delta > 1e-5) == sees, name
