@@ -81,3 +81,16 @@ def test_cli_failed_notebook_exit_code(project, capsys):
     rc = main(["book", "--root", str(project), "--no-build", "--only", "2", "-p", "fail", "true"])
     assert rc == 1
     assert "02_maybe.ipynb failed in cell" in capsys.readouterr().err
+
+
+def test_unexecuted_cell_is_named(project):
+    from stag.book.runner import check_executed
+
+    execute_book(project, log=lambda *a, **k: None)
+    check_executed(project)
+    path = project / "book/executed/01_ok.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[2].execution_count = None
+    nbformat.write(nb, path)
+    with pytest.raises(RuntimeError, match=r"01_ok.ipynb: cell 3 was not executed"):
+        check_executed(project)

@@ -47,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
             return 1
     if not args.no_build:
         from stag.book.report import write_build_artifacts, write_reports
+        from stag.book.runner import check_executed
 
+        check_executed(root)
         facts = write_reports(root)
         index = build_html(root)
         run_json, results_zip = write_build_artifacts(root, facts)

@@ -244,18 +244,51 @@ def _write_run(root: Path, run: BookRun) -> None:
     tmp.replace(path)
 
 
+def check_executed(root: Path) -> None:
+    """Every executed notebook of ``_toc.yml`` exists and all its code cells ran.
+
+    Raises:
+        RuntimeError: listing each notebook that is missing or has an unexecuted code cell
+            (by cell number), since the build itself never executes anything.
+    """
+    import nbformat
+
+    problems = []
+    for stem in toc_notebooks(root):
+        path = root / EXECUTED_DIR / f"{stem}.ipynb"
+        if not path.exists():
+            problems.append(f"{path.relative_to(root)}: missing (run `stag book --only {stem.split('_', 1)[0]}`)")
+            continue
+        nb = nbformat.read(path, as_version=4)
+        for i, cell in enumerate(nb.cells, 1):
+            if cell.cell_type == "code" and cell.source.strip() and cell.get("execution_count") is None:
+                problems.append(f"{path.relative_to(root)}: cell {i} was not executed")
+    if problems:
+        raise RuntimeError("unexecuted notebooks in the book:\n" + "\n".join(problems))
+
+
 def build_html(root: Path, log=print) -> Path:
-    """Render the executed notebooks with Jupyter Book (no execution, warnings are errors)."""
+    """Render the executed notebooks with Jupyter Book (no execution, warnings are errors).
+
+    The build keeps going after the first warning so that every problem is listed; on failure
+    the raised error repeats each warning line, which names the page.
+    """
     import subprocess
     import sys
 
     cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(root), "--builder", "html",
            "-W", "-n", "--keep-going"]
     log("$ jupyter-book " + " ".join(cmd[1:]), flush=True)
-    proc = subprocess.run(cmd, cwd=root, check=False)
+    problems: list[str] = []
+    with subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log(line.rstrip("\n"), flush=True)
+            if "WARNING" in line or "ERROR" in line:
+                problems.append(line.strip())
     if proc.returncode != 0:
-        raise RuntimeError(f"jupyter-book build failed with exit code {proc.returncode}; "
-                           "the warnings above name the pages")
+        listed = "\n".join(problems) or "(no warning lines captured; see the log above)"
+        raise RuntimeError(f"jupyter-book build failed (exit code {proc.returncode}):\n{listed}")
     index = root / "_build" / "html" / "index.html"
     if not index.exists():
         raise RuntimeError(f"jupyter-book build succeeded but {index} is missing")
