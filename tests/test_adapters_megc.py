@@ -1,0 +1,124 @@
+"""The MEGC2019 flow-image adapter reads both CSV forms, both file namings, flows and faces."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stag.data import fakes, load
+from stag.data.annotations import DataError
+from stag.data.megc2019 import decode_flow_png, encode_flow_png
+
+
+@pytest.mark.parametrize("header", [True, False])
+@pytest.mark.parametrize("space", [True, False])
+def test_megc_reads_both_csv_forms_and_both_file_namings(tmp_path, header, space):
+    layout = fakes.write_megc2019_flow_fake(tmp_path, header=header, space_before_png=space)
+    names = sorted(p.name for p in (tmp_path / "STSNet_whole_norm_u_v_os").iterdir())
+    assert ("sub01_EP02_01f .png" in names) == space and ("sub01_EP02_01f.png" in names) != space
+    if not header:
+        assert "samm,6,006_1_2,0" in layout.annotations.read_text()  # official file: bare SAMM number
+    cs = load("megc2019_flow", data_root=tmp_path)
+    assert cs.params["header"] is header
+    assert [c.clip_id for c in cs] == [f"{r['dataset']}/{r['subject']}/{r['filename']}" for r in layout.rows]
+    assert [c.dataset for c in cs] == ["casme2"] * 3 + ["samm"] * 2 + ["smic"] * 2
+    assert [c.subject for c in cs] == ["sub01", "sub01", "sub02", "006", "007", "s01", "s04"]
+    assert cs.labels.tolist() == [0, 1, 2, 0, 2, 0, 1]
+    assert [c.label_name for c in cs][:3] == ["negative", "positive", "surprise"]
+    for c, r in zip(cs, layout.rows):
+        assert c.flows.shape == (1, 3, 28, 28) and c.flows.dtype == np.float32
+        np.testing.assert_allclose(c.flows[0], r["flow"], atol=1 / 127.5 + 1e-6)  # 8-bit quantisation
+        assert ("apex_face" in c.truth) is header  # the headerless file names no face
+
+
+def test_megc_apex_face_is_taken_verbatim_from_imagename(tmp_path):
+    fakes.write_megc2019_flow_fake(tmp_path)
+    cs = load("megc2019_flow", data_root=tmp_path)
+    smic = [c for c in cs if c.clip_id == "smic/s04/s04_po_03"][0]
+    assert smic.truth["imagename"] == "s04_s4_po_03.jpg"  # differs from the clip name
+    face = smic.truth["apex_face"]
+    assert face.shape == (32, 32, 3) and face.dtype == np.uint8 and abs(face.mean() - (40 + 25 * 6)) < 3
+    as_frames = load("megc2019_flow", data_root=tmp_path, faces="frames")
+    c = as_frames[0]
+    assert c.apex == 0 and c.load_frames().shape == (1, 32, 32, 3) and "apex_face" not in c.truth
+    assert load("megc2019_flow", data_root=tmp_path, faces="none")[0].truth.get("apex_face") is None
+
+
+def test_megc_subsets_and_unambiguous_subjects(tmp_path):
+    fakes.write_megc2019_flow_fake(tmp_path)
+    cs = load("megc2019_flow", data_root=tmp_path, subsets=("samm", "smic"))
+    assert {c.dataset for c in cs} == {"samm", "smic"} and len(cs) == 4
+    assert [why for _, why in cs.skipped] == ["excluded: dataset 'casme2' is not in subsets ['samm', 'smic']"] * 3
+    assert len(load("megc2019_flow", data_root=tmp_path, subsets="casme2")) == 3
+    with pytest.raises(ValueError, match=r"subsets=\['casme3'\]"):
+        load("megc2019_flow", data_root=tmp_path, subsets=["casme3"])
+
+
+def test_published_composite_counts_on_a_full_size_fake(tmp_path):
+    """442 clips = 145 CASME II + 133 SAMM + 164 SMIC, 68 subjects, labels 250/109/83."""
+    per = {"casme2": (145, 24), "samm": (133, 28), "smic": (164, 16)}
+    labels = [0] * 250 + [1] * 109 + [2] * 83
+    subjects, datasets, filenames = [], [], []
+    for ds, (n, n_sub) in per.items():
+        for i in range(n):
+            s = i % n_sub
+            subjects.append({"casme2": f"sub{s + 1:02d}", "samm": f"{s + 6:03d}", "smic": f"s{s + 1:02d}"}[ds])
+            datasets.append(ds)
+            filenames.append(f"clip{i:03d}")
+    flows = np.zeros((442, 3, 4, 4), np.float32)
+    fakes.write_megc2019_flow_layout(tmp_path, flows, subjects, datasets, filenames, labels, header=False)
+    cs = load("megc2019_flow", data_root=tmp_path)
+    assert len(cs) == 442 and len(set(cs.subjects)) == 68
+    table = cs.summary()
+    assert table["total"].to_dict() == {"casme2": 145, "samm": 133, "smic": 164}
+    assert table[["negative", "positive", "surprise"]].sum().tolist() == [250, 109, 83]
+
+
+def test_writer_takes_clips_with_flows_for_a_synthetic_stand_in(tmp_path):
+    from stag.data.clip import Clip
+
+    rng = np.random.default_rng(1)
+    clips = [Clip(f"{ds}/{sub}/c{i}", sub, ds, lab, "x", flows=rng.normal(0, 2, (2, 3, 16, 16)).astype(np.float32))
+             for i, (ds, sub, lab) in enumerate([("casme2", "sub03", 0), ("samm", "012", 1), ("smic", "s05", 2)])]
+    fakes.write_megc2019_flow_layout(tmp_path, clips, space_before_png=True)
+    cs = load("megc2019_flow", data_root=tmp_path)
+    assert [c.clip_id for c in cs] == ["casme2/sub03/c0", "samm/012/c1", "smic/s05/c2"]
+    assert cs.labels.tolist() == [0, 1, 2]
+    # min-max encoding keeps each channel's shape: decoded = affine map of the first keyframe
+    for c, src in zip(cs, clips):
+        for ch in range(3):
+            assert np.corrcoef(c.flows[0, ch].ravel(), src.flows[0, ch].ravel())[0, 1] > 0.999
+            assert c.flows[0, ch].min() == -1 and c.flows[0, ch].max() == 1
+
+
+def test_flow_png_round_trip_and_constant_channel(tmp_path):
+    import cv2
+
+    flow = np.stack([np.linspace(-1, 1, 64).reshape(8, 8), np.zeros((8, 8)), np.full((8, 8), 0.5)]).astype(np.float32)
+    cv2.imwrite(str(tmp_path / "f.png"), encode_flow_png(flow, "clip"))
+    np.testing.assert_allclose(decode_flow_png(tmp_path / "f.png"), flow, atol=1 / 255 + 1e-6)
+    img = encode_flow_png(flow, "minmax")
+    assert img[..., 0].min() == 0 and img[..., 0].max() == 255 and (img[..., 1] == 128).all()
+    with pytest.raises(ValueError, match=r"expected \(3, H, W\)"):
+        encode_flow_png(flow[:2])
+
+
+def test_megc_bad_input_messages(tmp_path):
+    layout = fakes.write_megc2019_flow_fake(tmp_path, faces=False)
+    (tmp_path / "STSNet_whole_norm_u_v_os" / "006_006_1_2.png").unlink()
+    with pytest.raises(DataError, match=r"row 5: no flow image for clip '006_1_2' .*006_006_1_2\.png"):
+        load("megc2019_flow", data_root=tmp_path)
+    text = layout.annotations.read_text()
+    layout.annotations.write_text(text.replace("samm,006,006_1_2,0", "casme3,006,006_1_2,0"))
+    with pytest.raises(DataError, match=r"row 5: unknown dataset 'casme3'; expected one of casme2, samm, smic"):
+        load("megc2019_flow", data_root=tmp_path)
+    layout.annotations.write_text(text.replace("samm,006,006_1_2,0", "samm,006,006_1_2,7"))
+    with pytest.raises(DataError, match=r"row 5: label '7'; expected 0 \(negative\), 1 \(positive\) or 2"):
+        load("megc2019_flow", data_root=tmp_path)
+    layout.annotations.write_text(text.replace("filename_o", "clip"))
+    with pytest.raises(DataError, match=r"missing column 'filename_o or filename'"):
+        load("megc2019_flow", data_root=tmp_path)
+    (tmp_path / "STSNet_whole_norm_u_v_os" / "sub01_EP02_01f.png").write_bytes(b"junk")
+    layout.annotations.write_text(text)
+    with pytest.raises(DataError, match=r"sub01_EP02_01f\.png is unreadable or corrupt"):
+        load("megc2019_flow", data_root=tmp_path)
