@@ -394,3 +394,18 @@ def test_cli_list(capsys):
     out = capsys.readouterr().out
     for name in ("casme2", "samm", "smic_hs", "casme3_a", "megc2019_flow", "folder", "composite3", "dfme_7"):
         assert name in out
+
+
+def test_lazy_clips_pickle_for_worker_processes(tmp_path):
+    import pickle
+
+    fakes.write_casme2_layout(tmp_path)
+    clip = pickle.loads(pickle.dumps(load("casme2", data_root=tmp_path)[0]))
+    assert clip.frames is None and clip.load_frames().shape == (8, 24, 32, 3)
+
+
+def test_folder_refuses_to_guess_between_several_tables(tmp_path):
+    fakes.write_folder_layout(tmp_path)
+    (tmp_path / "other.csv").write_text("a,b\n")
+    with pytest.raises(DataError, match=r"several annotation files match \*\.csv .*labels\.csv, other\.csv"):
+        load("folder", data_root=tmp_path)

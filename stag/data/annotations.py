@@ -160,11 +160,12 @@ def read_annotations(path: Path, required: Sequence[str], *, sheet: str | int | 
 
 
 def find_annotation_file(data_root: Path, patterns: Iterable[str], explicit: str | Path | None = None,
-                         what: str = "annotation file") -> Path:
+                         what: str = "annotation file", unique: bool = False) -> Path:
     """The annotation file: ``explicit`` (absolute or relative to ``data_root``) or a glob match.
 
     Patterns are tried in order in ``data_root`` and one folder below; when several files
-    match, the last in sorted order is taken (date-stamped names: the newest).
+    match, the last in sorted order is taken (date-stamped names: the newest), unless
+    ``unique`` is set: then several matches are an error listing them.
     """
     data_root = Path(data_root)
     if explicit not in (None, ""):
@@ -179,6 +180,9 @@ def find_annotation_file(data_root: Path, patterns: Iterable[str], explicit: str
     for pattern in patterns:
         hits = sorted(set(data_root.glob(pattern)) | set(data_root.glob(f"*/{pattern}")))
         hits = [h for h in hits if h.is_file() and not h.name.startswith("~$")]
+        if len(hits) > 1 and unique:
+            raise DataError(f"several {what}s match {pattern} in {data_root}: {', '.join(h.name for h in hits)}; "
+                            f"pass annotations=PATH")
         if hits:
             return hits[-1]
     raise FileNotFoundError(

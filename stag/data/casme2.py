@@ -1,4 +1,4 @@
-"""CASME II {cite:p}`yan2014casme2`: 255 coded micro-expression clips of 26 subjects, 200 fps.
+"""CASME II (Yan et al., 2014): 255 coded micro-expression clips of 26 subjects, 200 fps.
 
 Layout read (as the lab distributes it)::
 

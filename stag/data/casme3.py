@@ -1,4 +1,4 @@
-"""CAS(ME)^3 Part A {cite:p}`li2023casme3`: micro-expressions in long videos, 30 fps.
+"""CAS(ME)^3 Part A (Li et al., 2023): micro-expressions in long videos, 30 fps.
 
 Layout read (as the lab distributes it)::
 

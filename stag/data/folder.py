@@ -1,7 +1,7 @@
 """Generic adapter: one annotation table (csv/xlsx) plus a root of per-clip frame folders.
 
-Use it for datasets whose release layout varies by version (4DME {cite:p}`li20224dme`,
-DFME {cite:p}`zhao2023dfme`) or for your own data. Each table row is one clip; the frames of a
+Use it for datasets whose release layout varies by version (4DME (Li et al., 2022),
+DFME (Zhao et al., 2023)) or for your own data. Each table row is one clip; the frames of a
 row are in ``data_root / clip_path.format(subject=..., clip=...)`` (default
 ``"{subject}/{clip}"``), ordered by the number in their file names.
 
@@ -71,7 +71,7 @@ def load_folder(data_root: str | Path, annotations: str | Path | None = None, pr
     Args:
         data_root: root of the frame folders.
         annotations: the csv/xlsx table (absolute or relative to ``data_root``; default: the
-            only ``*.csv`` in ``data_root``).
+            one ``*.csv`` in ``data_root``, an error if there are several).
         preset: ``"4dme"`` or ``"dfme"`` column names (see the module docstring).
         columns: field -> header name overrides (on top of the preset).
         scheme: label scheme (default: the preset's, else ``composite3``).
@@ -94,7 +94,7 @@ def load_folder(data_root: str | Path, annotations: str | Path | None = None, pr
     scheme_ = get_scheme(scheme or (PRESETS[preset]["scheme"] if preset else "composite3"))
     name = dataset or preset or "folder"
     root = Path(data_root)
-    ann = find_annotation_file(root, ["*.csv"], annotations)
+    ann = find_annotation_file(root, ["*.csv"], annotations, unique=True)
     rows = read_annotations(ann, [c for c in mapping.values() if c is not None])
     col = {f: c for f, c in mapping.items() if c is not None}
 

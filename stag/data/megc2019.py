@@ -1,4 +1,4 @@
-"""MEGC2019 composite {cite:p}`see2019megc` as peers distribute it: one flow image per clip.
+"""MEGC2019 composite (See et al., 2019) as peers distribute it: one flow image per clip.
 
 CASME II + SAMM + SMIC-HS, 3 classes (0 negative, 1 positive, 2 surprise), 68 subjects and
 442 clips = 145 CASME II + 133 SAMM + 164 SMIC (labels: 250 negative, 109 positive, 83

@@ -1,4 +1,4 @@
-"""SAMM {cite:p}`davison2018samm`: 159 micro-expressions of 32 subjects, grey 960x650, 200 fps.
+"""SAMM (Davison et al., 2018): 159 micro-expressions of 32 subjects, grey 960x650, 200 fps.
 
 Layout read (as the lab distributes it)::
 

@@ -1,4 +1,4 @@
-"""SMIC-HS {cite:p}`li2013smic`: 164 segmented micro-expression clips of 16 subjects, 100 fps.
+"""SMIC-HS (Li et al., 2013): 164 segmented micro-expression clips of 16 subjects, 100 fps.
 
 Layout read (as the lab distributes it)::
 
