@@ -1,0 +1,60 @@
+"""Load a dataset and prepare it (through the cache): the shared first step of ``stag train``,
+the training chapter and the ``train`` benchmark."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class PreparedData:
+    """Prepared clips plus what training needs to know about their label scheme."""
+
+    prepared: list
+    class_names: tuple[str, ...]
+    name: str
+    clipset: object = None
+    prepare_seconds: float = 0.0
+    load_seconds: float = 0.0
+
+
+def load_and_prepare(dataset: str = "synthetic", *, data_root: str | Path | None = None,
+                     annotations: str | Path | None = None, prepare_config=None,
+                     cache_dir: str | Path | None = None, jobs: int = 2, progress: bool = True,
+                     data_params: dict | None = None) -> PreparedData:
+    """``stag.data.load`` then ``stag.preprocess.pipeline.prepare_dataset`` (cached).
+
+    Args:
+        dataset: a name from :func:`stag.data.available`.
+        data_root, annotations: passed to loaders that take them (``synthetic`` does not).
+        prepare_config: a :class:`~stag.preprocess.pipeline.PrepareConfig`.
+        cache_dir: preprocessing cache folder (``None``: no cache).
+        jobs: preprocessing worker processes.
+        data_params: other loader parameters (``n_subjects``, ``dataset_name``, ``seed``...).
+
+    Raises:
+        ValueError: unknown dataset, or a required parameter (the data root) is missing.
+        FileNotFoundError: the data root does not exist.
+    """
+    import time
+
+    from stag.data import available, load
+    from stag.data.cli import loader_params
+    from stag.preprocess.pipeline import PrepareConfig, prepare_dataset
+
+    if dataset not in available():
+        raise ValueError(f"unknown dataset {dataset!r}; available: {', '.join(available())}")
+    if data_root not in (None, "") and not Path(data_root).exists():
+        raise FileNotFoundError(f"--data-root {data_root}: no such folder (dataset {dataset!r})")
+    params = loader_params(dataset, str(data_root) if data_root else None,
+                           str(annotations) if annotations else None, extra=data_params)
+    t0 = time.perf_counter()
+    clipset = load(dataset, **params)
+    t1 = time.perf_counter()
+    if len(clipset) == 0:
+        raise ValueError(f"dataset {dataset!r} ({params}) has no clips")
+    prepared = prepare_dataset(clipset, prepare_config or PrepareConfig(), cache_dir=cache_dir, jobs=jobs,
+                               progress=progress)
+    return PreparedData(prepared=prepared, class_names=tuple(clipset.scheme.classes), name=clipset.name,
+                        clipset=clipset, load_seconds=t1 - t0, prepare_seconds=time.perf_counter() - t1)
