@@ -39,7 +39,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from stag.data.annotations import DataError, cell_text, find_annotation_file, frame_cell, read_annotations
+from stag.data.annotations import cell_text, find_annotation_file, frame_cell, read_annotations
 from stag.data.aus import parse_aus
 from stag.data.clip import ClipSet
 from stag.data.frames import check_modes, collect_clips, frame_clip, list_frames
@@ -120,4 +120,4 @@ def load_folder(data_root: str | Path, annotations: str | Path | None = None, pr
     return collect_clips(name, scheme_, ((r.where, r) for r in rows), make, on_error=on_error, params=params)
 
 
-__all__ = ["load_folder", "PRESETS", "FIELDS", "clean_aus", "DataError"]
+__all__ = ["load_folder", "PRESETS", "FIELDS", "clean_aus"]
