@@ -7,8 +7,8 @@ onset eyes and nose, so the subtle motion between frames is not disturbed by per
 jitter. A face that moves away from the onset box by more than ``redetect_shift`` of its size is
 re-detected.
 
-The canonical template is drawn from simple geometry (see :func:`canonical_landmarks`): eyes at
-32 % of the height, the nose tip on the vertical mid-line, the chin near the bottom.
+The canonical template (:func:`canonical_landmarks`) is the OpenFace mean face shape, placed so
+the face fills 80 % of the crop width.
 """
 
 from __future__ import annotations
@@ -25,24 +25,15 @@ ALIGN_POINTS: tuple[int, ...] = tuple(range(36, 48)) + tuple(range(27, 36))
 
 
 def _unit_template() -> np.ndarray:
-    """68 (x, y) points of a frontal face in the unit square (iBUG order)."""
-    p = np.zeros((68, 2), dtype=np.float64)
-    t = np.pi - np.arange(17) * np.pi / 16  # jaw: from the subject's right ear round the chin
-    p[0:17] = np.stack([0.5 + 0.42 * np.cos(t), 0.38 + 0.60 * np.sin(t)], 1)
-    s = np.linspace(0, 1, 5)
-    brow_y = 0.28 - 0.04 * np.sin(np.pi * s)
-    p[17:22] = np.stack([0.17 + 0.27 * s, brow_y], 1)
-    p[22:27] = np.stack([0.56 + 0.27 * s, brow_y[::-1]], 1)
-    p[27:31] = np.stack([np.full(4, 0.5), [0.38, 0.45, 0.52, 0.59]], 1)
-    p[31:36] = [[0.42, 0.65], [0.46, 0.665], [0.5, 0.675], [0.54, 0.665], [0.58, 0.65]]
-    p[36:42] = [[0.24, 0.40], [0.285, 0.38], [0.335, 0.38], [0.38, 0.40], [0.335, 0.42], [0.285, 0.42]]
-    p[42:48] = [[0.62, 0.40], [0.665, 0.38], [0.715, 0.38], [0.76, 0.40], [0.715, 0.42], [0.665, 0.42]]
-    p[48:60] = [[0.36, 0.80], [0.41, 0.77], [0.46, 0.755], [0.5, 0.76], [0.54, 0.755], [0.59, 0.77],
-                [0.64, 0.80], [0.59, 0.84], [0.545, 0.86], [0.5, 0.865], [0.455, 0.86], [0.41, 0.84]]
-    p[60:68] = [[0.38, 0.80], [0.45, 0.79], [0.5, 0.79], [0.55, 0.79], [0.62, 0.80], [0.55, 0.81],
-                [0.5, 0.81], [0.45, 0.81]]
-    # Fit the face into the crop with a margin that keeps the forehead (AU1/AU2) in view.
-    return 0.5 + 0.9 * (p - np.array([0.5, 0.6]))
+    """68 (x, y) points of the canonical frontal face in the unit square (iBUG order).
+
+    The mean shape is the OpenFace alignment template (shared with the synthetic renderer),
+    scaled so the face spans 80 % of the crop width, centred, with the brows about 12 % below
+    the top edge so brow motion (AU1/AU2/AU4) stays inside the crop.
+    """
+    from stag.data.synthetic_face import MEAN_SHAPE
+
+    return (MEAN_SHAPE - np.array([0.525, 0.60])) * (0.8 / 0.892) + 0.5
 
 
 def canonical_landmarks(size: int = 128) -> np.ndarray:
@@ -184,8 +175,9 @@ def to_grey(frames: np.ndarray) -> np.ndarray:
         return f.astype(np.uint8, copy=False)
     if f.ndim != 4 or f.shape[-1] != 3:
         raise ValueError(f"frames: expected (T, H, W, 3) RGB or (T, H, W), got {f.shape}")
-    g = f[..., 0] * 0.299 + f[..., 1] * 0.587 + f[..., 2] * 0.114
-    return np.clip(np.rint(g), 0, 255).astype(np.uint8)
+    import cv2
+
+    return np.stack([cv2.cvtColor(np.ascontiguousarray(x, dtype=np.uint8), cv2.COLOR_RGB2GRAY) for x in f])
 
 
 def find_face(model: FaceModel, grey: np.ndarray, clip_id: str, frame: int) -> tuple[int, int, int, int]:
@@ -245,6 +237,17 @@ def align_clip(frames: np.ndarray, onset: int = 0, *, size: int = 128, clip_id: 
     aligned_others = {t: apply_similarity(m, v).astype(np.float32) for t, v in others.items()}
     return AlignedClip(warp_frames(grey, m, size), apply_similarity(m, lm).astype(np.float32), m,
                        np.asarray(lm, dtype=np.float32), box, tuple(redetected), aligned_others)
+
+
+def face_mask(landmarks: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
+    """``(H, W)`` bool mask of the convex hull of the 68 landmarks (the face below the hairline)."""
+    import cv2
+
+    h, w = (size, size) if np.isscalar(size) else size
+    mask = np.zeros((h, w), np.uint8)
+    hull = cv2.convexHull(np.rint(np.asarray(landmarks)).astype(np.int32))
+    cv2.fillConvexPoly(mask, hull, 1)
+    return mask.astype(bool)
 
 
 def landmark_error(pred: np.ndarray, true: np.ndarray, normalise: str = "iod") -> float:

@@ -1,0 +1,164 @@
+"""``stag bench flow``: optical-flow speed (pairs/s on one core) and accuracy (end-point error).
+
+Two kinds of test pair, both with a known answer:
+
+- ``warp``: a rendered synthetic face warped by a smooth random field of up to ``max_px`` pixels
+  plus a global sub-pixel drift, at 128 x 128 and 224 x 224;
+- ``synthetic``: aligned onset and apex faces of synthetic micro-expression clips, against the
+  generator's true onset->apex flow resampled into the aligned frame (``truth["apex_flow"]``).
+
+EPE is averaged inside the face (convex hull of the landmarks), where flow is defined.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+HELP = "optical flow: pairs/s on one core and end-point error vs known warps (TV-L1, DIS, Farneback)"
+DEFAULT_METHODS = ("tvl1_default", "tvl1", "dis", "dis_medium", "farneback")
+
+
+@dataclass
+class FlowPair:
+    """Two aligned grey faces with the true flow from the first to the second.
+
+    ``first``, ``second``: ``(H, W)`` uint8; ``flow``: ``(H, W, 2)`` float32 px; ``mask``: ``(H, W)``
+    bool where the error is measured.
+    """
+
+    first: np.ndarray
+    second: np.ndarray
+    flow: np.ndarray
+    mask: np.ndarray
+    name: str = ""
+
+
+def _smooth_field(rng: np.random.Generator, size: int, max_px: float, drift_px: float) -> np.ndarray:
+    import cv2
+
+    coarse = rng.standard_normal((6, 6, 2)).astype(np.float32)
+    field = cv2.resize(coarse, (size, size), interpolation=cv2.INTER_CUBIC)
+    field *= max_px / max(float(np.abs(field).max()), 1e-6)
+    angle = rng.uniform(0, 2 * np.pi)
+    return field + drift_px * np.array([np.cos(angle), np.sin(angle)], np.float32)
+
+
+def warp_pairs(n: int = 8, size: int = 128, max_px: float = 2.0, drift_px: float = 0.3,
+               seed: int = 0) -> list[FlowPair]:
+    """``n`` synthetic faces (one per subject) warped by a smooth known field (see module doc)."""
+    import cv2
+
+    from stag.data.synthetic_face import identity_landmarks, random_identity, render_face
+    from stag.preprocess.face import face_mask, to_grey
+    from stag.preprocess.flow import warp_image
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        ident = random_identity(rng)
+        lm = identity_landmarks(ident, size)
+        img = render_face(ident, lm, size)
+        grey = to_grey(np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)[None])[0]
+        field = _smooth_field(rng, size, max_px, drift_px)
+        second = warp_image(grey, field)
+        noise = rng.normal(0, 1.0, (2, size, size))
+        a = np.clip(grey + noise[0], 0, 255).astype(np.uint8)
+        b = np.clip(second.astype(np.float64) + noise[1], 0, 255).astype(np.uint8)
+        mask = face_mask(lm, size)
+        mask = cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        out.append(FlowPair(a, b, field.astype(np.float32), mask, f"warp{i}"))
+    return out
+
+
+def synthetic_pairs(clips, size: int = 128, face_model=None) -> list[FlowPair]:
+    """Aligned (onset, true apex) faces of synthetic clips with their true aligned apex flow."""
+    from stag.preprocess.face import align_clip, face_mask
+    from stag.preprocess.pipeline import _resample_truth
+
+    out = []
+    for clip in clips:
+        if "apex_flow" not in clip.truth or clip.apex is None:
+            raise ValueError(f"clip {clip.clip_id!r} has no truth['apex_flow']; use synthetic data")
+        onset = int(clip.onset or 0)
+        frames = clip.load_frames()
+        al = align_clip(frames, onset, size=size, clip_id=clip.clip_id, face_model=face_model)
+        truth = _resample_truth(clip.truth, al.transform, size, size, frames.shape[1:3])
+        mask = face_mask(al.landmarks, size)
+        out.append(FlowPair(al.frames[onset], al.frames[clip.apex], truth["apex_flow"], mask, clip.clip_id))
+    return out
+
+
+def measure(pairs: list[FlowPair], methods=DEFAULT_METHODS, min_time: float = 0.5,
+            reference: str | None = "tvl1_default") -> "pd.DataFrame":
+    """Speed and accuracy of each method on ``pairs`` on ONE core (``cv2.setNumThreads(1)``).
+
+    Returns a DataFrame with one row per method: ``pairs_per_s``, ``epe`` (mean end-point error
+    in px inside the masks), ``epe_median``, ``strain_error`` (mean |strain - true strain|), and ``diff_vs_<reference>`` (mean |flow - reference
+    flow| in px, when ``reference`` is among ``methods``).
+    """
+    import cv2
+    import pandas as pd
+
+    from stag.preprocess.flow import compute_flow, endpoint_error, optical_strain
+
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        flows, rows = {}, []
+        for method in methods:
+            compute_flow(pairs[0].first, pairs[0].second, method)  # warm-up (allocations)
+            start = time.perf_counter()
+            est = [compute_flow(p.first, p.second, method) for p in pairs]
+            n = len(pairs)
+            while time.perf_counter() - start < min_time:
+                for p in pairs:
+                    compute_flow(p.first, p.second, method)
+                n += len(pairs)
+            elapsed = time.perf_counter() - start
+            flows[method] = est
+            errs = [endpoint_error(f, p.flow, p.mask) for f, p in zip(est, pairs)]
+            strain = [float(np.abs(optical_strain(f) - optical_strain(p.flow))[p.mask].mean())
+                      for f, p in zip(est, pairs)]
+            rows.append({"method": method, "size": pairs[0].first.shape[0], "pairs": len(pairs),
+                         "pairs_per_s": n / elapsed, "epe": float(np.mean(errs)),
+                         "epe_median": float(np.median(errs)), "strain_error": float(np.mean(strain))})
+        table = pd.DataFrame(rows)
+        if reference in flows:
+            table[f"diff_vs_{reference}"] = [
+                float(np.mean([endpoint_error(f, r, p.mask) for f, r, p in zip(flows[m], flows[reference], pairs)]))
+                for m in table["method"]]
+        return table
+    finally:
+        cv2.setNumThreads(threads)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS), help="flow presets to compare")
+    parser.add_argument("--sizes", nargs="+", type=int, default=[128, 224], help="image sizes of the warp pairs")
+    parser.add_argument("--pairs", type=int, default=8, help="pairs per test set")
+    parser.add_argument("--clips", type=int, default=12, help="synthetic clips for the apex-flow set (0 = skip)")
+    parser.add_argument("--min-time", type=float, default=0.5, help="seconds of timing per method and set")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def run(args: argparse.Namespace):
+    import pandas as pd
+
+    tables = []
+    for size in args.sizes:
+        t = measure(warp_pairs(args.pairs, size, seed=args.seed), args.methods, args.min_time)
+        t.insert(0, "set", "warp")
+        tables.append(t)
+    if args.clips:
+        from stag.data import load
+
+        n_sub = max(1, (args.clips + 3) // 4)
+        clips = list(load("synthetic", n_subjects=n_sub, clips_per_subject=4, seed=args.seed))[:args.clips]
+        t = measure(synthetic_pairs(clips), args.methods, args.min_time)
+        t.insert(0, "set", "synthetic_apex")
+        tables.append(t)
+    return pd.concat(tables, ignore_index=True)
