@@ -122,3 +122,12 @@ def test_megc_bad_input_messages(tmp_path):
     layout.annotations.write_text(text)
     with pytest.raises(DataError, match=r"sub01_EP02_01f\.png is unreadable or corrupt"):
         load("megc2019_flow", data_root=tmp_path)
+
+
+def test_writer_takes_records(tmp_path):
+    recs = [{"flow": np.zeros((3, 8, 8), np.float32), "subject": s, "dataset": d, "filename": f"c{i}", "label": i % 3}
+            for i, (d, s) in enumerate([("casme2", "sub01"), ("samm", "006"), ("smic", "s02")])]
+    fakes.write_megc2019_flow_layout(tmp_path, recs, header=False)
+    cs = load("megc2019_flow", data_root=tmp_path)
+    assert [c.clip_id for c in cs] == ["casme2/sub01/c0", "samm/006/c1", "smic/s02/c2"]
+    assert np.abs(cs[0].flows).max() < 0.01  # a constant channel encodes as mid-grey = 0

@@ -245,7 +245,8 @@ def write_megc2019_flow_layout(root: str | Path, flows, subjects: Sequence[str] 
     Args:
         flows: ``(N, 3, H, W)`` array or N ``(3, H, W)`` arrays (u, v, strain); or a sequence
             of :class:`~stag.data.clip.Clip` with ``flows`` (the first keyframe is written, and
-            subject/dataset/filename/label default to the clip's).
+            subject/dataset/filename/label default to the clip's); or a sequence of dicts with
+            keys ``flow``, ``subject``, ``dataset``, ``filename``, ``label``.
         subjects: per clip, as the header CSV writes them (``sub01``, ``006``, ``s01``).
         datasets: per clip, ``casme2``/``samm``/``smic``.
         filenames: per clip (``EP02_01f``); file ``{subject}_{filename}.png``.
@@ -264,6 +265,11 @@ def write_megc2019_flow_layout(root: str | Path, flows, subjects: Sequence[str] 
 
     root = Path(root)
     items = list(flows)
+    if items and isinstance(items[0], dict):  # [{"flow", "subject", "dataset", "filename", "label"}, ...]
+        recs = items
+        items = [r["flow"] for r in recs]
+        subjects, datasets = [r["subject"] for r in recs], [r["dataset"] for r in recs]
+        filenames, labels = [r["filename"] for r in recs], [r["label"] for r in recs]
     if items and hasattr(items[0], "clip_id"):
         clips = items
         items = [c.flows[0] for c in clips]
