@@ -1,0 +1,197 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Data and keyframes
+#
+# ## Overview
+# Real micro-expression datasets (CASME II, SAMM, SMIC, CAS(ME)$^3$...) are licensed per lab
+# and cannot ship with this book. Every chapter therefore runs by default on a **synthetic
+# micro-expression set** that behaves like the real ones and, unlike them, carries the
+# ground truth: the true displacement field, the pixels each action unit (AU) moves, the
+# intensity profile and the 68 landmarks of every frame.
+#
+# This chapter shows what the synthetic set is made of (identities, one clip frame by frame,
+# the subtle apex-onset difference, AU masks, intensity profile, labels), checks that the
+# real face pipeline (dlib's HOG detector and 68-point predictor) accepts the rendered faces,
+# and measures how hard the recognition task is with a deliberately simple baseline.
+
+# %% tags=["parameters"]
+dataset = "synthetic"
+seed = 0
+n_subjects = 20
+clips_per_subject = 12
+image_size = 128
+difficulty = 0.5
+jobs = 2
+dlib_clips = 20
+dlib_stride = 4
+
+# %%
+import time
+
+import numpy as np
+import pandas as pd
+
+from stag.data.synthetic import SyntheticConfig, generate, neutral_faces
+from stag.data.synthetic_checks import (
+    class_mean_differences, difference_baseline, dlib_check, dlib_summary,
+)
+from stag.viz import data as vizdata
+
+if dataset != "synthetic":
+    raise ValueError(f"dataset={dataset!r}: this chapter documents the synthetic set (dataset='synthetic')")
+config = SyntheticConfig(n_subjects=n_subjects, clips_per_subject=clips_per_subject, image_size=image_size,
+                         difficulty=difficulty, seed=seed)
+pd.Series(config.to_dict(), name="value").to_frame()
+
+# %% [markdown]
+# ## Generating the set
+# Each clip is generated from its own seed (subject, clip index and the base `seed`), so the
+# same parameters always give byte-identical frames, and a single clip can be regenerated
+# alone with `make_clip(config, subject, index)`.
+
+# %%
+start = time.perf_counter()
+clips = generate(config, jobs=jobs)
+gen_seconds = time.perf_counter() - start
+n_frames = sum(len(c.frames) for c in clips)
+print(f"{len(clips)} clips, {n_frames} frames of {image_size}x{image_size} in {gen_seconds:.1f} s "
+      f"({n_frames / gen_seconds:.0f} frames/s, {jobs} job(s))")
+
+# %% [markdown]
+# ## Identities
+# Every subject has their own face shape, feature positions, skin tone and texture, hair,
+# background and a slight head pose. Below: the neutral face of each subject.
+
+# %%
+faces = neutral_faces(config)
+fig = vizdata.plot_face_grid(faces, [f"s{i + 1:02d}" for i in range(len(faces))], ncols=10)
+
+# %% [markdown]
+# ## One clip, frame by frame
+# A micro-expression is a 0.5-3 px movement: at normal size the frames look identical. The
+# green points are the ground-truth landmarks (iBUG 68-point order), the titles give the true
+# intensity of the AU movement.
+
+# %%
+positive = next(c for c in clips if c.label_name == "positive" and max(c.truth["au_intensity"].values()) > 1.5)
+fig = vizdata.plot_clip_frames(positive, n=7)
+
+# %% [markdown]
+# Subtracting the onset from the apex frame and magnifying makes the movement visible. The
+# right panel is the true onset-to-apex displacement, which includes any head drift at that
+# frame: this is what optical flow should recover in the next chapters.
+
+# %%
+fig = vizdata.plot_apex_difference(positive, magnify=10)
+
+# %% [markdown]
+# ## AU masks and intensities
+# Each active AU has a pixel mask (where its displacement exceeds 10 % of its peak) and an
+# apex intensity in pixels. Attribution maps (chapter on explanations) are scored against
+# these masks.
+
+# %%
+fig = vizdata.plot_au_masks(positive)
+negative = next(c for c in clips if c.label_name == "negative" and len(c.aus) >= 2)
+fig = vizdata.plot_au_masks(negative)
+
+# %% [markdown]
+# Each emotion class is a distribution over AU combinations rather than one pattern:
+# positive is mostly AU6+AU12, surprise AU1+AU2 (sometimes with AU5/25/26), and negative
+# mixes disgust, repression, anger, sadness, fear and contempt patterns, some of which share
+# AU1/AU2 with surprise.
+
+# %%
+combos = pd.DataFrame({"class": [c.label_name for c in clips], "emotion": [c.emotion for c in clips],
+                       "AUs": ["+".join(map(str, c.aus)) for c in clips]})
+combos.value_counts().rename("clips").reset_index().sort_values(["class", "clips"], ascending=[True, False])
+
+# %% [markdown]
+# ## Intensity profile and distractors
+# The movement rises from the onset to the apex and decays until the offset, with random
+# onset, apex position and duration. Distractors make the apex harder to find: blinks,
+# slow head drift and rotation, illumination flicker, sensor noise and, now and then, a
+# larger movement in a region no active AU touches.
+
+# %%
+with_blink = next((c for c in clips if np.any(c.truth["blink"] > 0)), clips[0])
+fig = vizdata.plot_intensity_profile(with_blink)
+phase = pd.DataFrame({"frames": [len(c.frames) for c in clips], "onset": [c.onset for c in clips],
+                      "apex": [c.apex for c in clips], "offset": [c.offset for c in clips],
+                      "apex px": [max(c.truth["au_intensity"].values()) for c in clips],
+                      "with blink": [float(np.any(c.truth["blink"] > 0)) for c in clips],
+                      "with macro-movement": [float(np.any(c.truth["macro"] > 0)) for c in clips]})
+phase.describe().loc[["mean", "min", "max"]].round(2)
+
+# %% [markdown]
+# ## Labels
+# The class balance follows the MEGC2019 composite (negative / positive / surprise about
+# 250 / 109 / 83), and subjects differ in their class mix, as in the real data.
+
+# %%
+fig = vizdata.plot_label_distribution(clips.summary("class"), clips.summary("subject"))
+clips.summary("class")
+
+# %% [markdown]
+# ## Does the real face pipeline accept these faces?
+# We run dlib's frontal face detector (no upsampling) and its 68-point shape predictor on a
+# sample of frames and compare the predicted landmarks with the ground truth.
+
+# %%
+sample = clips[:: max(1, len(clips) // dlib_clips)]
+dlib_table = dlib_check(sample, frame_stride=dlib_stride, upsample=0)
+dlib_result = dlib_summary(dlib_table)
+dlib_result.T.round(3).rename(columns={0: "value"})
+
+# %%
+fig = vizdata.plot_landmark_errors(dlib_table)
+
+# %% [markdown]
+# ## How hard is the task?
+# A deliberately simple baseline: logistic regression on the blurred, 16x16-downsampled
+# $|apex - onset|$ image, leave-one-subject-out (LOSO). It uses the true onset and apex, so
+# it measures how separable the classes are, not how well an apex can be found.
+# The mean difference image per class shows what it can see.
+
+# %%
+fig = vizdata.plot_difference_image_stack(class_mean_differences(clips), list(clips.scheme.classes))
+baseline = difference_baseline(clips, size=16)
+pd.DataFrame([{"UF1": baseline.uf1, "UAR": baseline.uar, "accuracy": baseline.accuracy,
+               "majority-class UF1": baseline.chance_uf1}]).round(3)
+
+# %%
+worst = dlib_result[[f"error_{g}" for g in ("jaw", "brows", "nose", "eyes", "mouth")]].T[0]
+print(f"dlib found a face in {dlib_result.detection_rate[0]:.1%} of {dlib_result.frames[0]} frames; "
+      f"mean landmark error {dlib_result.error_px[0]:.2f} px ({dlib_result.nme_iod[0]:.3f} of the inter-ocular "
+      f"distance); largest in the {worst.idxmax().removeprefix('error_')} group, smallest in the "
+      f"{worst.idxmin().removeprefix('error_')} group")
+print(f"difference baseline LOSO UF1 {baseline.uf1:.3f} (UAR {baseline.uar:.3f}) vs majority-class UF1 "
+      f"{baseline.chance_uf1:.3f}")
+
+# %% [markdown]
+# ## What we learned
+# - The generator produces the configured number of subjects and clips (printed above) in
+#   seconds, deterministically, with the composite3 class balance.
+# - dlib's own detector and 68-point predictor accept the rendered faces: the detection rate
+#   and the landmark errors (in pixels and relative to the inter-ocular distance) are in the
+#   table above; the jaw line, which the renderer draws only as a contour, is the least
+#   precise group.
+# - The apex-onset difference is invisible without magnification, as in real
+#   micro-expressions, yet it is concentrated in the AU masks.
+# - A linear model on the true apex-onset difference is well above the majority-class UF1
+#   and well below perfect (table above): the set is learnable but not trivial, and models
+#   that must find the apex themselves face a harder task.
