@@ -148,4 +148,5 @@ class ClipSet(Sequence[Clip]):
         table = pd.crosstab([df[k] for k in keys[by]], df["class"], dropna=False)
         table = table.reindex(columns=list(self.scheme.classes), fill_value=0)
         table["total"] = table.sum(axis=1)
-        return table
+        # crosstab keeps every category combination; a subject of another dataset is not a row here.
+        return table[table["total"] > 0]
