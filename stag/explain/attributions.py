@@ -255,16 +255,14 @@ def roi_occlusion(
     flows, rois = inputs["flows"], inputs["rois"].cpu().numpy()
     extra = tuple(inputs[k] for k in INPUT_KEYS[1:])
     tgt = torch.as_tensor(np.asarray(target)).long().to(device)
+    from stag.explain.faithfulness import evaluate_masked
+
     b, _, _, h, w = flows.shape
     n = rois.shape[1]
-    out = np.zeros((b, n), dtype=np.float32)
-    with torch.no_grad():
-        full = forward(flows, *extra).gather(1, tgt[:, None])[:, 0]
-        for i in range(n):
-            keep = torch.as_tensor(~np.stack([roi_masks(rois[j, i:i + 1], (h, w))[0] for j in range(b)]),
-                                   device=device, dtype=flows.dtype)
-            occluded = forward(flows * keep[:, None, None], *extra).gather(1, tgt[:, None])[:, 0]
-            out[:, i] = (full - occluded).cpu().numpy()
+    boxes = np.stack([roi_masks(rois[j], (h, w)) for j in range(b)])  # (B, N, H, W)
+    keeps = np.concatenate([np.ones((1, b, h, w), bool), ~boxes.transpose(1, 0, 2, 3)])  # (1 + N, B, H, W)
+    logit, _, _ = evaluate_masked(forward, flows, extra, tgt, keeps)
+    out = (logit[0][None] - logit[1:]).T.astype(np.float32)
     return out
 
 
@@ -272,11 +270,14 @@ def resolve_layer(model: nn.Module, layer: str | nn.Module | None) -> nn.Module:
     """The module whose output are the ROI node features.
 
     ``layer`` may be a module, a dotted attribute path (``"graph.node_proj"``), or ``None``:
-    then the model's ``node_feature_layer`` attribute (a module or a dotted path) is used.
+    then the model's ``node_feature_layer`` attribute (a module or a dotted path) is used, or
+    its ``node_encoder`` (STAG).
     """
     if isinstance(layer, nn.Module):
         return layer
     name = layer if layer is not None else getattr(model, "node_feature_layer", None)
+    if name is None and isinstance(getattr(model, "node_encoder", None), nn.Module):
+        name = "node_encoder"  # STAG's ROI node encoder
     if isinstance(name, nn.Module):
         return name
     if not name:

@@ -29,12 +29,44 @@ def _pixel_order(score: np.ndarray, rng: np.random.Generator | None) -> np.ndarr
     return np.lexsort((tie, -flat))
 
 
-def _evaluate(forward: nn.Module, flows: torch.Tensor, extra: tuple, target: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def evaluate_masked(forward: nn.Module, flows: torch.Tensor, extra: tuple, target: torch.Tensor,
+                    keeps: np.ndarray, *, chunk: int = 128) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Target logit, target probability and prediction for many pixel masks at once.
+
+    Args:
+        forward: tensor-valued forward (``LogitForward``).
+        flows: ``(B, K, C, H, W)``; extra: the other inputs, batch-first.
+        target: ``(B,)`` classes.
+        keeps: ``(S, B, H, W)`` bool, ``True`` where the flow is kept (elsewhere set to zero).
+        chunk: rows per forward pass (``S * B`` rows are split into chunks of whole steps).
+
+    Returns:
+        ``logit``, ``prob``, ``pred``, each ``(S, B)``.
+    """
+    s, b = keeps.shape[:2]
+    per = max(1, chunk // b)
+    logit, prob, pred = [], [], []
     with torch.no_grad():
-        logits = forward(flows, *extra)
-    prob = torch.softmax(logits, dim=1).gather(1, target[:, None])[:, 0]
-    logit = logits.gather(1, target[:, None])[:, 0]
-    return logit.cpu().numpy(), prob.cpu().numpy(), logits.argmax(1).cpu().numpy()
+        for i in range(0, s, per):
+            k = torch.as_tensor(keeps[i:i + per], device=flows.device, dtype=flows.dtype)  # (m, B, H, W)
+            m = k.shape[0]
+            x = (flows[None] * k[:, :, None, None]).flatten(0, 1)
+            args = tuple(torch.cat([e] * m) for e in extra)
+            out = forward(x, *args).unflatten(0, (m, b))  # (m, B, classes)
+            t = target[None, :, None].expand(m, b, 1)
+            logit.append(out.gather(2, t)[..., 0])
+            prob.append(torch.softmax(out, dim=2).gather(2, t)[..., 0])
+            pred.append(out.argmax(2))
+    return (torch.cat(logit).cpu().numpy(), torch.cat(prob).cpu().numpy(), torch.cat(pred).cpu().numpy())
+
+
+def _rows(logit, prob, pred, labels, meta: list[dict]) -> list[dict]:
+    rows = []
+    for step, info in enumerate(meta):
+        for i in range(logit.shape[1]):
+            rows.append({"clip": i, **info, "logit": float(logit[step, i]), "prob": float(prob[step, i]),
+                         "correct": float(pred[step, i] == labels[i]) if labels is not None else np.nan})
+    return rows
 
 
 def pixel_curves(
@@ -79,7 +111,7 @@ def pixel_curves(
     tgt = torch.as_tensor(np.asarray(target)).long().to(device)
     labels = np.asarray(batch["label"]) if "label" in batch else None
     rng = np.random.default_rng(random_state)
-    rows = []
+    keeps, meta = [], []
     for order in orders:
         if order == "attribution":
             ranks = np.stack([_pixel_order(maps[i], rng) for i in range(b)])
@@ -95,13 +127,10 @@ def pixel_curves(
                 chosen = np.zeros((b, h * w), dtype=bool)
                 if m:
                     np.put_along_axis(chosen, ranks[:, :m], True, axis=1)
-                keep = ~chosen if mode == "deletion" else chosen
-                keep_t = torch.as_tensor(keep.reshape(b, 1, 1, h, w), device=device, dtype=flows.dtype)
-                logit, prob, pred = _evaluate(forward, flows * keep_t, extra, tgt)
-                for i in range(b):
-                    rows.append({"clip": i, "mode": mode, "order": order, "fraction": float(frac),
-                                 "logit": float(logit[i]), "prob": float(prob[i]),
-                                 "correct": float(pred[i] == labels[i]) if labels is not None else np.nan})
+                keeps.append((~chosen if mode == "deletion" else chosen).reshape(b, h, w))
+                meta.append({"mode": mode, "order": order, "fraction": float(frac)})
+    logit, prob, pred = evaluate_masked(forward, flows, extra, tgt, np.stack(keeps))
+    rows = _rows(logit, prob, pred, labels, meta)
     return pd.DataFrame(rows)
 
 
@@ -141,7 +170,7 @@ def roi_curves(
     tgt = torch.as_tensor(np.asarray(target)).long().to(device)
     labels = np.asarray(batch["label"]) if "label" in batch else None
     rng = np.random.default_rng(random_state)
-    rows = []
+    keeps, meta = [], []
     for order in orders:
         if order == "attribution":
             ranks = np.stack([np.lexsort((rng.random(n), -importance[i])) for i in range(b)])
@@ -154,12 +183,10 @@ def roi_curves(
             for i in range(b):
                 if j:
                     removed[i] = boxes[i, ranks[i, :j]].any(axis=0)
-            keep_t = torch.as_tensor(~removed[:, None, None], device=device, dtype=flows.dtype)
-            logit, prob, pred = _evaluate(forward, flows * keep_t, extra, tgt)
-            for i in range(b):
-                rows.append({"clip": i, "mode": "deletion", "order": order, "fraction": j / n, "removed": j,
-                             "logit": float(logit[i]), "prob": float(prob[i]),
-                             "correct": float(pred[i] == labels[i]) if labels is not None else np.nan})
+            keeps.append(~removed)
+            meta.append({"mode": "deletion", "order": order, "fraction": j / n, "removed": j})
+    logit, prob, pred = evaluate_masked(forward, flows, extra, tgt, np.stack(keeps))
+    rows = _rows(logit, prob, pred, labels, meta)
     return pd.DataFrame(rows)
 
 
