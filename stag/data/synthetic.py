@@ -57,8 +57,9 @@ class SyntheticConfig:
         amplitude: ``(min, max)`` apex displacement of the strongest AU in pixels at
             128 x 128 (scaled with ``image_size``); each further AU gets 60-100 % of it.
         noise: sensor noise standard deviation in grey levels (of 255).
-        difficulty: 0..1 knob trading amplitude against noise; 0.5 leaves both as given,
-            each +0.25 halves... see :attr:`amplitude_scale` / :attr:`noise_scale`.
+        difficulty: 0..1 knob trading amplitude against noise: amplitudes are multiplied
+            by ``2 ** (1 - 2 d)`` and the noise by ``2 ** (2 d - 1)``, so 0.5 leaves both as
+            given, 0 doubles the motion and halves the noise, 1 does the reverse.
         class_weights: relative frequency of negative / positive / surprise
             (composite3 counts 250 / 109 / 83 by default).
         colour: RGB faces if True, otherwise grey frames (still 3 channels).
@@ -83,7 +84,7 @@ class SyntheticConfig:
     image_size: int = 128
     fps: float = 200.0
     amplitude: tuple[float, float] = (0.5, 3.0)
-    noise: float = 2.0
+    noise: float = 3.0
     difficulty: float = 0.5
     class_weights: tuple[float, float, float] = (250.0, 109.0, 83.0)
     colour: bool = True
@@ -91,8 +92,8 @@ class SyntheticConfig:
     dataset_name: str = "synthetic"
     distractors: bool = True
     blink_prob: float = 0.3
-    drift_px: float = 0.6
-    drift_deg: float = 0.3
+    drift_px: float = 1.0
+    drift_deg: float = 0.5
     flicker: float = 0.01
     macro_prob: float = 0.15
     onset_range: tuple[float, float] = (0.05, 0.3)
@@ -511,7 +512,7 @@ def generate(config: SyntheticConfig, lazy: bool = False, jobs: int = 1) -> Clip
 
 def load_synthetic(n_subjects: int = 20, clips_per_subject: int = 12, frames: tuple[int, int] = (30, 80),
                    image_size: int = 128, fps: float = 200.0, amplitude: tuple[float, float] = (0.5, 3.0),
-                   noise: float = 2.0, difficulty: float = 0.5,
+                   noise: float = 3.0, difficulty: float = 0.5,
                    class_weights: tuple[float, float, float] = (250.0, 109.0, 83.0), colour: bool = True,
                    seed: int = 0, dataset_name: str = "synthetic", distractors: bool = True,
                    lazy: bool = False, jobs: int = 1, **options) -> ClipSet:

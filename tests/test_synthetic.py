@@ -1,0 +1,345 @@
+"""The synthetic micro-expression set: determinism, ground truth, balance, validation, dlib."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stag.data import load
+from stag.data.labels import get_scheme
+from stag.data.synthetic import (
+    SyntheticConfig, class_plan, generate, load_synthetic, make_clip, neutral_faces,
+)
+from stag.data.synthetic_aus import AU_BUMPS, au_unit_bumps, bump_field, sample_emotion_aus
+from stag.data.synthetic_checks import difference_baseline, dlib_check, dlib_summary
+
+SMALL = dict(n_subjects=3, clips_per_subject=4, frames=(20, 28))
+
+
+@pytest.fixture(scope="module")
+def small():
+    return load_synthetic(**SMALL)
+
+
+@pytest.fixture(scope="module")
+def clean():
+    """No distractors and no noise: every pixel change comes from the AUs."""
+    return load_synthetic(n_subjects=4, clips_per_subject=6, frames=(20, 28), distractors=False, noise=0.0, seed=3)
+
+
+def bilinear(field: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Sample an (H, W, C) field at (N, 2) x, y points."""
+    x, y = pts[:, 0], pts[:, 1]
+    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
+    fx, fy = (x - x0)[:, None], (y - y0)[:, None]
+    f = field
+    return ((1 - fx) * (1 - fy) * f[y0, x0] + fx * (1 - fy) * f[y0, x0 + 1]
+            + (1 - fx) * fy * f[y0 + 1, x0] + fx * fy * f[y0 + 1, x0 + 1])
+
+
+# ----------------------------------------------------------------------------- contract
+
+def test_clip_contract(small):
+    scheme = get_scheme("composite3")
+    assert small.scheme.name == "composite3" and len(small) == 12
+    for k, clip in enumerate(small):
+        T = len(clip.frames)
+        assert 20 <= T <= 28
+        assert clip.frames.dtype == np.uint8 and clip.frames.shape == (T, 128, 128, 3)
+        assert clip.landmarks.dtype == np.float32 and clip.landmarks.shape == (T, 68, 2)
+        assert clip.subject == f"s{k // 4 + 1:02d}"
+        assert clip.clip_id == f"synthetic/{clip.subject}/{k % 4:02d}"
+        assert clip.dataset == "synthetic" and clip.fps == 200.0
+        assert clip.label == scheme.encode(clip.emotion) and clip.label_name == scheme.classes[clip.label]
+        assert 0 <= clip.onset < clip.apex < clip.offset < T
+        assert clip.aus == tuple(sorted(clip.aus)) == clip.truth["au_ids"] and clip.aus
+        t = clip.truth
+        assert t["au_masks"].dtype == bool and t["au_masks"].shape == (len(clip.aus), 128, 128)
+        assert set(t["au_intensity"]) == set(clip.aus)
+        assert t["apex_flow"].shape == (128, 128, 2) and t["apex_flow"].dtype == np.float32
+        assert t["apex_flow_au"].shape == (128, 128, 2)
+        assert t["intensity"].shape == (T,)
+        assert isinstance(t["identity"], dict) and "skin" in t["identity"]
+
+
+def test_registry_loads_synthetic():
+    clips = load("synthetic", n_subjects=1, clips_per_subject=2, frames=(12, 12), drift_px=0.0)
+    assert len(clips) == 2 and clips[0].frames.shape[0] == 12
+    with pytest.raises(ValueError, match="bogus"):
+        load("synthetic", n_subjects=1, bogus=3)
+
+
+def test_colour_and_grey():
+    grey = load_synthetic(n_subjects=1, clips_per_subject=1, frames=(10, 10), colour=False)[0].frames
+    assert np.array_equal(grey[..., 0], grey[..., 1]) and np.array_equal(grey[..., 1], grey[..., 2])
+    colour = load_synthetic(n_subjects=1, clips_per_subject=1, frames=(10, 10))[0].frames
+    assert np.abs(colour[..., 0].astype(int) - colour[..., 2]).mean() > 5
+
+
+# ----------------------------------------------------------------------------- determinism
+
+def test_same_seed_is_byte_identical(small):
+    again = load_synthetic(**SMALL)
+    for a, b in zip(small, again):
+        assert a.clip_id == b.clip_id
+        assert a.frames.tobytes() == b.frames.tobytes()
+        assert np.array_equal(a.landmarks, b.landmarks)
+        assert np.array_equal(a.truth["apex_flow"], b.truth["apex_flow"])
+        assert (a.onset, a.apex, a.offset, a.aus, a.emotion) == (b.onset, b.apex, b.offset, b.aus, b.emotion)
+
+
+def test_different_seed_or_domain_differs(small):
+    other = load_synthetic(**SMALL, seed=1)
+    assert all(a.frames.shape != b.frames.shape or not np.array_equal(a.frames, b.frames) for a, b in zip(small, other))
+    domain = load_synthetic(**SMALL, dataset_name="synthB")
+    assert domain[0].clip_id == "synthB/s01/00" and domain[0].dataset == "synthB"
+    assert domain[0].frames.shape != small[0].frames.shape or not np.array_equal(domain[0].frames, small[0].frames)
+
+
+def test_one_clip_regenerates_alone_and_lazily(small):
+    config = SyntheticConfig(**SMALL)
+    clip = make_clip(config, 2, 3)
+    assert clip.clip_id == small[11].clip_id
+    assert clip.frames.tobytes() == small[11].frames.tobytes()
+    lazy = make_clip(config, 2, 3, lazy=True)
+    assert lazy.frames is None and lazy.load_frames().tobytes() == small[11].frames.tobytes()
+    parallel = generate(config, jobs=2)
+    assert parallel[5].frames.tobytes() == small[5].frames.tobytes()
+
+
+def test_switching_distractors_off_keeps_the_expression():
+    a = load_synthetic(n_subjects=2, clips_per_subject=3, frames=(15, 20))
+    b = load_synthetic(n_subjects=2, clips_per_subject=3, frames=(15, 20), distractors=False)
+    for x, y in zip(a, b):
+        assert (x.aus, x.onset, x.apex, x.offset, x.truth["au_intensity"]) == (y.aus, y.onset, y.apex, y.offset, y.truth["au_intensity"])
+        assert np.array_equal(x.truth["apex_flow_au"], y.truth["apex_flow_au"])
+
+
+# ----------------------------------------------------------------------------- ground truth
+
+def test_intensity_profile_peaks_at_apex(small):
+    for clip in small:
+        p = clip.truth["intensity"]
+        assert p.min() >= 0 and p.max() <= 1
+        assert int(np.argmax(p)) == clip.apex and p[clip.apex] == 1.0
+        assert p[clip.onset] == 0 and p[clip.offset] == pytest.approx(0, abs=1e-6)
+        assert np.all(np.diff(p[clip.onset:clip.apex + 1]) >= 0)
+        assert np.all(np.diff(p[clip.apex:clip.offset + 1]) <= 0)
+
+
+def test_unit_au_fields_peak_at_one_pixel():
+    lm = make_clip(SyntheticConfig(n_subjects=1, clips_per_subject=1, frames=(10, 10)), 0, 0).landmarks[0].astype(float)
+    yy, xx = np.mgrid[0:128, 0:128]
+    grid = np.stack([xx.ravel(), yy.ravel()], 1).astype(float)
+    for au in AU_BUMPS:
+        f = bump_field(grid, au_unit_bumps(au, lm, grid))
+        assert np.linalg.norm(f, axis=1).max() == pytest.approx(1.0)
+
+
+def test_landmarks_move_by_the_generated_au_displacement(clean):
+    for clip in clean:
+        disp = clip.landmarks[clip.apex] - clip.landmarks[clip.onset]
+        expected = bilinear(clip.truth["apex_flow_au"].astype(np.float64), clip.landmarks[clip.onset].astype(np.float64))
+        np.testing.assert_allclose(disp, expected, atol=0.02)
+        # Without distractors the total flow is the AU flow.
+        np.testing.assert_allclose(clip.truth["apex_flow"], clip.truth["apex_flow_au"], atol=1e-5)
+        peak = np.linalg.norm(clip.truth["apex_flow_au"], axis=-1).max()
+        assert peak <= sum(clip.truth["au_intensity"].values()) * 1.01
+        if len(clip.aus) == 1:  # a lone AU's apex displacement is its intensity
+            assert peak == pytest.approx(clip.truth["au_intensity"][clip.aus[0]], rel=1e-3)
+        # Outside the AU window the landmarks do not move.
+        np.testing.assert_allclose(clip.landmarks[0], clip.landmarks[clip.onset], atol=1e-5)
+        np.testing.assert_allclose(clip.landmarks[-1], clip.landmarks[clip.offset], atol=1e-4)
+
+
+def test_au_directions_follow_facs():
+    config = SyntheticConfig(n_subjects=4, clips_per_subject=10, frames=(12, 14), distractors=False)
+    seen = set()
+    for s in range(4):
+        for k in range(10):
+            clip = make_clip(config, s, k, lazy=True)
+            d = clip.landmarks[clip.apex] - clip.landmarks[clip.onset]
+            aus = set(clip.aus)
+            if aus == {12}:  # lip corners pulled outwards and up
+                assert d[48, 0] < 0 < d[54, 0] and d[48, 1] < 0 and d[54, 1] < 0
+                seen.add(12)
+            if aus & {1, 2} and not aus & {4}:  # brows go up
+                assert np.all(d[17:27, 1] < 0)
+                seen.add(1)
+            if aus == {4} or aus == {4, 7}:  # inner brows come down and together
+                assert d[21, 1] > 0 and d[22, 1] > 0 and d[21, 0] > 0 > d[22, 0]
+                seen.add(4)
+            if 15 in aus and 12 not in aus:  # lip corners go down
+                assert d[48, 1] > 0 and d[54, 1] > 0
+                seen.add(15)
+    assert {12, 1, 4} <= seen
+
+
+def test_apex_flow_explains_the_rendered_frames(clean):
+    """Warping the onset by the true flow reproduces the apex (noise-free, no distractors)."""
+    import cv2
+
+    for clip in clean[:6]:
+        onset = clip.frames[clip.onset].astype(np.float32)
+        apex = clip.frames[clip.apex].astype(np.float32)
+        flow = clip.truth["apex_flow"]
+        # onset(x) = apex(x + flow(x)): sample the apex frame at x + flow.
+        yy, xx = np.mgrid[0:128, 0:128].astype(np.float32)
+        warped = cv2.remap(apex, xx + flow[..., 0], yy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        inner = (slice(8, -8), slice(8, -8))
+        before = np.abs(apex - onset)[inner].mean()
+        after = np.abs(warped - onset)[inner].mean()
+        assert after < 0.35 * before + 0.05
+
+
+def test_masks_cover_the_moving_pixels(clean):
+    import cv2
+
+    for clip in clean:
+        union = clip.truth["au_masks"].any(0)
+        mag = np.linalg.norm(clip.truth["apex_flow"], axis=-1)
+        big = mag > 0.25 * max(clip.truth["au_intensity"].values())
+        assert big.any() and np.all(union[big])
+        # Rendered pixels that change are inside the (slightly dilated) masks.
+        diff = np.abs(clip.frames[clip.apex].astype(int) - clip.frames[clip.onset]).max(-1)
+        dilated = cv2.dilate(union.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        changed = diff > 6
+        if changed.sum() > 20:
+            assert (changed & dilated).sum() / changed.sum() > 0.97
+        # Far outside the masks nothing moves.
+        far = ~cv2.dilate(union.astype(np.uint8), np.ones((21, 21), np.uint8)).astype(bool)
+        assert mag[far].max() < 0.05 * max(clip.truth["au_intensity"].values())
+        assert diff[far].max() <= 2
+
+
+def test_far_from_masks_only_global_drift_remains():
+    clips = load_synthetic(n_subjects=2, clips_per_subject=4, frames=(20, 30), blink_prob=0.0, macro_prob=0.0,
+                           drift_px=1.5, drift_deg=0.8)
+    import cv2
+
+    moved = 0
+    for clip in clips:
+        union = clip.truth["au_masks"].any(0)
+        far = ~cv2.dilate(union.astype(np.uint8), np.ones((21, 21), np.uint8)).astype(bool)
+        flow = clip.truth["apex_flow"].astype(np.float64)
+        yy, xx = np.mgrid[0:128, 0:128]
+        X = np.stack([xx[far], yy[far]], 1).astype(np.float64)
+        # Fit a similarity transform (a, b, tx, ty) to the far-field flow: it must explain it.
+        A = np.zeros((2 * len(X), 4))
+        A[0::2] = np.stack([X[:, 0], -X[:, 1], np.ones(len(X)), np.zeros(len(X))], 1)
+        A[1::2] = np.stack([X[:, 1], X[:, 0], np.zeros(len(X)), np.ones(len(X))], 1)
+        target = (X + flow[far]).ravel()
+        coef = np.linalg.lstsq(A, target, rcond=None)[0]
+        resid = np.abs(A @ coef - target).max()
+        assert resid < 0.06
+        moved += np.abs(flow[far]).max() > 0.1
+    assert moved >= 1  # the drift is really there
+
+
+def test_blinks_and_macro_movements_are_recorded():
+    clips = load_synthetic(n_subjects=1, clips_per_subject=4, frames=(30, 40), blink_prob=1.0, macro_prob=1.0)
+    for clip in clips:
+        assert clip.truth["blink"].max() > 0.5 and clip.truth["macro"].max() > 0.5
+        assert clip.truth["blink"][clip.onset] == 0 and clip.truth["macro"][clip.onset] == 0
+        t = int(np.argmax(clip.truth["blink"]))
+        upper = clip.landmarks[t, [37, 38, 43, 44], 1] - clip.landmarks[clip.onset, [37, 38, 43, 44], 1]
+        assert np.all(upper > 1.0)  # the upper lids come down
+
+
+def test_emotions_are_distributions_over_aus():
+    rng = np.random.default_rng(0)
+    for cls in ("negative", "positive", "surprise"):
+        combos = {sample_emotion_aus(rng, cls)[1] for _ in range(200)}
+        assert len(combos) >= 3
+    pos = [sample_emotion_aus(rng, "positive")[1] for _ in range(200)]
+    assert all(12 in a or 6 in a for a in pos)
+    sur = [sample_emotion_aus(rng, "surprise")[1] for _ in range(200)]
+    assert all(1 in a or 2 in a for a in sur)
+
+
+def test_amplitude_range_is_respected():
+    clips = load_synthetic(n_subjects=2, clips_per_subject=6, frames=(10, 12), amplitude=(1.0, 2.0))
+    strongest = np.array([max(c.truth["au_intensity"].values()) for c in clips])
+    assert strongest.min() >= 1.0 - 1e-9 and strongest.max() <= 2.0 + 1e-9
+    weights = np.array([v for c in clips for v in c.truth["au_intensity"].values()])
+    assert weights.min() >= 0.6 - 1e-9
+    hard = load_synthetic(n_subjects=2, clips_per_subject=6, frames=(10, 12), amplitude=(1.0, 2.0), difficulty=1.0)
+    ratio = [max(h.truth["au_intensity"].values()) / max(c.truth["au_intensity"].values()) for h, c in zip(hard, clips)]
+    np.testing.assert_allclose(ratio, 0.5)
+
+
+# ----------------------------------------------------------------------------- classes
+
+def test_classes_balanced_as_configured():
+    counts = np.bincount(class_plan(SyntheticConfig()).ravel(), minlength=3)
+    assert counts.tolist() == [136, 59, 45]  # 240 clips at 250 : 109 : 83
+    equal = load_synthetic(n_subjects=3, clips_per_subject=4, frames=(8, 8), class_weights=(1, 1, 1))
+    assert np.bincount(equal.labels, minlength=3).tolist() == [4, 4, 4]
+    only = class_plan(SyntheticConfig(n_subjects=5, class_weights=(0, 1, 0)))
+    assert np.all(only == 1)
+    # Subjects differ in their class mix.
+    plan = class_plan(SyntheticConfig())
+    assert len({tuple(np.bincount(r, minlength=3)) for r in plan}) > 3
+
+
+# ----------------------------------------------------------------------------- validation
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(n_subjects=0), "n_subjects"),
+    (dict(clips_per_subject=0), "clips_per_subject"),
+    (dict(amplitude=(-1.0, 2.0)), "amplitude"),
+    (dict(amplitude=(3.0, 1.0)), "amplitude"),
+    (dict(amplitude=(0.0, 0.0)), "amplitude"),
+    (dict(frames=(50, 30)), "frames"),
+    (dict(frames=(2, 4)), "frames"),
+    (dict(noise=-1.0), "noise"),
+    (dict(difficulty=1.5), "difficulty"),
+    (dict(class_weights=(0, 0, 0)), "class_weights"),
+    (dict(class_weights=(1, 2)), "class_weights"),
+    (dict(onset_range=(0.5, 0.8), offset_range=(0.6, 0.9)), "onset"),
+    (dict(apex_range=(0.7, 0.2)), "apex_range"),
+    (dict(image_size=16), "image_size"),
+    (dict(dataset_name="a/b"), "dataset_name"),
+    (dict(fps=0.0), "fps"),
+])
+def test_invalid_parameters_raise_clear_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match) as info:
+        SyntheticConfig(**kwargs)
+    assert "expected" in str(info.value)
+
+
+def test_unknown_parameter_and_bad_indices():
+    with pytest.raises(ValueError, match="unknown parameter.*blinks"):
+        load_synthetic(blinks=0.1)
+    config = SyntheticConfig(n_subjects=2, clips_per_subject=2)
+    with pytest.raises(ValueError, match="subject"):
+        make_clip(config, 2, 0)
+    with pytest.raises(ValueError, match="index"):
+        make_clip(config, 0, 5)
+
+
+# ----------------------------------------------------------------------------- real tools
+
+def test_dlib_finds_the_faces(small):
+    table = dlib_check(small, frame_stride=3)
+    summary = dlib_summary(table).iloc[0]
+    assert summary["detection_rate"] >= 0.99
+    assert summary["multiple_faces"] == 0
+    assert summary["error_px"] < 2.5 and summary["nme_iod"] < 0.05
+
+
+def test_dlib_finds_every_identity():
+    faces = neutral_faces(SyntheticConfig(n_subjects=30, seed=11))
+    import dlib
+
+    detector = dlib.get_frontal_face_detector()
+    found = sum(len(detector(np.ascontiguousarray(f), 0)) == 1 for f in faces)
+    assert found >= 29
+
+
+@pytest.mark.slow
+def test_difference_baseline_is_above_chance_and_below_perfect():
+    clips = load_synthetic(n_subjects=8, clips_per_subject=10, frames=(20, 30), jobs=2)
+    result = difference_baseline(clips, size=16)
+    assert result.chance_uf1 + 0.1 < result.uf1 < 0.97
+    assert len(result.predictions) == len(clips)
