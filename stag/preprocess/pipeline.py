@@ -294,12 +294,10 @@ def _limit_threads() -> None:
     import cv2
 
     cv2.setNumThreads(1)
-    try:
-        import torch
+    import sys
 
-        torch.set_num_threads(1)
-    except Exception:  # torch is optional for preprocessing
-        pass
+    if "torch" in sys.modules:  # never import torch just for this: it costs seconds per worker
+        sys.modules["torch"].set_num_threads(1)
 
 
 def _work(clip, cfg: PrepareConfig, cache_root: str | None, params: dict, force: bool = False):
@@ -307,7 +305,6 @@ def _work(clip, cfg: PrepareConfig, cache_root: str | None, params: dict, force:
 
     Returns ``(clip_id, Prepared or None, error or None, cache_hit)``.
     """
-    _limit_threads()
     try:
         frames = clip.load_frames() if clip.has_frames and clip.frames is None else None
         if frames is not None:
@@ -324,6 +321,11 @@ def _work(clip, cfg: PrepareConfig, cache_root: str | None, params: dict, force:
         return clip.clip_id, p, None, False
     except Exception as exc:  # reported per clip; other clips go on
         return clip.clip_id, None, f"{type(exc).__name__}: {exc}", False
+
+
+def _work_in_worker(*args):
+    _limit_threads()
+    return _work(*args)
 
 
 def _with_frames(clip, frames):
@@ -389,16 +391,22 @@ def prepare_dataset(clipset, cfg: PrepareConfig | None = None, cache_dir: str | 
 
         bar = tqdm(total=len(todo), desc=f"prepare ({jobs} job{'s' if jobs > 1 else ''})", unit="clip")
     if jobs == 1 or len(todo) <= 1:
-        _limit_threads()
-        for args in todo_args:
-            handle(_work(*args))
-            if bar is not None:
-                bar.update()
+        import cv2
+
+        threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)  # same per-clip cost as in a worker; restored below
+        try:
+            for args in todo_args:
+                handle(_work(*args))
+                if bar is not None:
+                    bar.update()
+        finally:
+            cv2.setNumThreads(threads)
     else:
         from joblib import Parallel, delayed
 
         par = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered", batch_size=1)
-        for res in par(delayed(_work)(*args) for args in todo_args):
+        for res in par(delayed(_work_in_worker)(*args) for args in todo_args):
             handle(res)
             if bar is not None:
                 bar.update()

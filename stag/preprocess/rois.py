@@ -54,6 +54,23 @@ ROI_NAMES: tuple[str, ...] = tuple(r.name for r in ROI_TABLE)
 MIRROR: np.ndarray = np.array([ROI_NAMES.index(r.mirror) for r in ROI_TABLE], dtype=np.int64)
 MIRROR.setflags(write=False)
 
+
+def _landmark_mirror() -> np.ndarray:
+    pairs = [(j, 16 - j) for j in range(17)] + [(17 + j, 26 - j) for j in range(5)]
+    pairs += [(27 + j, 27 + j) for j in range(4)] + [(31 + j, 35 - j) for j in range(5)]
+    pairs += [(36, 45), (37, 44), (38, 43), (39, 42), (40, 47), (41, 46)]
+    pairs += [(48 + j, 54 - j) for j in range(7)] + [(55 + j, 59 - j) for j in range(5)]
+    pairs += [(60 + j, 64 - j) for j in range(5)] + [(65, 67), (66, 66), (67, 65)]
+    m = np.arange(68)
+    for a, b in pairs:
+        m[a], m[b] = b, a
+    return m
+
+
+# iBUG index of each landmark's mirror image (left <-> right), for horizontal flips.
+LANDMARK_MIRROR: np.ndarray = _landmark_mirror()
+LANDMARK_MIRROR.setflags(write=False)
+
 # FACS/EMFACS prototypes of the basic emotions (Ekman & Friesen), used only to say which AUs tend
 # to appear together when no AU labels are available.
 AU_PROTOTYPES: dict[str, tuple[int, ...]] = {
