@@ -165,7 +165,9 @@ fig = vizdata.plot_landmark_errors(dlib_table)
 # A deliberately simple baseline: logistic regression on the blurred, 16x16-downsampled
 # $|apex - onset|$ image, leave-one-subject-out (LOSO). It uses the true onset and apex, so
 # it measures how separable the classes are, not how well an apex can be found.
-# The mean difference image per class shows what it can see.
+# The mean difference image per class shows what it can see. The `difficulty` parameter
+# (0 to 1, default 0.5) trades movement amplitude against sensor noise to make the task
+# easier or harder.
 
 # %%
 fig = vizdata.plot_difference_image_stack(class_mean_differences(clips), list(clips.scheme.classes))
