@@ -347,14 +347,21 @@ def run_protocol(prepared: Sequence, model: str | ModelSpec | Callable = "stag",
         out = tmpdir.name
     out = Path(out)
     try:
-        _claim(out, chash, run_info, force)
+        previous = _claim(out, chash, run_info, force)
         done = {} if force else _finished_folds(out, chash)
         pending = [(f, tr, te) for f, tr, te in splits if f not in done]
+        if not pending and (out / "results.json").exists():
+            results = Results.load(out)
+            if results.config_hash == chash:
+                return results
         threads = config.threads or max(1, (os.cpu_count() or 1) // max(1, jobs if dask is None else 1))
         for res in _execute(pending, pack, spec, config, num_classes, jobs, dask, threads, progress):
             _write_fold(out, res, pack, splits, spec, config, chash, class_names)
+            # Time spent so far, kept across interrupted invocations.
+            _write_json(out / "run.json", {"config_hash": chash, **run_info,
+                                           "elapsed_s": previous + time.perf_counter() - start})
         results = _collect(out, splits, pack, spec, proto, config, chash, class_names,
-                           time.perf_counter() - start)
+                           previous + time.perf_counter() - start)
         if tmpdir is None:
             results.out = out
         return results
@@ -363,12 +370,15 @@ def run_protocol(prepared: Sequence, model: str | ModelSpec | Callable = "stag",
             tmpdir.cleanup()
 
 
-def _claim(out: Path, chash: str, run_info: dict, force: bool) -> None:
+def _claim(out: Path, chash: str, run_info: dict, force: bool) -> float:
+    """Mark ``out`` as this configuration's folder; return the seconds already spent on it."""
     run_json = out / "run.json"
+    previous = 0.0
     if run_json.exists():
-        old = json.loads(run_json.read_text()).get("config_hash")
-        if old != chash:
-            if not force:
+        old_info = json.loads(run_json.read_text())
+        old = old_info.get("config_hash")
+        if old != chash or force:
+            if old != chash and not force:
                 raise RuntimeError(
                     f"{out} holds results of a different configuration (config hash {old}, this run "
                     f"{chash}); use another --out folder, or --force to replace them")
@@ -378,7 +388,10 @@ def _claim(out: Path, chash: str, run_info: dict, force: bool) -> None:
                     shutil.rmtree(target)
                 elif target.exists():
                     target.unlink()
-    _write_json(run_json, {"config_hash": chash, **run_info})
+        else:
+            previous = float(old_info.get("elapsed_s", 0.0))
+    _write_json(run_json, {"config_hash": chash, **run_info, "elapsed_s": previous})
+    return previous
 
 
 def _finished_folds(out: Path, chash: str) -> dict[str, dict]:

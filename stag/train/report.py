@@ -1,0 +1,162 @@
+"""Tables built from protocol runs: one row per run, then mean and spread over seeds.
+
+These functions only reshape numbers that :func:`~stag.train.run.run_protocol` computed;
+the intro's headline table and the chapters call them, so every table of scores in the book
+comes from one place. Oracle runs (epoch chosen on the test fold) are labelled in every
+table they enter.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stag.train.config import ORACLE_LABEL
+
+ORACLE_SHORT = "oracle (test-selected epoch)"
+
+
+def model_role(name: str) -> str:
+    """``"STAG"``, ``"ablation"`` (``stag_*``) or ``"baseline"``."""
+    if name == "stag":
+        return "STAG"
+    return "ablation" if name.startswith("stag_") else "baseline"
+
+
+def _as_dict(r) -> dict:
+    if isinstance(r, dict):
+        return r
+    if isinstance(r, (str, Path)):
+        return json.loads((Path(r) / "results.json").read_text())
+    d = {k: getattr(r, k) for k in ("uf1", "uar", "accuracy", "per_dataset", "folds", "protocol", "model",
+                                    "epochs", "seed", "selection", "wall_time_s", "honest_last", "config")}
+    d["honest_last_epoch"] = d.pop("honest_last")
+    d["uf1_ci95"] = list(getattr(r, "uf1_ci", (np.nan, np.nan)))
+    d["out"] = str(r.out) if getattr(r, "out", None) else ""
+    return d
+
+
+def runs_table(results: Iterable) -> pd.DataFrame:
+    """One row per run: model, role, protocol, selection, seed, epochs, uf1, uar, accuracy,
+    uf1_ci_low/high, wall_time_s, fold_time_s (sum of fold training times), n_folds, out.
+
+    ``results``: :class:`~stag.train.run.Results`, ``results.json`` dicts or run folders.
+    """
+    rows = []
+    for r in results:
+        d = _as_dict(r)
+        ci = d.get("uf1_ci95") or [np.nan, np.nan]
+        rows.append({
+            "model": d["model"], "role": model_role(d["model"]), "protocol": d["protocol"],
+            "selection": d["selection"], "seed": d["seed"], "epochs": d["epochs"],
+            "uf1": d["uf1"], "uar": d["uar"], "accuracy": d["accuracy"],
+            "uf1_ci_low": ci[0], "uf1_ci_high": ci[1],
+            "wall_time_s": d["wall_time_s"],
+            "fold_time_s": float(sum(f.get("wall_time_s", 0.0) for f in d["folds"])),
+            "n_folds": len(d["folds"]), "out": d.get("out", ""),
+        })
+    return pd.DataFrame(rows)
+
+
+def _label_selection(sel: str) -> str:
+    return ORACLE_SHORT if sel == "oracle" else sel
+
+
+def summary_table(results: Iterable, metrics: tuple[str, ...] = ("uf1", "uar", "accuracy")) -> pd.DataFrame:
+    """Mean and standard deviation over seeds per (model, protocol, selection).
+
+    Columns: ``model, role, protocol, selection, seeds, <metric>_mean, <metric>_std...,
+    fold_time_s``; rows ordered STAG, ablations, baselines, then by UF1. Oracle rows read
+    ``"oracle (test-selected epoch)"`` in ``selection``. ``results``: Results objects,
+    results.json dicts, run folders, or a :func:`runs_table` frame.
+    """
+    runs = results if isinstance(results, pd.DataFrame) else runs_table(results)
+    if runs.empty:
+        return pd.DataFrame()
+    g = runs.groupby(["model", "role", "protocol", "selection"], sort=False)
+    out = g.agg(seeds=("seed", "nunique"), **{f"{m}_mean": (m, "mean") for m in metrics},
+                **{f"{m}_std": (m, "std") for m in metrics}, fold_time_s=("fold_time_s", "mean")).reset_index()
+    cols = ["model", "role", "protocol", "selection", "seeds"]
+    for m in metrics:
+        cols += [f"{m}_mean", f"{m}_std"]
+    out = out[cols + ["fold_time_s"]]
+    out["selection"] = out["selection"].map(_label_selection)
+    order = {"STAG": 0, "ablation": 1, "baseline": 2}
+    out = out.sort_values(["role", "uf1_mean"], key=lambda s: s.map(order) if s.name == "role" else -s)
+    return out.reset_index(drop=True)
+
+
+def format_table(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """``mean ± std`` strings for display (``std`` omitted with a single seed)."""
+    out = table[[c for c in table.columns if not c.endswith(("_mean", "_std"))]].copy()
+    for c in [c[:-5] for c in table.columns if c.endswith("_mean")]:
+        mean, std = table[f"{c}_mean"], table[f"{c}_std"]
+        out[c.upper() if c in ("uf1", "uar") else c] = [
+            f"{m:.{digits}f}" + ("" if not np.isfinite(s) else f" ± {s:.{digits}f}") for m, s in zip(mean, std)]
+    return out
+
+
+def oracle_comparison(results: Iterable) -> pd.DataFrame:
+    """Honest and oracle scores of the same models side by side.
+
+    Uses the oracle runs' own last-epoch scores (``honest_last_epoch``, same training run)
+    and any honest runs given. Columns name the oracle explicitly.
+    """
+    rows = []
+    for r in results:
+        d = _as_dict(r)
+        if d["selection"] != "oracle":
+            continue
+        h = d.get("honest_last_epoch") or {}
+        rows.append({"model": d["model"], "seed": d["seed"], "protocol": d["protocol"],
+                     "UF1 honest (last epoch)": h.get("uf1", np.nan), "UAR honest (last epoch)": h.get("uar", np.nan),
+                     "UF1 oracle (best test epoch)": d["uf1"], "UAR oracle (best test epoch)": d["uar"]})
+    if not rows:
+        return pd.DataFrame()
+    df = pd.DataFrame(rows).groupby(["model", "protocol"], sort=False).mean(numeric_only=True).reset_index()
+    df["UF1 inflation (oracle - honest)"] = df["UF1 oracle (best test epoch)"] - df["UF1 honest (last epoch)"]
+    return df.drop(columns="seed")
+
+
+def per_dataset_table(results: Iterable) -> pd.DataFrame:
+    """Long table: model, selection, seed, dataset, uf1, uar, n (composite data breakdown)."""
+    rows = []
+    for r in results:
+        d = _as_dict(r)
+        for name, s in d["per_dataset"].items():
+            rows.append({"model": d["model"], "selection": _label_selection(d["selection"]), "seed": d["seed"],
+                         "dataset": name, "uf1": s["uf1"], "uar": s["uar"], "n": s.get("n")})
+    return pd.DataFrame(rows)
+
+
+def fold_table(results: Iterable) -> pd.DataFrame:
+    """Long table of folds: model, seed, fold (train->test for cross-dataset), uf1/uar per fold."""
+    from stag.train.metrics import scores
+
+    rows = []
+    for r in results:
+        pred = r.predictions
+        k = len(r.class_names)
+        for fold, g in pred.groupby("fold", sort=False):
+            s = scores(g["y_true"], g["y_pred"], k)
+            rows.append({"model": r.model, "selection": _label_selection(r.selection), "seed": r.seed,
+                         "fold": fold, "n_test": len(g), **s})
+    return pd.DataFrame(rows)
+
+
+def save_table(table: pd.DataFrame, folder: str | Path, name: str) -> list[Path]:
+    """Write ``name.csv`` and ``name.json`` (records) into ``folder``; return the paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    csv, js = folder / f"{name}.csv", folder / f"{name}.json"
+    table.to_csv(csv, index=False)
+    js.write_text(json.dumps(json.loads(table.to_json(orient="records")), indent=2))
+    return [csv, js]
+
+
+__all__ = ["ORACLE_LABEL", "ORACLE_SHORT", "model_role", "runs_table", "summary_table", "format_table",
+           "oracle_comparison", "per_dataset_table", "fold_table", "save_table"]

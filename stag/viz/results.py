@@ -1,0 +1,111 @@
+"""Figures of recognition results: confusion matrices, score bars, honest vs oracle,
+per-dataset breakdown and accuracy-versus-cost scatter. They take tables, never train."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from stag.viz.theme import PALETTE, SEQUENTIAL_CMAP, new_figure
+
+
+def plot_confusion(cm: np.ndarray, class_names: Sequence[str], *, ax=None, normalise: bool = True,
+                   title: str = ""):
+    """Confusion matrix (rows = truth) as a heat map; cells show row-normalised recall and counts."""
+    import seaborn as sns
+
+    if ax is None:
+        _, ax = new_figure(width=3.8, height=3.4)
+    cm = np.asarray(cm)
+    rows = cm.sum(axis=1, keepdims=True)
+    frac = np.divide(cm, rows, out=np.zeros_like(cm, dtype=float), where=rows > 0)
+    annot = np.array([[f"{frac[i, j]:.2f}\n({cm[i, j]})" for j in range(cm.shape[1])] for i in range(cm.shape[0])])
+    sns.heatmap(frac if normalise else cm, annot=annot, fmt="", cmap=SEQUENTIAL_CMAP, vmin=0,
+                vmax=1 if normalise else None, cbar=False, square=True, ax=ax,
+                xticklabels=class_names, yticklabels=class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    return ax
+
+
+def plot_confusions(items: Sequence[tuple[str, np.ndarray]], class_names: Sequence[str], *, ncols: int = 3):
+    """Several confusion matrices side by side; ``items`` = ``[(title, cm), ...]``."""
+    n = len(items)
+    ncols = min(ncols, n)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = new_figure(nrows, ncols, width=3.4 * ncols, height=3.2 * nrows, squeeze=False)
+    for ax, (title, cm) in zip(axes.ravel(), items):
+        plot_confusion(cm, class_names, ax=ax, title=title)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def plot_scores(summary: pd.DataFrame, metrics: Sequence[str] = ("uf1", "uar"), *, ax=None,
+                label: str = "model"):
+    """Grouped bars of ``<metric>_mean`` with ``<metric>_std`` error bars per model."""
+    if ax is None:
+        _, ax = new_figure(width=max(5.0, 1.0 * len(summary) + 2), height=3.6)
+    x = np.arange(len(summary))
+    w = 0.8 / len(metrics)
+    for i, m in enumerate(metrics):
+        err = summary[f"{m}_std"].fillna(0).to_numpy()
+        ax.bar(x + (i - (len(metrics) - 1) / 2) * w, summary[f"{m}_mean"], w, yerr=err, capsize=3,
+               color=PALETTE[i % len(PALETTE)], label=m.upper())
+    ax.set_xticks(x, summary[label], rotation=20, ha="right")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("score")
+    ax.legend(loc="upper right", ncols=len(metrics))
+    return ax
+
+
+def plot_honest_vs_oracle(table: pd.DataFrame, *, ax=None):
+    """Paired bars: UF1 with the last epoch (honest) and with the best test epoch (oracle)."""
+    if ax is None:
+        _, ax = new_figure(width=max(4.5, 1.2 * len(table) + 2), height=3.4)
+    x = np.arange(len(table))
+    ax.bar(x - 0.2, table["UF1 honest (last epoch)"], 0.4, color=PALETTE[0], label="honest (last epoch)")
+    ax.bar(x + 0.2, table["UF1 oracle (best test epoch)"], 0.4, color=PALETTE[3], hatch="//",
+           label="oracle (best test epoch)")
+    ax.set_xticks(x, table["model"])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("UF1")
+    ax.legend(loc="upper right")
+    return ax
+
+
+def plot_per_dataset(table: pd.DataFrame, metric: str = "uf1", *, ax=None):
+    """Bars of ``metric`` per dataset (x) and model (colour) from a per-dataset long table."""
+    import seaborn as sns
+
+    if ax is None:
+        _, ax = new_figure(width=5.5, height=3.4)
+    sns.barplot(table, x="dataset", y=metric, hue="model", palette=list(PALETTE), errorbar="sd", ax=ax)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel(metric.upper())
+    return ax
+
+
+def plot_efficiency(table: pd.DataFrame, x: str, y: str = "uf1", *, size: str | None = None,
+                    label: str = "model", ax=None, logx: bool = True, xlabel: str | None = None):
+    """Scatter of a score against a cost (latency, parameters, training time), one labelled
+    point per model; ``size`` scales the markers by another column."""
+    if ax is None:
+        _, ax = new_figure(width=5.2, height=3.6)
+    s = 60.0
+    if size is not None:
+        v = table[size].astype(float).to_numpy()
+        s = 40 + 260 * (np.sqrt(v) / np.sqrt(v).max())
+    colours = [PALETTE[i % len(PALETTE)] for i in range(len(table))]
+    ax.scatter(table[x], table[y], s=s, c=colours, alpha=0.85, edgecolor="black", linewidth=0.5)
+    for xi, yi, name in zip(table[x], table[y], table[label]):
+        ax.annotate(str(name), (xi, yi), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel or x)
+    ax.set_ylabel(y.upper() if y in ("uf1", "uar") else y)
+    return ax
