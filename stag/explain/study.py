@@ -458,4 +458,10 @@ def explain_run(prepared: Sequence, run_dir: str | Path, config: ExplainConfig |
         parts.append(part)
     if not parts:
         raise ValueError(f"{run_dir}: no fold matched folds={folds!r} / clip_ids")
-    return Explanation.concat(parts)
+    result = Explanation.concat(parts)
+    if wanted is not None and folds is None:
+        unexplained = sorted(wanted - set(result.clips["clip_id"]))
+        if unexplained:
+            raise ValueError(f"{run_dir}: no fold held out {unexplained[:5]}; explanations are only computed on "
+                             "a model's held-out clips")
+    return result
