@@ -246,3 +246,89 @@ def test_explain_clips_scores_methods_against_controls(trained):
     assert {"pixel", "roi"} == set(ex.curves["unit"])
     truth = ex.regions[ex.regions["source"] == "truth"]
     assert len(truth) == 8 * 3
+
+
+@pytest.fixture(scope="module")
+def stag_run(tmp_path_factory):
+    """A real STAG trained briefly under LOSO on toy clips (no ground truth, like real data)."""
+    from stag.train import TrainConfig, run_protocol
+    from stag.train.testing import toy_prepared
+
+    prepared = toy_prepared(n_subjects=3, clips_per_subject=4, keyframes=2, size=16, seed=0)
+    out = tmp_path_factory.mktemp("stag_run")
+    run_protocol(prepared, "stag", "loso", TrainConfig(epochs=1, batch_size=8, seed=0, device="cpu"), out,
+                 progress=False)
+    return prepared, out
+
+
+def test_explain_run_uses_each_folds_heldout_clips_only(stag_run):
+    from stag.explain.study import ExplainConfig, explain_run, fold_checkpoints
+    from stag.train.run import load_fold_model
+
+    prepared, out = stag_run
+    cfg = ExplainConfig(methods=("ig", "occlusion"), n_steps=4, occlusion_window=8, occlusion_stride=8,
+                        clips_per_fold=2, fractions=(0.0, 0.5, 1.0), device="cpu")
+    ex = explain_run(prepared, out, cfg, progress=False)
+    assert len(ex.clips) == 3 * 2 and ex.clips["fold"].nunique() == 3
+    subject_of = {p.clip_id: p.subject for p in prepared}
+    for _, row in ex.clips.iterrows():  # each clip explained by the fold that held out its subject
+        assert subject_of[row["clip_id"]] in row["fold"]
+    # No ground truth (real-data path): localisation is NaN, the rest is there.
+    assert ex.localisation_table().empty
+    assert ex.scores["lift"].isna().all()
+    assert {"ig", "occlusion", "random"} <= set(ex.curves["method"])
+    assert "layer_ig" in set(ex.regions["source"])  # STAG's node_encoder was found
+    assert ex.edges["adjacency"].shape == (6, 16, 16)
+    assert ex.edges["temporal_attention"].shape == (6, 2)
+    # IG on the real model is complete too.
+    model, ckpt = load_fold_model(fold_checkpoints(out)[0])
+    from stag.explain.study import heldout_clips
+    from stag.train.dataset import collate
+
+    batch = collate(heldout_clips(prepared, ckpt)[:2])
+    att = A.attribute_flows(model, batch, A.AttributionConfig(method="ig", n_steps=64))
+    expected = att.logits[[0, 1], att.target] - att.baseline_logits[[0, 1], att.target]
+    np.testing.assert_allclose(att.maps.reshape(2, -1).sum(1), expected, rtol=0.05, atol=0.02)
+    # A clip the fold trained on is refused.
+    trained_on = next(p.clip_id for p in prepared if p.clip_id not in ckpt["test_clip_ids"])
+    with pytest.raises(ValueError, match="held-out"):
+        heldout_clips(prepared, ckpt, clip_ids=[trained_on])
+    with pytest.raises(ValueError, match="held out"):
+        explain_run(prepared, out, cfg, clip_ids=["toy/s99/c00"], progress=False)
+
+
+def test_cli_helpers_validate_arguments(tmp_path):
+    from stag.explain import cli
+
+    assert cli.parse_clips(["all"]) == (None, None)
+    assert cli.parse_clips(["3"]) == (3, None)
+    assert cli.parse_clips(["a/b/c", "d/e/f"]) == (None, ["a/b/c", "d/e/f"])
+    assert cli.parse_methods("ig, occlusion") == ("ig", "occlusion")
+    with pytest.raises(ValueError, match="--method"):
+        cli.parse_methods("ig,lime")
+    with pytest.raises(FileNotFoundError, match="results.json"):
+        cli.run_data(tmp_path)
+
+
+@pytest.mark.slow
+def test_stag_explain_command_end_to_end(tmp_path):
+    from stag.cli import main
+
+    cache, run, out = tmp_path / "cache", tmp_path / "run", tmp_path / "explain"
+    data = ["--dataset", "synthetic", "-p", "n_subjects", "3", "-p", "clips_per_subject", "2", "-p", "image_size", "64",
+            "--cache-dir", str(cache)]
+    assert main(["train", *data, "--image-size", "32", "--keyframes", "2", "--flow-method", "dis", "--landmarks", "given",
+                 "--epochs", "1", "--device", "cpu", "--out", str(run), "--quiet"]) == 0
+    assert main(["explain", "--model-dir", str(run), "--clips", "1", "--method", "ig,saliency", "--steps", "4",
+                 "--cache-dir", str(cache), "--device", "cpu", "--out", str(out), "--quiet"]) == 0
+    npz = sorted((out / "attributions").glob("*.npz"))
+    assert len(npz) == 3
+    arrays = np.load(npz[0])
+    assert arrays["attr_ig"].shape[1:] == (2, 3, 32, 32) and arrays["map_ig"].shape[1:] == (32, 32)
+    import pandas as pd
+
+    scores = pd.read_csv(out / "scores.csv")
+    assert scores["lift"].notna().any()  # synthetic clips carry AU masks
+    assert (out / "figures" / "overlays.png").exists() and (out / "curves.csv").exists()
+    # Bad input is one clear line, exit 2.
+    assert main(["explain", "--model-dir", str(tmp_path / "nope"), "--out", str(out)]) == 2

@@ -176,6 +176,18 @@ class Explanation:
         return agg
 
 
+SCORE_COLUMNS: tuple[str, ...] = ("clip_id", "method", "inside_share", "area_share", "lift", "lift_abs",
+                                  "pointing_hit", "pointing_chance", "roi_spearman", "delta")
+
+
+def _with_columns(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """``df`` with every column of ``columns`` present (NaN where absent, e.g. real data)."""
+    for col in columns:
+        if col not in df.columns:
+            df[col] = np.nan
+    return df
+
+
 def _truth(p) -> tuple[np.ndarray | None, tuple[int, ...], dict]:
     t = p.truth or {}
     masks = t.get("au_masks")
@@ -378,7 +390,7 @@ def _explain_batch(model, clips, batch, cfg: ExplainConfig, fold, device, class_
     faces = np.stack([np.asarray(p.face, dtype=np.uint8) if p.face is not None and np.shape(p.face) == (h, w)
                       else np.zeros((h, w), np.uint8) for p in clips])
     return Explanation(
-        clips=pd.DataFrame(clip_rows), scores=pd.DataFrame(score_rows), regions=pd.DataFrame(region_rows),
+        clips=pd.DataFrame(clip_rows), scores=_with_columns(pd.DataFrame(score_rows), SCORE_COLUMNS), regions=pd.DataFrame(region_rows),
         keyframes=pd.DataFrame(key_rows), curves=curves,
         maps={m: v.astype(np.float32) for m, v in maps.items()}, faces=faces, masks=masks, rois=rois_np,
         edges=edges, attributions={m: a.maps for m, a in atts.items()} if cfg.keep_attributions else {},
@@ -457,7 +469,9 @@ def explain_run(prepared: Sequence, run_dir: str | Path, config: ExplainConfig |
             on_fold(fold, part)
         parts.append(part)
     if not parts:
-        raise ValueError(f"{run_dir}: no fold matched folds={folds!r} / clip_ids")
+        what = f"folds={list(folds)!r}" if folds is not None else f"clips {sorted(wanted or [])[:5]}"
+        raise ValueError(f"{run_dir}: no fold held out {what}; explanations are only computed on a model's "
+                         "held-out clips")
     result = Explanation.concat(parts)
     if wanted is not None and folds is None:
         unexplained = sorted(wanted - set(result.clips["clip_id"]))
