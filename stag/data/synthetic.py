@@ -8,8 +8,9 @@ masks and intensities, and the 68 landmarks of every frame.
 
 How a clip is made (all from the clip's own seed, so one clip can be regenerated alone):
 
-1. The subject's identity (shape, colours, texture) plus a small per-clip pose change gives
-   the neutral landmarks ``L`` (iBUG order); the neutral face ``I`` is drawn from them.
+1. The subject's identity (shape, colours, texture) gives the neutral landmarks (iBUG
+   order) and the subject's face image is drawn from them; a small per-clip pose (rotation
+   and shift) places it, giving the reference landmarks ``L`` and reference face ``I``.
 2. Frame ``t`` moves a reference point ``x`` to ``S_t(x + A_t(x))``: ``A_t`` is the sum of
    the AU fields times the intensity profile, plus blink and macro-movement fields;
    ``S_t`` is the head drift (a small rotation + translation). The onset frame is the
@@ -25,7 +26,7 @@ import functools
 import math
 import zlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from numbers import Real
 
 import numpy as np
@@ -230,8 +231,11 @@ class _Plan:
     emotion: str
     aus: tuple[int, ...]
     au_intensity: dict
-    identity: object
-    landmarks: np.ndarray          # (68, 2) reference (onset) landmarks
+    identity: object               # the subject's Identity
+    subject_landmarks: np.ndarray  # (68, 2) neutral landmarks of the subject's face image
+    pose: np.ndarray               # (3,) per-clip pose: tx, ty (px), angle (rad) about pose_centre
+    pose_centre: np.ndarray        # (2,)
+    landmarks: np.ndarray          # (68, 2) reference (onset) landmarks = pose(subject_landmarks)
     T: int
     onset: int
     apex: int
@@ -255,10 +259,11 @@ def _plan(config: SyntheticConfig, subject: int, index: int, label: int) -> _Pla
     emotion, aus = sample_emotion_aus(rng, scheme.classes[label])
     # Per-clip pose: the subject sits slightly differently in every recording.
     ident = subject_identity(config, subject)
-    ident = replace(ident, roll=ident.roll + float(rng.uniform(-2, 2)),
-                    centre=(ident.centre[0] + float(rng.uniform(-0.015, 0.015)),
-                            ident.centre[1] + float(rng.uniform(-0.015, 0.015))))
-    lm = identity_landmarks(ident, S)
+    subject_lm = identity_landmarks(ident, S)
+    angle = np.deg2rad(rng.uniform(-2, 2))
+    pose = np.array([rng.uniform(-0.015, 0.015) * S, rng.uniform(-0.015, 0.015) * S, angle])
+    pose_centre = subject_lm[27:36].mean(0)
+    lm = _similarity(subject_lm, pose, pose_centre)
     T = int(rng.integers(config.frames[0], config.frames[1] + 1))
     onset = int(round(rng.uniform(*config.onset_range) * (T - 1)))
     offset = int(round(rng.uniform(*config.offset_range) * (T - 1)))
@@ -317,7 +322,8 @@ def _plan(config: SyntheticConfig, subject: int, index: int, label: int) -> _Pla
         gain = 1 + config.flicker * (0.7 * np.sin(2 * np.pi * flick_f * t + flick_ph) + 0.3 * flick_jit)
         gain /= gain[onset]
     centre = lm[27:36].mean(0)
-    return _Plan(subject, index, label, emotion, tuple(sorted(au_int)), au_int, ident, lm, T, onset, apex, offset,
+    return _Plan(subject, index, label, emotion, tuple(sorted(au_int)), au_int, ident, subject_lm, pose, pose_centre,
+                 lm, T, onset, apex, offset,
                  intensity, au_b, blink, blink_p, macro, macro_p, drift, centre, gain, noise_seed)
 
 
@@ -404,21 +410,30 @@ def _truth(plan: _Plan, config: SyntheticConfig) -> dict:
         "macro": plan.macro_profile.astype(np.float32),
         "drift": plan.drift.astype(np.float32),
         "illumination": plan.gain.astype(np.float32),
-        "identity": plan.identity.to_dict(),
+        "identity": {**plan.identity.to_dict(), "subject": subject_name(plan.subject),
+                     "clip_pose": {"dx": float(plan.pose[0]), "dy": float(plan.pose[1]),
+                                   "roll_deg": float(np.rad2deg(plan.pose[2]))}},
         "emotion_aus": plan.aus,
     }
 
 
 # --------------------------------------------------------------------------- rendering
 
-def _render_frames(plan: _Plan, config: SyntheticConfig) -> np.ndarray:
-    import cv2
-
-    S = config.image_size
-    ref = render_face(plan.identity, plan.landmarks, S)
+def _subject_face(config: SyntheticConfig, subject: int) -> np.ndarray:
+    """``(S, S, 3)`` float32 neutral face of a subject in [0, 1] (grey if not ``colour``)."""
+    ident = subject_identity(config, subject)
+    ref = render_face(ident, identity_landmarks(ident, config.image_size), config.image_size)
     if not config.colour:
         grey = ref @ np.array([0.299, 0.587, 0.114], np.float32)
         ref = np.repeat(grey[..., None], 3, axis=2)
+    return ref
+
+
+def _render_frames(plan: _Plan, config: SyntheticConfig, face: np.ndarray | None = None) -> np.ndarray:
+    import cv2
+
+    S = config.image_size
+    ref = _subject_face(config, plan.subject) if face is None else face
     grid = _grid(S)
     au, _, blink, macro = _fields(plan, grid)
     au, blink, macro = (f.reshape(S, S, 2).astype(np.float32) for f in (au, blink, macro))
@@ -427,6 +442,10 @@ def _render_frames(plan: _Plan, config: SyntheticConfig) -> np.ndarray:
     sigma = np.float32(config.noise * config.noise_scale * 255.0 / 255.0)
     noise_shape = (S, S, 3) if config.colour else (S, S, 1)
     ref255 = ref * np.float32(255.0)
+    # Inverse pose: subject-image point = R^T (x - centre - t) + centre.
+    pose_c = (plan.pose_centre + plan.pose[:2]).astype(np.float32)
+    subj_c = plan.pose_centre.astype(np.float32)
+    pc, ps = np.float32(np.cos(plan.pose[2])), np.float32(np.sin(plan.pose[2]))
     frames = np.empty((plan.T, S, S, 3), np.uint8)
     for t in range(plan.T):
         local = np.float32(plan.intensity[t]) * au
@@ -444,10 +463,16 @@ def _render_frames(plan: _Plan, config: SyntheticConfig) -> np.ndarray:
         else:
             z = gx + plan.centre.astype(np.float32)
         x = z
-        if plan.intensity[t] > 0 or (plan.blink and plan.blink_profile[t] > 0) or (plan.macro and plan.macro_profile[t] > 0):
-            for _ in range(5):
+        strong = (plan.blink and plan.blink_profile[t] > 0) or (plan.macro and plan.macro_profile[t] > 0)
+        if plan.intensity[t] > 0 or strong:
+            # AU fields have gradients well below 1 (3 steps: < 0.02 px error); blinks and
+            # macro-movements are steeper and get more steps.
+            for _ in range(6 if strong else 3):
                 x = z - cv2.remap(local, x, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        img = cv2.remap(ref255, x, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        # The clip's pose maps the subject's face image onto the reference frame.
+        q = x - pose_c
+        q = np.stack([pc * q[..., 0] + ps * q[..., 1], -ps * q[..., 0] + pc * q[..., 1]], -1) + subj_c
+        img = cv2.remap(ref255, q, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         img *= np.float32(plan.gain[t])
         if sigma > 0:
             img += sigma * rng.standard_normal(noise_shape, dtype=np.float32)
@@ -460,11 +485,13 @@ def _clip_frames(config: SyntheticConfig, subject: int, index: int, label: int) 
     return _render_frames(_plan(config, subject, index, label), config)
 
 
-def make_clip(config: SyntheticConfig, subject: int, index: int, lazy: bool = False) -> Clip:
+def make_clip(config: SyntheticConfig, subject: int, index: int, lazy: bool = False,
+              face: np.ndarray | None = None) -> Clip:
     """Generate clip ``index`` of subject ``subject`` (0-based) alone.
 
     ``lazy=True`` leaves ``frames`` empty and renders them on each ``load_frames()``
-    (ground truth and landmarks are still computed now; they are cheap).
+    (ground truth and landmarks are still computed now; they are cheap). ``face`` is the
+    subject's rendered neutral face, when the caller already has it (saves a render).
     """
     if not 0 <= subject < config.n_subjects:
         raise ValueError(f"subject={subject}: expected 0 <= subject < n_subjects={config.n_subjects}")
@@ -474,7 +501,7 @@ def make_clip(config: SyntheticConfig, subject: int, index: int, lazy: bool = Fa
     plan = _plan(config, subject, index, label)
     scheme = get_scheme(SCHEME)
     name = subject_name(subject)
-    frames = None if lazy else _render_frames(plan, config)
+    frames = None if lazy else _render_frames(plan, config, face)
     loader = functools.partial(_clip_frames, config, subject, index, label) if lazy else None
     return Clip(
         clip_id=f"{config.dataset_name}/{name}/{index:02d}", subject=name, dataset=config.dataset_name,
@@ -488,25 +515,27 @@ def make_clip(config: SyntheticConfig, subject: int, index: int, lazy: bool = Fa
 def neutral_faces(config: SyntheticConfig, subjects: Sequence[int] | None = None) -> np.ndarray:
     """``(n, H, W, 3)`` uint8 neutral faces of the given subjects (default: all), no noise."""
     subjects = range(config.n_subjects) if subjects is None else subjects
-    out = []
-    for s in subjects:
-        ident = subject_identity(config, int(s))
-        img = render_face(ident, identity_landmarks(ident, config.image_size), config.image_size)
-        if not config.colour:
-            img = np.repeat((img @ np.array([0.299, 0.587, 0.114], np.float32))[..., None], 3, axis=2)
-        out.append(np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8))
-    return np.stack(out)
+    return np.stack([np.clip(_subject_face(config, int(s)) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+                     for s in subjects])
+
+
+def _subject_clips(config: SyntheticConfig, subject: int, lazy: bool) -> list[Clip]:
+    face = None if lazy else _subject_face(config, subject)
+    return [make_clip(config, subject, k, lazy, face) for k in range(config.clips_per_subject)]
 
 
 def generate(config: SyntheticConfig, lazy: bool = False, jobs: int = 1) -> ClipSet:
-    """Generate the whole set described by ``config`` as a :class:`ClipSet` (scheme composite3)."""
-    keys = [(s, k) for s in range(config.n_subjects) for k in range(config.clips_per_subject)]
-    if jobs and jobs != 1:
+    """Generate the whole set described by ``config`` as a :class:`ClipSet` (scheme composite3).
+
+    ``jobs`` > 1 generates subjects in parallel processes; the result is identical.
+    """
+    if jobs and jobs != 1 and config.n_subjects > 1:
         from joblib import Parallel, delayed
 
-        clips = Parallel(n_jobs=jobs)(delayed(make_clip)(config, s, k, lazy) for s, k in keys)
+        per_subject = Parallel(n_jobs=jobs)(delayed(_subject_clips)(config, s, lazy) for s in range(config.n_subjects))
     else:
-        clips = [make_clip(config, s, k, lazy) for s, k in keys]
+        per_subject = [_subject_clips(config, s, lazy) for s in range(config.n_subjects)]
+    clips = [c for group in per_subject for c in group]
     return ClipSet(config.dataset_name, get_scheme(SCHEME), list(clips), params=config.to_dict())
 
 
