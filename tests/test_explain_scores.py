@@ -98,3 +98,14 @@ def test_curve_auc():
     assert scores.curve_auc(x, 1 - x) == pytest.approx(0.5)
     with pytest.raises(ValueError):
         scores.curve_auc(x, np.ones(3))
+
+
+def test_map_agreement_is_one_for_monotone_maps_and_zero_for_independent():
+    rng = np.random.default_rng(0)
+    a = rng.random((5, 16, 16))
+    table = scores.map_agreement({"a": a, "a_cubed": a ** 3, "other": rng.random((5, 16, 16)), "neg": -a})
+    assert table.loc["a", "a_cubed"] == pytest.approx(1.0)
+    assert table.loc["a", "neg"] == pytest.approx(-1.0)
+    assert abs(table.loc["a", "other"]) < 0.1
+    with pytest.raises(ValueError, match="same clips"):
+        scores.map_agreement({"a": a, "b": a[:2]})
