@@ -121,3 +121,13 @@ def test_warp_pairs_have_known_answer():
     assert set(table["method"]) == {"dis", "tvl1"}
     assert (table["epe"] < 0.5).all()  # both track a smooth 1.5 px field to a fraction of a pixel
     assert (table["pairs_per_s"] > 0).all()
+
+
+def test_smoothed_strain_keeps_the_known_answers():
+    yy, xx = np.mgrid[0:40, 0:40].astype(np.float32)
+    trans = np.stack([np.full_like(xx, 2.0), np.full_like(xx, -1.0)], -1)
+    assert np.abs(optical_strain(trans, sigma=2.0)).max() < 1e-6
+    stretch = np.stack([0.02 * xx, 0.02 * yy], -1)
+    assert np.allclose(optical_strain(stretch, sigma=2.0)[8:-8, 8:-8], np.sqrt(2) * 0.02, atol=1e-5)
+    noisy = trans + np.random.default_rng(0).normal(0, 0.2, trans.shape).astype(np.float32)
+    assert optical_strain(noisy, sigma=2.0).mean() < 0.3 * optical_strain(noisy).mean()

@@ -93,11 +93,12 @@ def synthetic_pairs(clips, size: int = 128, face_model=None) -> list[FlowPair]:
 
 
 def measure(pairs: list[FlowPair], methods=DEFAULT_METHODS, min_time: float = 0.5,
-            reference: str | None = "tvl1_default") -> "pd.DataFrame":
+            reference: str | None = "tvl1_default", strain_sigma: float = 2.0) -> "pd.DataFrame":
     """Speed and accuracy of each method on ``pairs`` on ONE core (``cv2.setNumThreads(1)``).
 
     Returns a DataFrame with one row per method: ``pairs_per_s``, ``epe`` (mean end-point error
-    in px inside the masks), ``epe_median``, ``strain_error`` (mean |strain - true strain|), and ``diff_vs_<reference>`` (mean |flow - reference
+    in px inside the masks), ``epe_median``, ``strain_error`` (mean |strain - true strain|, estimated strain after a ``strain_sigma``
+    Gaussian as in preprocessing), and ``diff_vs_<reference>`` (mean |flow - reference
     flow| in px, when ``reference`` is among ``methods``).
     """
     import cv2
@@ -121,7 +122,7 @@ def measure(pairs: list[FlowPair], methods=DEFAULT_METHODS, min_time: float = 0.
             elapsed = time.perf_counter() - start
             flows[method] = est
             errs = [endpoint_error(f, p.flow, p.mask) for f, p in zip(est, pairs)]
-            strain = [float(np.abs(optical_strain(f) - optical_strain(p.flow))[p.mask].mean())
+            strain = [float(np.abs(optical_strain(f, strain_sigma) - optical_strain(p.flow))[p.mask].mean())
                       for f, p in zip(est, pairs)]
             rows.append({"method": method, "size": pairs[0].first.shape[0], "pairs": len(pairs),
                          "pairs_per_s": n / elapsed, "epe": float(np.mean(errs)),

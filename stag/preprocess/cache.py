@@ -19,7 +19,7 @@ import numpy as np
 from stag.preprocess.prepared import Prepared
 
 # Bump when a change to the preprocessing code changes its output.
-CODE_VERSION = "prepare-1"
+CODE_VERSION = "prepare-2"
 
 _ARRAYS = ("flows", "key_mask", "magnitudes", "key_indices", "rois", "landmarks", "face")
 
@@ -110,7 +110,7 @@ def write_prepared(path: Path, p: Prepared) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.npz", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
+            np.savez(fh, **arrays)  # flows are noise-like floats: compression saved ~nothing and cost reads
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -36,6 +36,7 @@ class PrepareConfig:
             had a lower end-point error than TV-L1 on the synthetic ground truth at over ten times
             the speed (``stag bench flow``, chapter 02).
         channels: 2..4 channels of :data:`FLOW_CHANNELS` (3 = u, v, strain; 4 adds magnitude).
+        strain_sigma: Gaussian smoothing (px) of the flow before its strain is taken.
         magnitude_method: ``"flow"`` (fast DIS flow on every frame, global head motion removed)
             or ``"intensity"`` (grey-level difference to onset: cheaper, but head drift
             doubles the apex error on the synthetic set).
@@ -54,6 +55,7 @@ class PrepareConfig:
     keyframes: int = 8
     flow_method: str = "dis"
     channels: int = 3
+    strain_sigma: float = 2.0
     magnitude_method: str = "flow"
     smoothing: float = 2.0
     selection: str = "cumulative"
@@ -78,6 +80,8 @@ class PrepareConfig:
             bad("channels", f"2, 3 or 4 (of {FLOW_CHANNELS})")
         if self.magnitude_method not in MAGNITUDE_METHODS:
             bad("magnitude_method", f"one of {MAGNITUDE_METHODS}")
+        if not self.strain_sigma >= 0:
+            bad("strain_sigma", "a sigma >= 0 (pixels)")
         if not self.smoothing >= 0:
             bad("smoothing", "a sigma >= 0 (frames)")
         if self.selection not in SELECTION_STRATEGIES:
@@ -202,7 +206,8 @@ def prepare_clip(clip, cfg: PrepareConfig | None = None, face_model=None) -> Pre
     kf = select_keyframes(curve, cfg.keyframes, onset, offset, strategy=cfg.selection, smoothing=cfg.smoothing)
     keys = kf.indices[kf.mask]
     stack = np.zeros((cfg.keyframes, cfg.channels, cfg.image_size, cfg.image_size), dtype=np.float32)
-    stack[:len(keys)] = flow_stack(aligned[onset], aligned[keys], method=cfg.flow_method, channels=cfg.channels)
+    stack[:len(keys)] = flow_stack(aligned[onset], aligned[keys], method=cfg.flow_method, channels=cfg.channels,
+                                   strain_sigma=cfg.strain_sigma)
     stack = normalise_stack(stack, cfg.normalise)
     out = cfg.out_size
     scale = out / cfg.image_size
@@ -259,7 +264,7 @@ def _prepare_flows(clip, cfg: PrepareConfig) -> Prepared:
         uv = np.stack([f[kk, 0], f[kk, 1]], -1)
         full = [f[kk, 0], f[kk, 1]]
         if cfg.channels >= 3:
-            full.append(f[kk, 2] if c >= 3 else optical_strain(uv))
+            full.append(f[kk, 2] if c >= 3 else optical_strain(uv, cfg.strain_sigma))
         if cfg.channels >= 4:
             full.append(f[kk, 3] if c >= 4 else flow_magnitude(uv))
         chans.append(np.stack(full))
@@ -442,4 +447,41 @@ def keyframe_table(prepared: list[Prepared]):
                      "coverage": t["keyframe_coverage"], "contains_apex": t["keyframe_contains_apex"],
                      "landmark_error_px": t.get("landmark_error_px", np.nan),
                      "landmark_nme": t.get("landmark_nme", np.nan)})
+    return pd.DataFrame(rows)
+
+
+def compare_magnitude_methods(clips, cfg: PrepareConfig | None = None, methods=MAGNITUDE_METHODS,
+                              face_model=None):
+    """Apex error and cost of each keyframe-magnitude method on clips with annotated phases.
+
+    Each clip is aligned once; then every method computes its curve and spots the apex as
+    :func:`prepare_clip` would (same smoothing, search window and detrending).
+
+    Returns:
+        ``pandas.DataFrame`` with one row per (clip, method): ``apex_error`` (frames),
+        ``seconds`` (time of the magnitude curve alone), ``frames``.
+    """
+    import time
+
+    import pandas as pd
+
+    from stag.preprocess.face import align_clip, face_mask
+
+    cfg = cfg or PrepareConfig()
+    rows = []
+    for clip in clips:
+        if clip.apex is None:
+            raise ValueError(f"clip {clip.clip_id!r} has no annotated apex to compare against")
+        onset = int(clip.onset or 0)
+        al = align_clip(clip.load_frames(), onset, size=cfg.image_size, clip_id=clip.clip_id, face_model=face_model)
+        mask = face_mask(al.landmarks, cfg.image_size)
+        offset = clip.offset if cfg.search == "annotated" else None
+        for method in methods:
+            start = time.perf_counter()
+            curve = motion_magnitude(al.frames, onset, method, mask=mask)
+            seconds = time.perf_counter() - start
+            kf = select_keyframes(curve, cfg.keyframes, onset, offset, strategy=cfg.selection,
+                                  smoothing=cfg.smoothing)
+            rows.append({"clip_id": clip.clip_id, "method": method, "apex_error": abs(kf.apex - int(clip.apex)),
+                         "seconds": seconds, "frames": len(al.frames)})
     return pd.DataFrame(rows)
