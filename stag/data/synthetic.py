@@ -328,18 +328,19 @@ def _plan(config: SyntheticConfig, subject: int, index: int, label: int) -> _Pla
 
 
 def _macro_bumps(lm: np.ndarray, site: int, amp: float, aus: tuple[int, ...]):
-    """A larger movement (jaw shift, swallow, hair/forehead) away from the active AUs."""
+    """A larger movement (forehead/hairline, jaw side, swallow) in a region the active AUs
+    leave alone: the forehead only without brow/eye AUs, the chin only without mouth AUs."""
     ex, ey, iod = face_frame(lm)
-    lower = any(a in aus for a in (12, 14, 15, 17, 20, 23, 24, 25, 26))
+    upper = any(a in aus for a in (1, 2, 4, 5, 6, 7, 9))
+    lower = any(a in aus for a in (10, 12, 14, 15, 17, 20, 23, 24, 25, 26))
     sites = [
-        (lm[19:25].mean(0) - 0.75 * iod * ey, ex * 0.8 - ey * 0.6, 0.3 * iod),  # forehead / hairline
-        (lm[2], -ex, 0.22 * iod),                                                  # jaw, image left
-        (lm[14], ex, 0.22 * iod),                                                  # jaw, image right
-        (lm[8] + 0.25 * iod * ey, -ey, 0.3 * iod),                                 # chin/neck (swallow)
+        (lm[19:25].mean(0) - 0.8 * iod * ey, ex * 0.8 - ey * 0.6, 0.3 * iod, not upper),  # forehead / hairline
+        (lm[3], -ex, 0.18 * iod, True),                                                     # jaw, image left
+        (lm[13], ex, 0.18 * iod, True),                                                     # jaw, image right
+        (lm[8] + 0.3 * iod * ey, -ey, 0.3 * iod, not lower),                                # chin/neck (swallow)
     ]
-    if lower:  # keep away from the mouth AUs: use forehead or the jaw sides only
-        site = [0, 1, 2, 0][site]
-    c, dvec, s = sites[site]
+    allowed = [x for x in sites if x[3]]
+    c, dvec, s, _ = allowed[site % len(allowed)]
     return [(c, dvec / np.linalg.norm(dvec), s, amp)]
 
 
@@ -413,7 +414,6 @@ def _truth(plan: _Plan, config: SyntheticConfig) -> dict:
         "identity": {**plan.identity.to_dict(), "subject": subject_name(plan.subject),
                      "clip_pose": {"dx": float(plan.pose[0]), "dy": float(plan.pose[1]),
                                    "roll_deg": float(np.rad2deg(plan.pose[2]))}},
-        "emotion_aus": plan.aus,
     }
 
 
@@ -439,7 +439,7 @@ def _render_frames(plan: _Plan, config: SyntheticConfig, face: np.ndarray | None
     au, blink, macro = (f.reshape(S, S, 2).astype(np.float32) for f in (au, blink, macro))
     gx = grid.reshape(S, S, 2).astype(np.float32) - plan.centre.astype(np.float32)
     rng = np.random.default_rng(plan.noise_seed)
-    sigma = np.float32(config.noise * config.noise_scale * 255.0 / 255.0)
+    sigma = np.float32(config.noise * config.noise_scale)  # grey levels
     noise_shape = (S, S, 3) if config.colour else (S, S, 1)
     ref255 = ref * np.float32(255.0)
     # Inverse pose: subject-image point = R^T (x - centre - t) + centre.
