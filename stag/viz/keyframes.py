@@ -8,16 +8,24 @@ from stag.viz.theme import PALETTE, new_figure
 
 
 def plot_magnitude_curve(curve: np.ndarray, key_indices=None, *, onset=None, apex=None, offset=None,
-                         spotted_apex=None, spotted_interval=None, intensity=None, ax=None, title: str = ""):
+                         spotted_apex=None, spotted_interval=None, intensity=None, distractors=None, ax=None,
+                         title: str = ""):
     """Motion magnitude per frame, the chosen keyframes, the true onset/apex/offset (dashed) and
-    the spotted apex and interval (shaded). ``intensity``: the true profile, scaled to the curve."""
+    the spotted apex and interval (shaded). ``intensity``: the true profile, scaled to the curve;
+    ``distractors``: name -> ``(T,)`` profile (blink, macro-movement) drawn on the same scale
+    where non-zero."""
     if ax is None:
-        _, ax = new_figure(width=7, height=3.2)
+        _, ax = new_figure(width=8.5, height=3.2)
     t = np.arange(len(curve))
     ax.plot(t, curve, color=PALETTE[0], lw=1.8, label="magnitude (used)")
     if intensity is not None and np.max(intensity) > 0:
         ax.plot(t, np.asarray(intensity) / np.max(intensity) * np.max(curve), color="grey", lw=1, ls=":",
                 label="true intensity (scaled)")
+    for i, (name, prof) in enumerate((distractors or {}).items()):
+        prof = np.asarray(prof, dtype=float)
+        if prof.max() > 0:
+            ax.fill_between(t, 0, prof / prof.max() * np.max(curve) * 0.5, color=PALETTE[5 + i % 2], alpha=0.3,
+                            label=f"{name} (true, scaled)")
     if spotted_interval is not None:
         ax.axvspan(spotted_interval[0], spotted_interval[1], color=PALETTE[1], alpha=0.15, label="spotted interval")
     for x, name, colour in ((onset, "true onset", PALETTE[2]), (apex, "true apex", PALETTE[3]),
@@ -32,7 +40,7 @@ def plot_magnitude_curve(curve: np.ndarray, key_indices=None, *, onset=None, ape
         ax.scatter(k, np.asarray(curve)[k], color=PALETTE[7], zorder=4, s=28, label="keyframes")
     ax.set_xlabel("frame")
     ax.set_ylabel("motion vs onset")
-    ax.legend(fontsize=7, ncols=2, loc="upper right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     if title:
         ax.set_title(title, fontsize=10)
     return ax.figure
