@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from stag.models.layers import AttentionPool, FeedForward, MagnitudePrior, MultiHeadAttention, conv_stage
+from stag.models.layers import AttentionPool, FeedForward, GridPool, MagnitudePrior, MultiHeadAttention, conv_stage
 
 
 def crop_rois(images: torch.Tensor, boxes: torch.Tensor, size: int) -> torch.Tensor:
@@ -45,24 +45,29 @@ def crop_rois(images: torch.Tensor, boxes: torch.Tensor, size: int) -> torch.Ten
 
 
 class PatchEncoder(nn.Module):
-    """Small CNN shared by every ROI patch of every keyframe; downsamples by 4 at once.
+    """Small CNN shared by every ROI patch of every keyframe.
+
+    A stride-2 conv halves the patch at once (micro-expression flow is smooth, and there are
+    ``N * K`` patches per clip, so the first activation map dominates the cost), a second conv
+    mixes the 3x3 neighbourhoods, then the map is flattened (not globally pooled: where in the
+    ROI the motion is matters, e.g. brow edge vs centre) and projected to ``D``.
 
     Args:
         in_channels (int): flow channels ``C``.
         dim (int): output width ``D``.
-        width (int, optional): channels of the first stage (the second has twice as many). (default: ``16``)
+        width (int, optional): channels of both conv stages. (default: ``16``)
+        grid (int, optional): side of the pooled map that is flattened. (default: ``4``)
 
     Shapes:
         - **input:** ``(M, C, p, p)`` patches, any ``p >= 4``.
         - **output:** ``(M, D)``.
     """
 
-    def __init__(self, in_channels: int, dim: int, width: int = 16):
+    def __init__(self, in_channels: int, dim: int, width: int = 16, grid: int = 4):
         super().__init__()
-        self.features = nn.Sequential(conv_stage(in_channels, width, 3, 2), conv_stage(width, 2 * width, 3, 2),
-                                      nn.AdaptiveAvgPool2d(4), nn.Flatten())
-        # Flatten (not global pooling) keeps where in the ROI the motion is, e.g. brow edge vs centre.
-        self.proj = nn.Linear(2 * width * 16, dim)
+        self.features = nn.Sequential(conv_stage(in_channels, width, 3, 2), conv_stage(width, width, 3, 1),
+                                      GridPool(grid))
+        self.proj = nn.Linear(width * grid * grid, dim)
 
     def forward(self, patches: torch.Tensor) -> torch.Tensor:
         return self.proj(self.features(patches))
@@ -79,7 +84,7 @@ class NodeEncoder(nn.Module):
         in_channels (int): flow channels ``C``.
         num_rois (int): ROI count ``N`` (size of the ROI embedding table).
         dim (int): node width ``D``.
-        patch_size (int, optional): side of the resampled ROI patch. (default: ``16``)
+        patch_size (int, optional): side of the resampled ROI patch. (default: ``8``)
         magnitude_prior (MagnitudePrior, optional): prior for the keyframe pooling, or ``None``. (default: ``None``)
 
     Shapes:
@@ -87,7 +92,7 @@ class NodeEncoder(nn.Module):
         - **output:** nodes ``(B, N, D)`` and keyframe weights ``(B, N, K)``.
     """
 
-    def __init__(self, in_channels: int, num_rois: int, dim: int, patch_size: int = 16,
+    def __init__(self, in_channels: int, num_rois: int, dim: int, patch_size: int = 8,
                  magnitude_prior: MagnitudePrior | None = None):
         super().__init__()
         if patch_size < 4:

@@ -175,3 +175,22 @@ def conv_stage(cin: int, cout: int, kernel: int, stride: int) -> nn.Sequential:
     groups = math.gcd(cout, 8)
     return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride=stride, padding=(kernel - stride + 1) // 2),
                          nn.GroupNorm(groups, cout), nn.GELU())
+
+
+class GridPool(nn.Module):
+    """Average-pool a map to ``grid x grid`` and flatten; the identity when it already has that size
+    (``adaptive_avg_pool2d`` is not free even then, and these maps are tiny and many).
+
+    Shapes:
+        - **input:** ``(M, C, H, W)``.
+        - **output:** ``(M, C * grid * grid)``.
+    """
+
+    def __init__(self, grid: int):
+        super().__init__()
+        self.grid = grid
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-2:] != (self.grid, self.grid):
+            x = nn.functional.adaptive_avg_pool2d(x, self.grid)
+        return x.flatten(1)

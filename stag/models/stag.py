@@ -64,7 +64,7 @@ class STAGConfig:
     cross_layers: int = 1
     ffn_ratio: float = 2.0
     dropout: float = 0.1
-    patch_size: int = 16
+    patch_size: int = 8
     positions: str = "learned"
     max_keyframes: int = 32
     adjacency: str = "dynamic"

@@ -8,7 +8,7 @@ import math
 import torch
 from torch import nn
 
-from stag.models.layers import AttentionPool, MagnitudePrior, TransformerBlock, conv_stage
+from stag.models.layers import AttentionPool, GridPool, MagnitudePrior, TransformerBlock, conv_stage
 
 POSITION_KINDS: tuple[str, ...] = ("learned", "sinusoidal")
 
@@ -32,7 +32,7 @@ class FrameEncoder(nn.Module):
     def __init__(self, in_channels: int, dim: int, width: int = 16):
         super().__init__()
         self.features = nn.Sequential(conv_stage(in_channels, width, 4, 4), conv_stage(width, 2 * width, 3, 2),
-                                      conv_stage(2 * width, 4 * width, 3, 2), nn.AdaptiveAvgPool2d(4), nn.Flatten())
+                                      conv_stage(2 * width, 4 * width, 3, 2), GridPool(4))
         self.proj = nn.Linear(4 * width * 16, dim)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:

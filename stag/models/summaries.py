@@ -1,0 +1,104 @@
+"""Numbers behind the architecture chapters: summaries of what a model's attention and
+adjacency did on a batch (pure functions of :class:`~stag.models.output.ModelOutput` fields).
+Plots live in :mod:`stag.viz.graph` and :mod:`stag.viz.attention`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def _np(x) -> np.ndarray:
+    return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
+
+
+def keyframe_attention_table(weights, magnitudes, key_mask) -> "pd.DataFrame":
+    """Per clip: how the temporal attention relates to the motion magnitudes.
+
+    Args:
+        weights: ``(B, K)`` attention over keyframes.
+        magnitudes: ``(B, K)`` keyframe magnitudes.
+        key_mask: ``(B, K)`` bool.
+
+    Returns:
+        DataFrame with ``valid`` (real keyframes), ``apex_weight`` (weight on the keyframe of
+        largest magnitude), ``uniform`` (``1 / valid``), ``entropy`` (normalised to ``[0, 1]``,
+        1 = uniform; NaN at one keyframe) and ``spearman`` (rank correlation of weights and
+        magnitudes over real keyframes; NaN below three).
+    """
+    import pandas as pd
+    from scipy.stats import spearmanr
+
+    w, m, k = _np(weights), _np(magnitudes), _np(key_mask).astype(bool)
+    rows = []
+    for wi, mi, ki in zip(w, m, k):
+        n = int(ki.sum())
+        wv, mv = wi[ki], mi[ki]
+        ent = float(-(wv * np.log(np.clip(wv, 1e-12, None))).sum() / np.log(n)) if n > 1 else np.nan
+        rho = float(spearmanr(wv, mv).statistic) if n > 2 and np.ptp(mv) > 0 and np.ptp(wv) > 0 else np.nan
+        rows.append({"valid": n, "apex_weight": float(wv[np.argmax(mv)]), "uniform": 1.0 / n,
+                     "entropy": ent, "spearman": rho})
+    return pd.DataFrame(rows)
+
+
+def roi_attention_vs_aus(node_attention, aus_per_clip: Sequence[Sequence[int]], roi_aus: Sequence[Sequence[int]]):
+    """Per clip: readout attention on the ROIs whose AUs are active versus the other ROIs.
+
+    Args:
+        node_attention: ``(B, N)`` weights of the graph readout.
+        aus_per_clip: active AUs of each clip (ground truth on synthetic data).
+        roi_aus: AUs of each ROI (``[r.aus for r in ROI_TABLE]``).
+
+    Returns:
+        DataFrame with ``n_active_rois``, ``active_mean`` and ``other_mean`` (mean weight per
+        ROI in each group) and ``ratio`` (active / other); clips without an active ROI are left out.
+    """
+    import pandas as pd
+
+    a = _np(node_attention)
+    rows = []
+    for i, (wi, aus) in enumerate(zip(a, aus_per_clip)):
+        active = np.array([bool(set(r) & set(aus)) for r in roi_aus])
+        if not active.any() or active.all():
+            continue
+        am, om = float(wi[active].mean()), float(wi[~active].mean())
+        rows.append({"clip": i, "n_active_rois": int(active.sum()), "active_mean": am, "other_mean": om,
+                     "ratio": am / om if om > 0 else np.inf})
+    return pd.DataFrame(rows)
+
+
+def adjacency_edges(prior, adjacency, names: Sequence[str]):
+    """One row per directed edge ``i <- j`` (``i != j``): prior weight, mean learned weight over
+    the batch, its spread across clips, and the learned/prior ratio, sorted by the ratio.
+
+    Args:
+        prior: ``(N, N)`` prior adjacency (as the model normalised it).
+        adjacency: ``(B, N, N)`` per-clip adjacency from ``forward_details``.
+        names: ``N`` ROI names.
+    """
+    import pandas as pd
+
+    p, a = _np(prior), _np(adjacency)
+    mean, std = a.mean(0), a.std(0)
+    n = len(names)
+    rows = [{"to": names[i], "from": names[j], "prior": float(p[i, j]), "learned": float(mean[i, j]),
+             "std_across_clips": float(std[i, j]),
+             "ratio": float(mean[i, j] / p[i, j]) if p[i, j] > 0 else np.nan}
+            for i in range(n) for j in range(n) if i != j]
+    return pd.DataFrame(rows).sort_values("ratio", ascending=False, na_position="last").reset_index(drop=True)
+
+
+def fusion_gate_table(gate, labels, class_names: Sequence[str] | None = None):
+    """Per clip: mean of the fusion gate over features (share taken from the graph branch).
+
+    Args:
+        gate: ``(B, D)`` fusion gate.
+        labels: ``(B,)`` class ids.
+        class_names: names for the ids.
+    """
+    import pandas as pd
+
+    g, y = _np(gate), _np(labels).astype(int)
+    names = [class_names[i] if class_names is not None else str(i) for i in y]
+    return pd.DataFrame({"class": names, "graph_share": g.mean(1), "features_mostly_graph": (g > 0.5).mean(1)})
