@@ -95,9 +95,26 @@ def test_precomputed_flows_without_frames():
     assert p.rois.shape == (len(ROI_NAMES), 4) and p.rois.max() <= 28  # template ROIs
     up = prepare_clip(clip, PrepareConfig(channels=3))  # default: resized to image_size
     assert up.flows.shape == (1, 3, 128, 128)
-    assert np.abs(up.flows[0, 0]).mean() > 3 * np.abs(flows[0, 0]).mean()  # u in 128-px pixels
+    assert np.abs(up.flows[0, :2]).max() <= np.abs(flows[0, :2]).max() + 1e-5  # provider's units kept
     with pytest.raises(ValueError, match="neither frames nor flows"):
         prepare_clip(Clip("x/s/c", "s", "x", 0, "a"))
+
+
+def test_precomputed_flows_take_rois_from_the_apex_face(clips):
+    from stag.data.clip import Clip
+
+    src = clips[0]
+    flows = np.zeros((1, 3, 32, 32), np.float32)
+    face_clip = Clip("megc/s1/b", "s1", "megc", 0, "negative", flows=flows, frames=src.frames[[src.apex]], apex=0)
+    p = prepare_clip(face_clip, PrepareConfig(output_size=32))
+    true_lm = src.landmarks[src.apex] * 32 / src.frames.shape[2]
+    assert np.abs(p.landmarks - true_lm).mean() < 1.0  # dlib on the apex face, scaled to the flow
+    assert p.face.shape == (32, 32)
+    blank = Clip("megc/s1/c", "s1", "megc", 0, "negative", flows=flows,
+                 frames=np.full((1, 64, 64, 3), 128, np.uint8), apex=0)
+    from stag.preprocess.face import canonical_landmarks
+
+    assert np.allclose(prepare_clip(blank, PrepareConfig(output_size=32)).landmarks, canonical_landmarks(32))
 
 
 def test_parallel_equals_serial_and_failures_are_named(clips, tmp_path):

@@ -179,12 +179,14 @@ def flow_stack(reference: np.ndarray, frames: np.ndarray, *, method: str = "tvl1
         if len(frames) else np.zeros((0, channels, *np.asarray(reference).shape[:2]), np.float32)
 
 
-def resize_stack(stack: np.ndarray, size: int) -> np.ndarray:
+def resize_stack(stack: np.ndarray, size: int, scale_values: bool = True) -> np.ndarray:
     """Resize a ``(K, C, H, W)`` stack to ``(K, C, size, size)``.
 
     ``u``, ``v`` and ``magnitude`` are displacements in pixels, so they are multiplied by
     ``size / W`` (a 1 px motion at 128 px is 0.5 px at 64 px); ``strain`` is a ratio of
-    displacement to distance and is left unchanged. Resampling is area averaging when shrinking.
+    displacement to distance and is left unchanged. ``scale_values=False`` keeps every value (for
+    flows in other units, e.g. normalised MEGC2019 images). Resampling is area averaging when
+    shrinking, bilinear when enlarging.
     """
     import cv2
 
@@ -196,7 +198,7 @@ def resize_stack(stack: np.ndarray, size: int) -> np.ndarray:
         return x.copy()
     interp = cv2.INTER_AREA if size < w else cv2.INTER_LINEAR
     scale = np.ones(c, dtype=np.float32)
-    for i, name in enumerate(FLOW_CHANNELS[:c]):
+    for i, name in enumerate(FLOW_CHANNELS[:c] if scale_values else ()):
         if name in ("u", "magnitude"):
             scale[i] = size / w
         elif name == "v":

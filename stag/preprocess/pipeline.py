@@ -180,10 +180,13 @@ def prepare_clip(clip, cfg: PrepareConfig | None = None, face_model=None) -> Pre
     onset, choose ``cfg.keyframes`` keyframes, compute onset->keyframe flow only for those, and
     place the ROIs from the aligned onset landmarks.
 
-    Clips with precomputed ``flows`` and no frames (e.g. MEGC2019 onset-apex flow, K = 1):
-    keep their K, take or derive the channels (strain and magnitude from u, v), resize to
-    ``cfg.out_size``, and place ROIs from the clip's landmarks (the apex row, assumed in the
-    flow's pixels) or from the canonical aligned-face template.
+    Clips with precomputed ``flows`` (e.g. MEGC2019 onset-apex flow, K = 1; any frames are then
+    only the apex face): keep their K, take or derive the channels (strain and magnitude from
+    u, v), resize to ``cfg.out_size`` *keeping the values* (their units are the provider's:
+    MEGC2019 peers min-max normalised each channel), and place ROIs from, in order: the clip's
+    landmarks (apex row, in the flow's pixels), dlib landmarks on the apex face (frames or
+    ``truth["apex_face"]``, scaled from the face's size to the flow's), or the canonical
+    aligned-face template when there is no face or dlib finds none.
 
     For synthetic clips ``Prepared.truth`` also holds the ground truth in the aligned frame
     (``au_masks``, ``apex_flow``, ``au_ids``, ``au_intensity``), the true ``onset/apex/offset``,
@@ -191,15 +194,13 @@ def prepare_clip(clip, cfg: PrepareConfig | None = None, face_model=None) -> Pre
     ``magnitude_curve``, ``landmark_error_px`` and ``landmark_nme`` of the detected onset landmarks).
     """
     cfg = cfg or PrepareConfig()
+    if clip.flows is not None:
+        return _prepare_flows(clip, cfg, face_model)
     if not clip.has_frames:
-        if clip.flows is None:
-            raise ValueError(f"clip {clip.clip_id!r} has neither frames nor flows (source: {clip.source or '?'})")
-        return _prepare_flows(clip, cfg)
+        raise ValueError(f"clip {clip.clip_id!r} has neither frames nor flows (source: {clip.source or '?'})")
     raw, aligned, lm, m, image_lm = _frames_path(clip, cfg, face_model)
     onset = int(clip.onset or 0)
     offset = clip.offset if (cfg.search == "annotated" and clip.offset is not None) else None
-    if cfg.search == "clip":
-        onset = int(clip.onset or 0) if clip.onset is not None else 0
     from stag.preprocess.face import face_mask
 
     curve = motion_magnitude(aligned, onset, cfg.magnitude_method, mask=face_mask(lm, cfg.image_size))
@@ -220,7 +221,7 @@ def prepare_clip(clip, cfg: PrepareConfig | None = None, face_model=None) -> Pre
         face = cv2.resize(face, (out, out), interpolation=cv2.INTER_AREA)
     rois = roi_boxes(lm, cfg.image_size) * scale
     truth: dict = {}
-    if clip.truth:
+    if clip.truth and ("apex_flow" in clip.truth or "au_masks" in clip.truth):  # synthetic ground truth
         truth = _resample_truth(clip.truth, m, cfg.image_size, out, raw.shape[1:3])
         if clip.apex is not None:
             truth.update(onset=int(clip.onset or 0), apex=int(clip.apex),
@@ -241,8 +242,26 @@ def prepare_clip(clip, cfg: PrepareConfig | None = None, face_model=None) -> Pre
                     face=face.astype(np.uint8), aus=tuple(clip.aus), truth=truth)
 
 
-def _prepare_flows(clip, cfg: PrepareConfig) -> Prepared:
-    from stag.preprocess.face import canonical_landmarks
+def _apex_face(clip) -> np.ndarray | None:
+    """The apex face of a flow-only clip as ``(H, W)`` uint8 grey, or ``None``."""
+    from stag.preprocess.face import to_grey
+
+    img = clip.truth.get("apex_face") if clip.truth else None
+    if img is None and clip.has_frames:
+        frames = clip.load_frames()
+        img = frames[min(int(clip.apex or 0), len(frames) - 1)] if len(frames) else None
+    if img is None:
+        return None
+    img = np.asarray(img)
+    if img.dtype != np.uint8:
+        img = np.clip(img * (255 if img.max() <= 1.0 else 1), 0, 255).astype(np.uint8)
+    return to_grey(img[None])[0] if img.ndim == 3 else img
+
+
+def _prepare_flows(clip, cfg: PrepareConfig, face_model=None) -> Prepared:
+    import cv2
+
+    from stag.preprocess.face import canonical_landmarks, find_face, load_face_model
 
     f = np.asarray(clip.flows, dtype=np.float32)
     if f.ndim == 3:
@@ -250,14 +269,9 @@ def _prepare_flows(clip, cfg: PrepareConfig) -> Prepared:
     if f.ndim != 4 or f.shape[1] < 2:
         raise ValueError(f"clip {clip.clip_id!r}: flows must be (K, C>=2, H, W), got {f.shape}")
     k, c, h, w = f.shape
-    if h != w:
-        import cv2
-
+    if h != w:  # square the stack so that one size describes it
         side = max(h, w)
         f = np.stack([[cv2.resize(ch, (side, side), interpolation=cv2.INTER_LINEAR) for ch in fk] for fk in f])
-        f[:, 0] *= side / w
-        if c > 1:
-            f[:, 1] *= side / h
         h = w = side
     chans = []
     for kk in range(k):
@@ -271,23 +285,30 @@ def _prepare_flows(clip, cfg: PrepareConfig) -> Prepared:
     stack = normalise_stack(np.stack(chans).astype(np.float32), cfg.normalise)
     out = cfg.out_size
     if out != w:
-        stack = resize_stack(stack, out)
+        stack = resize_stack(stack, out, scale_values=False)
     mags = flow_magnitude(np.moveaxis(stack[:, :2], 1, -1)).mean(axis=(1, 2))
     mags = (mags / mags.max() if mags.max() > 0 else np.ones(k)).astype(np.float32)
+    face = _apex_face(clip)
+    lm = None
     if clip.landmarks is not None:
         lms = np.asarray(clip.landmarks, np.float32)
-        lm = lms[-1] if lms.ndim == 3 else lms
-        if lms.ndim == 3 and clip.apex is not None and clip.apex < len(lms):
-            lm = lms[clip.apex]
+        lm = lms[min(int(clip.apex or 0), len(lms) - 1)] if lms.ndim == 3 else lms
         lm = lm * (out / w)
-    else:
+    elif face is not None:
+        model = face_model or load_face_model()
+        try:
+            box = find_face(model, face, clip.clip_id, int(clip.apex or 0))
+            lm = model.landmarks(face, box) * np.array([out / face.shape[1], out / face.shape[0]], np.float32)
+        except RuntimeError:
+            lm = None  # no face found on the apex image: use the template below
+    if lm is None:
         lm = canonical_landmarks(out)
-    idx = np.full(k, int(clip.apex) if (k == 1 and clip.apex is not None) else -1, dtype=np.int64)
-    if k > 1:
-        idx = np.arange(k, dtype=np.int64)
+    if face is not None:
+        face = cv2.resize(face, (out, out), interpolation=cv2.INTER_AREA)
+    idx = np.arange(k, dtype=np.int64) if k > 1 else np.array([int(clip.apex) if clip.apex is not None else 0])
     return Prepared(clip_id=clip.clip_id, subject=clip.subject, dataset=clip.dataset, label=int(clip.label),
                     flows=stack, key_mask=np.ones(k, bool), magnitudes=mags, key_indices=idx,
-                    rois=roi_boxes(lm, out), landmarks=lm.astype(np.float32), face=None,
+                    rois=roi_boxes(lm, out), landmarks=np.asarray(lm, np.float32), face=face,
                     aus=tuple(clip.aus), truth={})
 
 
