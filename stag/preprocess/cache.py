@@ -19,7 +19,7 @@ import numpy as np
 from stag.preprocess.prepared import Prepared
 
 # Bump when a change to the preprocessing code changes its output.
-CODE_VERSION = "prepare-2"
+CODE_VERSION = "prepare-3"
 
 _ARRAYS = ("flows", "key_mask", "magnitudes", "key_indices", "rois", "landmarks", "face")
 
