@@ -144,3 +144,37 @@ def test_dask_local_cluster_equals_local(data, tmp_path):
         remote = _run(data, tmp_path / "dask", dask=client)
     pd.testing.assert_frame_equal(local.predictions, remote.predictions, check_exact=False, atol=1e-6)
     assert local.uf1 == remote.uf1 and local.uar == remote.uar
+
+
+@pytest.mark.filterwarnings("ignore:selection='oracle'")
+def test_study_reuses_runs_and_report_tables(data, tmp_path, monkeypatch):
+    from stag.train import report
+    from stag.train.study import run_study
+
+    cfg = CFG.replace(epochs=2)  # run_study takes registry names: ststnet is the smallest
+    runs = run_study(data, "ststnet", config=cfg, seeds=2, selections=("last", "oracle"),
+                     root=tmp_path, class_names=CLASSES, progress=False)
+    assert len(runs) == 4 and len({r.out for r in runs}) == 4
+    trained = []
+    real_task = run_mod._fold_task
+    monkeypatch.setattr(run_mod, "_fold_task", lambda *a, **k: trained.append(a[2]) or real_task(*a, **k))
+    again = run_study(data, "ststnet", config=cfg, seeds=2, selections=("last", "oracle"), root=tmp_path,
+                      class_names=CLASSES, progress=False)
+    assert trained == [] and [r.uf1 for r in again] == [r.uf1 for r in runs]
+
+    summary = report.summary_table(runs)
+    assert sorted(summary["selection"]) == sorted(["last", report.ORACLE_SHORT])
+    honest = summary[summary["selection"] == "last"].iloc[0]
+    assert honest["seeds"] == 2 and honest["role"] == "baseline"
+    assert honest["uf1_mean"] == pytest.approx(np.mean([r.uf1 for r in runs if r.selection == "last"]))
+    assert honest["uf1_std"] == pytest.approx(np.std([r.uf1 for r in runs if r.selection == "last"], ddof=1))
+    cmp_ = report.oracle_comparison(runs)
+    assert "UF1 oracle (best test epoch)" in cmp_.columns and len(cmp_) == 1
+    # the oracle run's last epoch is the honest run (training never depends on evaluation)
+    last = {r.seed: r.uf1 for r in runs if r.selection == "last"}
+    for r in runs:
+        if r.selection == "oracle":
+            assert r.honest_last["uf1"] == pytest.approx(last[r.seed])
+    assert " ± " in report.format_table(summary)["UF1"].iloc[0]
+    paths = report.save_table(summary, tmp_path / "tables", "summary")
+    assert pd.read_csv(paths[0]).shape[0] == 2
