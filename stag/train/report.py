@@ -42,7 +42,8 @@ def _as_dict(r) -> dict:
 
 def runs_table(results: Iterable) -> pd.DataFrame:
     """One row per run: model, role, protocol, selection, seed, epochs, uf1, uar, accuracy,
-    uf1_ci_low/high, wall_time_s, fold_time_s (sum of fold training times), n_folds, out.
+    uf1_ci_low/high, wall_time_s, fold_time_s (sum of fold training times), fold_cpu_s (their
+    CPU time: robust to other processes sharing the machine), n_folds, out.
 
     ``results``: :class:`~stag.train.run.Results`, ``results.json`` dicts or run folders.
     """
@@ -56,7 +57,8 @@ def runs_table(results: Iterable) -> pd.DataFrame:
             "uf1": d["uf1"], "uar": d["uar"], "accuracy": d["accuracy"],
             "uf1_ci_low": ci[0], "uf1_ci_high": ci[1],
             "wall_time_s": d["wall_time_s"],
-            "fold_time_s": float(sum(f.get("wall_time_s", 0.0) for f in d["folds"])),
+            "fold_time_s": float(sum(f.get("wall_time_s") or 0.0 for f in d["folds"])),
+            "fold_cpu_s": float(sum(f.get("cpu_time_s") or 0.0 for f in d["folds"])),
             "n_folds": len(d["folds"]), "out": d.get("out", ""),
         })
     return pd.DataFrame(rows)

@@ -277,7 +277,7 @@ def _fold_task(pack: dict, spec: ModelSpec, fold: str, train_idx: np.ndarray, te
     """Train one fold (runs in this process, a loky worker or a Dask worker)."""
     from stag.train.loop import train_fold
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     with _torch_threads(threads), warnings.catch_warnings():
         if config.is_oracle:  # warned once by run_protocol, not once per fold
             warnings.simplefilter("ignore", UserWarning)
@@ -285,6 +285,7 @@ def _fold_task(pack: dict, spec: ModelSpec, fold: str, train_idx: np.ndarray, te
                          num_classes=num_classes, seed=fold_seed(config.seed, fold),
                          progress=progress, desc=f"fold {fold}")
     return {"fold": fold, "output": out, "wall_time_s": time.perf_counter() - start,
+            "cpu_time_s": time.process_time() - cpu_start,
             "n_train": int(len(train_idx)), "n_test": int(len(test_idx))}
 
 
@@ -474,6 +475,7 @@ def _write_fold(out, res, pack, splits, spec, config, chash, class_names) -> Non
     _write_json(d / "fold.json", {
         "fold": fold, "config_hash": chash, "epoch": fo.epoch, "selection": fo.selection,
         "n_train": res["n_train"], "n_test": res["n_test"], "wall_time_s": res["wall_time_s"],
+        "cpu_time_s": res.get("cpu_time_s"),
         "accuracy": s["accuracy"], "history": fo.history})
 
 
@@ -483,7 +485,8 @@ def _collect(out, splits, pack, spec, proto, config, chash, class_names, wall) -
         d = out / "folds" / fold_dirname(fold)
         info = json.loads((d / "fold.json").read_text())
         frames.append(pd.read_csv(d / "predictions.csv", dtype={"subject": str, "clip_id": str, "dataset": str}))
-        folds.append({k: info[k] for k in ("fold", "n_train", "n_test", "epoch", "accuracy", "wall_time_s")})
+        folds.append({k: info.get(k) for k in ("fold", "n_train", "n_test", "epoch", "accuracy", "wall_time_s",
+                                               "cpu_time_s")})
     pred = pd.concat(frames, ignore_index=True)
     k = len(class_names)
     s = scores(pred["y_true"], pred["y_pred"], k)
