@@ -325,11 +325,21 @@ def roi_layer_attribution(
     flows = inputs["flows"]
     extra = tuple(inputs[k] for k in INPUT_KEYS[1:])
     n = int(num_rois or inputs["rois"].shape[1])
-    lig = LayerIntegratedGradients(forward, resolve_layer(model, layer))
-    attr = lig.attribute(flows, baselines=torch.zeros_like(flows), target=torch.as_tensor(np.asarray(target)).long().to(device),
-                         additional_forward_args=extra, n_steps=n_steps, internal_batch_size=internal_batch_size)
-    if isinstance(attr, (tuple, list)):
-        attr = attr[0]
+    # The node layer may return (features, attention): a forward hook routes the features
+    # through an identity "tap" that Captum attributes, so extra outputs need no gradient.
+    tap = nn.Identity()
+
+    def route(_module, _inputs, output):
+        return (tap(output[0]), *output[1:]) if isinstance(output, tuple) else tap(output)
+
+    handle = resolve_layer(model, layer).register_forward_hook(route)
+    try:
+        lig = LayerIntegratedGradients(forward, tap)
+        attr = lig.attribute(flows, baselines=torch.zeros_like(flows),
+                             target=torch.as_tensor(np.asarray(target)).long().to(device),
+                             additional_forward_args=extra, n_steps=n_steps, internal_batch_size=internal_batch_size)
+    finally:
+        handle.remove()
     a = attr.detach().cpu()
     b = flows.shape[0]
     if a.shape[0] != b:
