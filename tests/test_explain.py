@@ -238,6 +238,10 @@ def test_explain_clips_scores_methods_against_controls(trained):
     assert table.loc["ig", "lift"] == pytest.approx(1 / area, rel=0.01)
     assert table.loc["random", "lift"] == pytest.approx(1.0, abs=0.3)
     assert table.loc["ig", "pointing_hit"] == 1.0
+    ig_rows = ex.scores[ex.scores["method"] == "ig"]
+    # Both keyframes move the same square: the apex keyframe alone localises as well.
+    np.testing.assert_allclose(ig_rows["lift_apex"], ig_rows["lift"], rtol=0.02)
+    assert {"lift_u", "lift_v", "lift_strain", "lift_abs"} <= set(ex.scores.columns)
     # ROI ranks: the clip's own square carries all the ground-truth motion.
     assert table.loc["roi_occlusion", "roi_spearman"] > 0.8
     assert ex.maps["ig"].shape == (8, H, W) and ex.masks.shape == (8, H, W)

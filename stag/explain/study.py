@@ -108,8 +108,10 @@ class Explanation:
         clips: one row per clip: ``clip_id, subject, dataset, fold, label, pred, target,
             correct, aus, area_share``.
         scores: one row per clip and method (plus the ``random`` and ``motion`` controls):
-            ``inside_share, lift, lift_abs, lift_<channel>, pointing_hit, pointing_chance,
-            roi_spearman, delta`` (IG completeness error), NaN where there is no ground truth.
+            ``inside_share, lift, lift_abs`` (absolute instead of positive attribution),
+            ``lift_apex`` (the keyframe of largest magnitude only), ``lift_<channel>`` (one flow
+            channel), ``pointing_hit, pointing_chance, roi_spearman, delta`` (IG completeness
+            error); NaN where there is no ground truth.
         regions: long table ``clip_id, source, roi, roi_name, value`` of ROI importances per
             source (each pixel method's ROI density, ``roi_occlusion``, ``layer_ig``) and the
             ground truth (``truth``: AU intensity mapped to the ROI).
@@ -316,6 +318,8 @@ def _explain_batch(model, clips, batch, cfg: ExplainConfig, fold, device, class_
                     a = atts[name].maps[i]
                     row["lift_abs"] = S.localisation_score(
                         S.pixel_map(a, reduce="absolute", key_mask=key_mask[i]), tmask).lift
+                    apex = int(np.argmax(np.where(key_mask[i], np.asarray(clips[i].magnitudes), -np.inf)))
+                    row["lift_apex"] = S.localisation_score(S.pixel_map(a[apex], reduce=cfg.reduce), tmask).lift
                     for ci in range(c):
                         row[f"lift_{FLOW_CHANNELS[ci]}"] = S.localisation_score(
                             S.pixel_map(a, reduce=cfg.reduce, channels=[ci], key_mask=key_mask[i]), tmask).lift
