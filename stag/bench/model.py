@@ -67,7 +67,7 @@ def latency_ms(model, inputs, *, repeats: int = 20, warmup: int = 3, budget_s: f
 
 def efficiency_table(models=None, sizes=DEFAULT_SIZES, keyframes=DEFAULT_KEYFRAMES, batches=DEFAULT_BATCHES, *,
                      num_rois: int = 16, in_channels: int = 3, repeats: int = 20, budget_s: float = 1.0,
-                     seed: int = 0):
+                     threads: int | None = None, seed: int = 0):
     """One row per (model, input size, K, batch): params, GFLOPs per clip, latency.
 
     Args:
@@ -77,21 +77,40 @@ def efficiency_table(models=None, sizes=DEFAULT_SIZES, keyframes=DEFAULT_KEYFRAM
         batches: batch sizes for the latency.
         num_rois, in_channels: input layout.
         repeats, budget_s: timing repeats per row and the time cap per row.
+        threads: torch CPU threads during the measurement, restored afterwards (``None``: as is).
         seed: seeds weights and inputs.
 
     Returns:
         :class:`pandas.DataFrame` with columns ``model, params, size, K, batch, gflops_per_clip,
-        ms_per_batch, ms_per_clip, clips_per_s`` (from the best repeat) and ``ms_per_clip_median``.
+        ms_per_batch, ms_per_clip, clips_per_s`` (from the best repeat), ``ms_per_clip_median``
+        and ``threads``.
     """
     import pandas as pd
     import torch
 
-    from stag.models import build, count_parameters, list_models
+    from stag.models import list_models
 
     names = list(models) if models else list_models()
     unknown = [m for m in names if m not in list_models()]
     if unknown:
         raise ValueError(f"unknown model(s) {unknown}; registered: {', '.join(list_models())}")
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads must be None or >= 1, got {threads}")
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        rows = _measure(names, sizes, keyframes, batches, num_rois, in_channels, repeats, budget_s, seed)
+    finally:
+        torch.set_num_threads(previous)
+    return pd.DataFrame(rows)
+
+
+def _measure(names, sizes, keyframes, batches, num_rois, in_channels, repeats, budget_s, seed) -> list[dict]:
+    import torch
+
+    from stag.models import build, count_parameters
+
     rows = []
     for name in names:
         torch.manual_seed(seed)
@@ -106,8 +125,9 @@ def efficiency_table(models=None, sizes=DEFAULT_SIZES, keyframes=DEFAULT_KEYFRAM
                     ms, median = latency_ms(model, inputs, repeats=repeats, budget_s=budget_s)
                     rows.append({"model": name, "params": params, "size": size, "K": k, "batch": b,
                                  "gflops_per_clip": flops / 1e9, "ms_per_batch": ms, "ms_per_clip": ms / b,
-                                 "clips_per_s": 1000.0 * b / ms, "ms_per_clip_median": median / b})
-    return pd.DataFrame(rows)
+                                 "clips_per_s": 1000.0 * b / ms, "ms_per_clip_median": median / b,
+                                 "threads": torch.get_num_threads()})
+    return rows
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -128,14 +148,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace):
-    import torch
-
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ValueError(f"--threads must be >= 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
     models = [m.strip() for m in args.models.split(",") if m.strip()] or None
     table = efficiency_table(models, args.sizes, args.keyframes, args.batches, num_rois=args.num_rois,
-                             repeats=args.repeats)
+                             repeats=args.repeats, threads=args.threads)
     return table.round({"gflops_per_clip": 4, "ms_per_batch": 2, "ms_per_clip": 3, "clips_per_s": 1,
                         "ms_per_clip_median": 3})

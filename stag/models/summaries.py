@@ -102,3 +102,17 @@ def fusion_gate_table(gate, labels, class_names: Sequence[str] | None = None):
     g, y = _np(gate), _np(labels).astype(int)
     names = [class_names[i] if class_names is not None else str(i) for i in y]
     return pd.DataFrame({"class": names, "graph_share": g.mean(1), "features_mostly_graph": (g > 0.5).mean(1)})
+
+
+def parameter_table(model) -> "pd.DataFrame":
+    """Trainable parameters of each top-level submodule of ``model``; parts an ablation removed
+    (attributes set to ``None``) are listed with 0 and ``removed=True``."""
+    import pandas as pd
+
+    rows = [{"part": name, "parameters": sum(p.numel() for p in child.parameters() if p.requires_grad),
+             "removed": False} for name, child in model.named_children()]
+    rows = [r for r in rows if r["parameters"] > 0]
+    rows += [{"part": k, "parameters": 0, "removed": True} for k, v in vars(model).items()
+             if v is None and not k.startswith("_")]
+    total = {"part": "total", "parameters": sum(r["parameters"] for r in rows), "removed": False}
+    return pd.DataFrame(rows + [total]).set_index("part")

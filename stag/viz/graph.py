@@ -81,7 +81,8 @@ def plot_roi_graph(face, boxes, adjacency, names: Sequence[str] | None = None, *
         boxes: ``(N, 4)`` ROI boxes in pixels of ``face``.
         adjacency: ``(N, N)`` weights; edges are symmetrised as ``(A + A^T) / 2``.
         names: optional ROI names, written next to the nodes.
-        node_weights: optional ``(N,)`` importances (node area is proportional).
+        node_weights: optional ``(N,)`` importances (node area grows with the square of the
+            weight relative to the mean weight).
         top_edges: number of strongest edges drawn (self-loops never).
         ax: axes to draw on.
 
@@ -103,7 +104,8 @@ def plot_roi_graph(face, boxes, adjacency, names: Sequence[str] | None = None, *
         i, j = iu[0][idx], iu[1][idx]
         w = sym[i, j] / top if top > 0 else 0
         ax.plot(*centres[[i, j]].T, color=PALETTE[1], lw=0.5 + 3.5 * w, alpha=0.3 + 0.6 * w, zorder=2)
-    size = 40 if node_weights is None else 40 + 600 * np.asarray(node_weights) / max(1e-9, np.max(node_weights))
+    # Node area relative to the mean weight, so departures from uniform attention show.
+    size = 60 if node_weights is None else 60 * (np.asarray(node_weights) / max(1e-12, np.mean(node_weights))) ** 2
     ax.scatter(*centres.T, s=size, color=PALETTE[0], edgecolor="white", zorder=3)
     if names is not None:
         for (x, y), name in zip(centres, names):
