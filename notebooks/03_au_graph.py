@@ -50,13 +50,11 @@ cache_dir = "../.stag-cache"
 jobs = 2
 
 # %%
-import numpy as np
 import pandas as pd
 import torch
 
 from stag.data import load
-from stag.models import build, count_parameters
-from stag.models.quickfit import QuickFitConfig, fit_or_load
+from stag.models.quickfit import QuickFitConfig, batch_accuracy, fit_or_load
 from stag.models.summaries import adjacency_edges, parameter_table, roi_attention_vs_aus
 from stag.preprocess.pipeline import PrepareConfig, prepare_dataset
 from stag.preprocess.rois import ROI_NAMES, ROI_TABLE, au_prior_adjacency
@@ -134,13 +132,7 @@ parameter_table(model)
 # is not a benchmark.
 
 # %%
-def accuracy(batch):
-    with torch.no_grad():
-        pred = model(batch["flows"], batch["rois"], batch["key_mask"], batch["magnitudes"]).argmax(1)
-    return float((pred == batch["label"]).float().mean())
-
-
-train_acc, test_acc = accuracy(train), accuracy(test)
+train_acc, test_acc = batch_accuracy(model, train), batch_accuracy(model, test)
 majority = float((test["label"] == torch.bincount(train["label"]).argmax()).float().mean())
 print(f"training loss: epoch 1 {history[0]:.3f} -> epoch {len(history)} {history[-1]:.3f}")
 print(f"accuracy: training clips {train_acc:.2f}, held-out clips {test_acc:.2f} "

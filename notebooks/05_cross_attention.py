@@ -53,7 +53,6 @@ bench_repeats = 10
 bench_threads = 1
 
 # %%
-import numpy as np
 import pandas as pd
 import torch
 

@@ -155,3 +155,15 @@ def fit_or_load(name: str, batch: dict, config: QuickFitConfig = QuickFitConfig(
         torch.save({"state_dict": model.state_dict(), "history": history, "name": name}, tmp)
         tmp.replace(path)
     return model, history
+
+
+def batch_accuracy(model: nn.Module, batch: dict) -> float:
+    """Share of clips in ``batch`` whose arg-max logit is the label (model in eval mode, no grad)."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            pred = model(*(batch[k] for k in INPUT_KEYS)).argmax(1)
+    finally:
+        model.train(was_training)
+    return float((pred == batch["label"]).float().mean())
