@@ -267,3 +267,19 @@ def test_stag_overfits_a_tiny_batch():
     assert loss.item() < 0.05
     model.eval()
     assert (model(flows, rois, key_mask, mags).argmax(1) == labels).all()
+
+
+def test_efficiency_table_counts_flops_and_times_every_row():
+    from stag.bench.model import efficiency_table
+
+    threads = torch.get_num_threads()
+    table = efficiency_table(["stag", "ststnet"], sizes=(32,), keyframes=(1, 4), batches=(1,), repeats=2,
+                             budget_s=0.05, threads=1)
+    assert torch.get_num_threads() == threads  # restored
+    assert len(table) == 4 and (table["threads"] == 1).all()
+    assert (table["ms_per_clip"] > 0).all() and (table["ms_per_clip"] <= table["ms_per_clip_median"] + 1e-9).all()
+    stag = table[table["model"] == "stag"].set_index("K")
+    assert stag.loc[4, "gflops_per_clip"] > 2 * stag.loc[1, "gflops_per_clip"] > 0  # cost grows with K
+    assert stag["params"].iloc[0] == count_parameters(build("stag", num_rois=N))
+    with pytest.raises(ValueError, match="unknown model"):
+        efficiency_table(["nope"])
