@@ -144,7 +144,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batches", type=_ints, default=DEFAULT_BATCHES, help="batch sizes (default 1,32)")
     parser.add_argument("--num-rois", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=20, help="timed forward passes per row")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's); 1 is steadier on a shared CPU")
 
 
 def run(args: argparse.Namespace):
