@@ -156,6 +156,5 @@ def _figures(ex, folder: Path) -> None:
     if (ex.regions["source"] == "truth").any():
         figs["regions"] = V.plot_region_importance(ex.regions)
     for name, fig in figs.items():
-        fig = fig.figure if hasattr(fig, "figure") and not hasattr(fig, "savefig") else fig
         fig.savefig(folder / f"{name}.png", bbox_inches="tight")
         plt.close(fig)
