@@ -359,6 +359,8 @@ def _explain_batch(model, clips, batch, cfg: ExplainConfig, fold, device, class_
     edges = {key: v for key, v in model_details(model, batch, device=device).items() if v is not None}
     key_rows = []
     for m, a in atts.items():
+        if m == "occlusion":  # its window spans every keyframe: equal shares by construction
+            continue
         imp = keyframe_importance(a.maps, key_mask=key_mask)
         for i, p in enumerate(clips):
             for kk in range(k):

@@ -149,6 +149,7 @@ def plot_keyframes(keyframes: pd.DataFrame, *, methods: Sequence[str] | None = N
             ref[f"{col}_n"] = ref[col] / ref.groupby("clip_id")[col].transform("sum").replace(0, np.nan)
             g = ref.groupby("k")[f"{col}_n"].mean()
             ax.plot(g.index, g.values, style, color="0.3", label=name)
+    ax.set_xticks(sorted(set(df["k"])))
     ax.set_xlabel("keyframe k (in time order)")
     ax.set_ylabel("share over keyframes")
     ax.legend(fontsize=8)
