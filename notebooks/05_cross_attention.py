@@ -104,7 +104,7 @@ i = 0
 clip = test_clips[i]
 fig = vizatt.plot_cross_attention(out.cross_graph_to_time[i].numpy(), out.cross_time_to_graph[i].numpy(), ROI_NAMES,
                                   key_labels=clip.key_indices)
-fig.suptitle(f"{clip.clip_id}, true apex at frame {clip.truth.get('apex')}, "
+_ = fig.suptitle(f"{clip.clip_id}, true apex at frame {clip.truth.get('apex')}, "
              f"AUs {'+'.join(map(str, clip.aus))}", y=1.02)
 
 # %% [markdown]
