@@ -208,7 +208,7 @@ loc.describe().loc[["mean", "50%", "min", "max"], ["active_mean", "other_mean", 
 
 # %% [markdown]
 # ## What we learned
-# - The graph branch turns the 16 AU-linked ROIs into nodes with one shared CNN, a learned
+# - The graph branch turns the AU-linked ROIs into nodes with one shared CNN, a learned
 #   ROI embedding and magnitude-guided keyframe pooling. It costs few parameters compared
 #   with the temporal branch (table above). The numbers printed above give its training and
 #   held-out accuracy on this small set.

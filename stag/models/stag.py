@@ -2,10 +2,13 @@
 
 ::
 
-    flows (B,K,C,H,W) ─┬─ NodeEncoder (ROI crops -> CNN -> keyframe pool) -> AUGuidedAdjacency -> EGAT ─┐
-    rois (B,N,4) ──────┘                                                                                ├─ cross-attention
-                       └─ TemporalEncoder (frame CNN -> positions -> transformer) ──────────────────────┘        │
-    graph readout (attention over ROIs) + temporal pool (magnitude prior) -> GatedFusion -> emotion head (+ AU head)
+    flows (B,K,C,H,W), rois (B,N,4), key_mask (B,K), magnitudes (B,K)
+      |-- graph branch:    NodeEncoder (crop every ROI of every keyframe -> patch CNN -> keyframe pool)
+      |                    -> AUGuidedAdjacency (AU prior x feature gate) -> EGAT layers  -> ROI tokens (B,N,D)
+      '-- temporal branch: TemporalEncoder (frame CNN -> positions -> transformer)       -> keyframe tokens (B,K,D)
+    ROI tokens <-> keyframe tokens: BidirectionalCrossAttention
+    ROI readout (attention over ROIs), TemporalAttentionPool (magnitude prior)
+      -> GatedFusion -> LayerNorm -> emotion head (+ AU head)
 
 Each ablation switch removes a submodule (it becomes ``None``); ``forward`` follows what exists.
 """
