@@ -137,7 +137,7 @@ def train_fold(model_factory: Callable[[], nn.Module], train: Sequence, test: Se
             (default: ``p.dataset/p.subject``).
         progress: show a tqdm bar over epochs.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     from stag.device import resolve_device
 

@@ -405,7 +405,7 @@ def _finished_folds(out: Path, chash: str) -> dict[str, dict]:
 
 
 def _execute(pending, pack, spec, config, num_classes, jobs, dask, threads, progress) -> Iterator[dict]:
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     bar = tqdm(total=len(pending), desc=f"{spec.name} folds", disable=not progress or not pending)
     try:
@@ -428,10 +428,14 @@ def _execute(pending, pack, spec, config, num_classes, jobs, dask, threads, prog
             from joblib import Parallel, delayed
 
             par = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered", max_nbytes="1M")
-            for res in par(delayed(_fold_task)(pack, spec, f, tr, te, config, num_classes, threads)
-                           for f, tr, te in pending):
-                yield res
-                bar.update()
+            with warnings.catch_warnings():
+                # loky restarts the shared worker pool when another caller (preprocessing) left
+                # it with other settings; that is expected, not a leak.
+                warnings.filterwarnings("ignore", message="A worker stopped while some jobs")
+                for res in par(delayed(_fold_task)(pack, spec, f, tr, te, config, num_classes, threads)
+                               for f, tr, te in pending):
+                    yield res
+                    bar.update()
         else:
             for f, tr, te in pending:
                 yield _fold_task(pack, spec, f, tr, te, config, num_classes, config.threads,
