@@ -283,3 +283,61 @@ def test_efficiency_table_counts_flops_and_times_every_row():
     assert stag["params"].iloc[0] == count_parameters(build("stag", num_rois=N))
     with pytest.raises(ValueError, match="unknown model"):
         efficiency_table(["nope"])
+
+
+def test_keyframe_attention_table_known_values():
+    from stag.models.summaries import keyframe_attention_table
+
+    w = torch.tensor([[0.1, 0.2, 0.7, 0.0], [0.25, 0.25, 0.25, 0.25], [1.0, 0.0, 0.0, 0.0]])
+    m = torch.tensor([[0.2, 0.5, 1.0, 0.0], [1.0, 0.4, 0.3, 0.2], [0.7, 0.0, 0.0, 0.0]])
+    mask = torch.tensor([[True, True, True, False], [True] * 4, [True, False, False, False]])
+    t = keyframe_attention_table(w, m, mask)
+    assert t["valid"].tolist() == [3, 4, 1]
+    np.testing.assert_allclose(t["apex_weight"], [0.7, 0.25, 1.0])
+    np.testing.assert_allclose(t["uniform"], [1 / 3, 0.25, 1.0])
+    assert t.loc[0, "spearman"] == pytest.approx(1.0) and t.loc[1, "entropy"] == pytest.approx(1.0)
+    assert np.isnan(t.loc[2, "entropy"]) and np.isnan(t.loc[1, "spearman"])  # K=1; constant weights
+
+
+def test_roi_and_edge_summaries_known_values():
+    from stag.models.summaries import adjacency_edges, fusion_gate_table, parameter_table, roi_attention_vs_aus
+
+    att = torch.tensor([[0.5, 0.25, 0.25], [0.2, 0.4, 0.4]])
+    loc = roi_attention_vs_aus(att, [(12,), (1, 2)], [(1,), (12,), (4,)])
+    assert loc["clip"].tolist() == [0, 1]
+    np.testing.assert_allclose(loc["ratio"], [0.25 / 0.375, 0.2 / 0.4])
+    prior = np.array([[1.0, 0.5], [0.0, 1.0]])
+    adj = torch.tensor([[[1.0, 1.0], [0.0, 1.0]], [[1.0, 0.5], [0.0, 1.0]]])
+    edges = adjacency_edges(prior, adj, ["a", "b"])
+    first = edges.iloc[0]
+    assert (first["to"], first["from"]) == ("a", "b") and first["learned"] == 0.75 and first["ratio"] == 1.5
+    assert np.isnan(edges.iloc[1]["ratio"])  # the prior cut b <- a
+    gates = fusion_gate_table(torch.tensor([[1.0, 0.0], [0.8, 0.6]]), torch.tensor([0, 1]), ["neg", "pos"])
+    np.testing.assert_allclose(gates["graph_share"], [0.5, 0.7])
+    np.testing.assert_allclose(gates["features_mostly_graph"], [0.5, 1.0])
+    table = parameter_table(_build("stag_no_graph"))
+    assert table.loc["graph", "removed"] and not table.loc["temporal", "removed"]
+    assert table.loc["total", "parameters"] == count_parameters(_build("stag_no_graph"))
+
+
+def test_quick_fit_learns_and_fit_or_load_caches(tmp_path):
+    from stag.models.quickfit import QuickFitConfig, batch_accuracy, fit_or_load
+
+    flows, rois, key_mask, mags = make_inputs(6, 2, size=16, seed=10)
+    labels = torch.tensor([0, 1, 2, 0, 1, 2])
+    flows[:, :, 0] += labels[:, None, None, None].float()  # a learnable signal in u
+    batch = {"flows": flows, "rois": rois, "key_mask": key_mask, "magnitudes": mags, "label": labels}
+    config = QuickFitConfig(epochs=25, batch_size=3, lr=5e-3, seed=1)
+    threads = torch.get_num_threads()
+    kw = dict(num_rois=N, dim=16, heads=2, dropout=0.0)
+    model, history = fit_or_load("stag", batch, config, cache_dir=tmp_path, **kw)
+    assert torch.get_num_threads() == threads and not model.training
+    assert len(history) == 25 and history[-1] < 0.5 * history[0]
+    assert batch_accuracy(model, batch) == 1.0
+    assert len(list((tmp_path / "quickfit").glob("stag-*.pt"))) == 1
+    again, history2 = fit_or_load("stag", batch, config, cache_dir=tmp_path, **kw)  # loaded, not retrained
+    assert history2 == history
+    for a, b in zip(model.state_dict().values(), again.state_dict().values()):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="lacks"):
+        fit_or_load("stag", {"flows": flows}, config, **kw)
