@@ -33,6 +33,7 @@ output_size = 64
 keyframes = 4
 bench_batches = "1,16"
 bench_budget_s = 0.5
+bench_threads = 1
 seed = 0
 
 # %%
@@ -67,11 +68,14 @@ report.format_table(summary)
 # ## What each model costs
 # Parameters, forward GFLOPs per clip (matrix multiplications and convolutions) and CPU
 # latency at the input size chapter 6 trained on, with the batch sizes of inference (1)
-# and of training (16). Latency is the best of repeated timed passes.
+# and of training (16). Latency is the best of repeated timed passes on `bench_threads`
+# torch threads (one by default: two threads on a two-core machine that is also running
+# anything else spend most of their time waiting for each other).
 
 # %%
 flow_side = output_size or image_size
 batches = tuple(int(b) for b in str(bench_batches).split(","))
+torch.set_num_threads(bench_threads)
 torch.manual_seed(seed)
 bench = efficiency_table(names, sizes=(flow_side,), keyframes=(keyframes,), batches=batches,
                          budget_s=bench_budget_s, seed=seed)
