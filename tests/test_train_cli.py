@@ -45,6 +45,26 @@ def test_megc2019_composite_run_reports_casme2_samm_smic(tmp_path, capsys):
     pred = pd.read_csv(out / "predictions.csv")
     assert len(pred) == n and {"clip_id", "subject", "dataset", "y_true", "y_pred"} <= set(pred.columns)
     assert "UF1" in capsys.readouterr().out
+    # a fold checkpoint rebuilds the trained model, which reproduces that fold's predictions
+    import torch
+
+    from stag.train import load_fold_model
+    from stag.train.dataset import collate
+
+    fold_dir = next((out / "folds").glob("samm_*"))
+    model, ckpt = load_fold_model(fold_dir / "model.pt")
+    fold_pred = pd.read_csv(fold_dir / "predictions.csv")
+    assert ckpt["model"] == "ststnet" and ckpt["test_clip_ids"] == list(fold_pred["clip_id"])
+    from stag.data import load
+    from stag.preprocess.pipeline import PrepareConfig, prepare_dataset
+
+    clips = load("megc2019_flow", data_root=str(tmp_path / "megc"))
+    prepared = {p.clip_id: p for p in prepare_dataset(clips, PrepareConfig(image_size=28, keyframes=1),
+                                                     cache_dir=tmp_path / "cache", jobs=1, progress=False)}
+    b = collate([prepared[c] for c in ckpt["test_clip_ids"]])
+    with torch.no_grad():
+        probs = torch.softmax(model(b["flows"], b["rois"], b["key_mask"], b["magnitudes"]), 1).numpy()
+    np.testing.assert_allclose(probs, fold_pred[[f"p_{c}" for c in ckpt["class_names"]]].to_numpy(), atol=1e-5)
     # same command again: nothing to retrain, same numbers
     assert main(args) == 0
     assert json.loads((out / "results.json").read_text())["uf1"] == d["uf1"]

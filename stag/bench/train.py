@@ -29,13 +29,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keyframes", type=int, default=4)
     parser.add_argument("--cache-dir", default=".stag-cache", help="preprocessing cache (default .stag-cache)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per fold (default 1)")
 
 
-def loso_wall_time(prepared, model: str, *, epochs: int, jobs: int, class_names, seed: int = 0) -> dict:
-    """Train ``model`` under LOSO from scratch and time it; returns one table row."""
+def loso_wall_time(prepared, model: str, *, epochs: int, jobs: int, class_names, seed: int = 0,
+                   threads: int | None = 1) -> dict:
+    """Train ``model`` under LOSO from scratch and time it; returns one table row.
+
+    ``threads``: torch threads per fold (1: the speed-up then measures fold parallelism
+    alone, and two threads never wait for each other on a busy two-core machine).
+    """
     from stag.train import TrainConfig, run_protocol
 
-    config = TrainConfig(epochs=epochs, batch_size=16, seed=seed, device="cpu")
+    config = TrainConfig(epochs=epochs, batch_size=32, lr=2e-3, seed=seed, device="cpu", threads=threads)
     with tempfile.TemporaryDirectory(prefix="stag-bench-train-") as out:
         start = time.perf_counter()
         res = run_protocol(prepared, model, "loso", config, out, jobs=jobs, class_names=class_names, progress=False)
@@ -48,7 +54,7 @@ def loso_wall_time(prepared, model: str, *, epochs: int, jobs: int, class_names,
 
 
 def train_table(prepared, models, *, epochs: int, jobs=(1, 2), speedup_models=("stag",), class_names=None,
-                seed: int = 0):
+                seed: int = 0, threads: int | None = 1):
     """Rows of :func:`loso_wall_time` for every model at ``max(jobs)`` and for
     ``speedup_models`` at every ``jobs`` value, with ``speedup`` = wall(jobs=min) / wall(jobs)."""
     import pandas as pd
@@ -57,7 +63,8 @@ def train_table(prepared, models, *, epochs: int, jobs=(1, 2), speedup_models=("
     top = max(jobs)
     for model in models:
         for j in sorted(set(jobs)) if model in speedup_models else [top]:
-            rows.append(loso_wall_time(prepared, model, epochs=epochs, jobs=j, class_names=class_names, seed=seed))
+            rows.append(loso_wall_time(prepared, model, epochs=epochs, jobs=j, class_names=class_names, seed=seed,
+                                       threads=threads))
     table = pd.DataFrame(rows)
     base = table[table["jobs"] == min(jobs)].set_index("model")["wall_s"]
     table["speedup"] = [base[m] / w if m in base.index else float("nan") for m, w in zip(table["model"], table["wall_s"])]
@@ -81,6 +88,6 @@ def run(args: argparse.Namespace):
                             data_params={"n_subjects": args.n_subjects, "clips_per_subject": args.clips_per_subject,
                                          "seed": args.seed, "jobs": 2})
     table = train_table(data.prepared, models, epochs=args.epochs, jobs=tuple(args.jobs), speedup_models=speedup,
-                        class_names=data.class_names, seed=args.seed)
+                        class_names=data.class_names, seed=args.seed, threads=args.threads)
     return table.round({"wall_s": 1, "fold_s_sum": 1, "fold_cpu_s": 1, "cpu_s_per_fold_epoch": 3, "uf1": 3, "uar": 3,
                         "accuracy": 3, "speedup": 2})
