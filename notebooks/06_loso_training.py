@@ -17,7 +17,7 @@
 # # Training and honest evaluation
 #
 # ## Overview
-# This chapter trains STAG, two of its ablations and two published baselines under
+# This chapter trains STAG, ablations of it (parameter `models`) and two published baselines under
 # leave-one-subject-out (LOSO) evaluation and scores them the MEGC way: one confusion matrix
 # summed over all folds, then unweighted F1 (UF1) and unweighted average recall (UAR).
 #
@@ -30,8 +30,8 @@
 #
 # Every run is cached under `cache_dir`, keyed by a hash of the data and of every setting,
 # so rerunning the chapter (or chapter 8, which reads these results) trains nothing twice.
-# The quick defaults (20 subjects, 64x64 flow, K=4 keyframes, a few epochs, one seed) fit
-# the book's CPU budget; `stag book --profile full` and the parameters below give the
+# The quick defaults (20 subjects, 64x64 flow, K=4 keyframes, 6 epochs, one seed, one
+# ablation, one oracle model) fit the book's CPU budget; `stag book --profile full` and the parameters below give the
 # full-scale study, and the same notebook runs unchanged on a real dataset
 # (`-p dataset megc2019_flow -p data_root /data/MEGC2019 -p keyframes 1 ...`).
 
