@@ -110,8 +110,9 @@ class Explanation:
         scores: one row per clip and method (plus the ``random`` and ``motion`` controls):
             ``inside_share, lift, lift_abs`` (absolute instead of positive attribution),
             ``lift_apex`` (the keyframe of largest magnitude only), ``lift_<channel>`` (one flow
-            channel), ``pointing_hit, pointing_chance, roi_spearman, delta`` (IG completeness
-            error); NaN where there is no ground truth.
+            channel), ``pointing_hit, pointing_chance, roi_spearman``, ``delta`` (IG completeness
+            error ``sum(attr) - (f(x) - f(0))``) and ``delta_rel`` (its size relative to
+            ``|f(x) - f(0)|``); NaN where there is no ground truth.
         regions: long table ``clip_id, source, roi, roi_name, value`` of ROI importances per
             source (each pixel method's ROI density, ``roi_occlusion``, ``layer_ig``) and the
             ground truth (``truth``: AU intensity mapped to the ROI).
@@ -179,7 +180,7 @@ class Explanation:
 
 
 SCORE_COLUMNS: tuple[str, ...] = ("clip_id", "method", "inside_share", "area_share", "lift", "lift_abs",
-                                  "pointing_hit", "pointing_chance", "roi_spearman", "delta")
+                                  "pointing_hit", "pointing_chance", "roi_spearman", "delta", "delta_rel")
 
 
 def _with_columns(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -326,7 +327,10 @@ def _explain_batch(model, clips, batch, cfg: ExplainConfig, fold, device, class_
             importance = S.roi_mass(mp[i], rois_np[i])
             row["roi_spearman"] = S.rank_agreement(importance, roi_truth[i]) if roi_truth[i] is not None else np.nan
             if name in atts and atts[name].delta is not None:
-                row["delta"] = float(atts[name].delta[i])
+                att = atts[name]
+                gap = float(att.logits[i, att.target[i]] - att.baseline_logits[i, att.target[i]])
+                row["delta"] = float(att.delta[i])
+                row["delta_rel"] = abs(row["delta"]) / max(abs(gap), 1e-12)
             score_rows.append(row)
             if name != "random":
                 region_rows += [{"clip_id": p.clip_id, "source": name, "roi": r, "roi_name": roi_names[r],
