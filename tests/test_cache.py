@@ -66,7 +66,11 @@ def test_key_depends_on_content_ids_and_parameters(clips):
     assert k != clip_key(clip, {**params, "keyframes": 4})
     frames = clip.frames.copy()
     frames[0, 0, 0, 0] ^= 1
-    assert k != clip_key(replace(clip, frames=frames), params)  # one changed bit of one pixel
+    from_disk = replace(clip, fingerprint="")  # frames read from disk are hashed
+    assert clip_key(from_disk, params) != clip_key(replace(from_disk, frames=frames), params)  # one bit
+    # Synthetic clips are keyed by their generator fingerprint, without rendering frames.
+    assert clip.fingerprint and k == clip_key(replace(clip, frames=None), params)
+    assert k != clip_key(replace(clip, fingerprint=clip.fingerprint + "x"), params)
     assert k != clip_key(replace(clip, clip_id=clip.clip_id + "x"), params)
     assert k != clip_key(replace(clip, apex=(clip.apex or 0) + 1), params)
 

@@ -343,3 +343,14 @@ def test_difference_baseline_is_above_chance_and_below_perfect():
     result = difference_baseline(clips, size=16)
     assert result.chance_uf1 + 0.1 < result.uf1 < 0.97
     assert len(result.predictions) == len(clips)
+
+
+def test_fingerprint_identifies_the_rendered_frames():
+    from stag.data.synthetic import SyntheticConfig, make_clip
+
+    cfg = SyntheticConfig(n_subjects=2, clips_per_subject=2, seed=3)
+    a, b = make_clip(cfg, 0, 1), make_clip(cfg, 0, 1, lazy=True)
+    assert a.fingerprint == b.fingerprint and (a.frames == b.load_frames()).all()
+    assert make_clip(cfg, 1, 1, lazy=True).fingerprint != a.fingerprint
+    other = SyntheticConfig(n_subjects=2, clips_per_subject=2, seed=4)
+    assert make_clip(other, 0, 1, lazy=True).fingerprint != a.fingerprint

@@ -39,6 +39,10 @@ class Clip:
         truth: ground truth that only synthetic data has (``au_intensity``, ``au_masks``...).
         source: where the clip came from (folder or file path, annotation row) for errors.
         loader: zero-argument callable returning ``(T, H, W, 3)`` uint8 frames.
+        fingerprint: identity of the frames when they are a deterministic function of known
+            parameters (synthetic clips: generator version, config, subject, index); caches
+            key on it instead of hashing the frames, so a warm cache never renders them.
+            Empty for data read from disk, whose frames are hashed.
     """
 
     clip_id: str
@@ -59,6 +63,7 @@ class Clip:
     truth: dict[str, Any] = field(default_factory=dict, repr=False)
     source: str = ""
     loader: Callable[[], np.ndarray] | None = field(default=None, repr=False)
+    fingerprint: str = field(default="", repr=False)
 
     def load_frames(self) -> np.ndarray:
         """Return the ``(T, H, W, 3)`` uint8 frames, reading them from disk if needed.

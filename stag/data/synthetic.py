@@ -23,6 +23,8 @@ Public API: :class:`SyntheticConfig`, :func:`load_synthetic`, :func:`make_clip`.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import math
 import zlib
 from collections.abc import Sequence
@@ -485,6 +487,16 @@ def _clip_frames(config: SyntheticConfig, subject: int, index: int, label: int) 
     return _render_frames(_plan(config, subject, index, label), config)
 
 
+# Bump when a change to the generator changes the frames it renders for the same config.
+GENERATOR_VERSION = "synthetic-1"
+
+
+def clip_fingerprint(config: SyntheticConfig, subject: int, index: int) -> str:
+    """Identity of the frames of clip ``index`` of ``subject``: they are a pure function of it."""
+    text = json.dumps([GENERATOR_VERSION, asdict(config), subject, index], sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
 def make_clip(config: SyntheticConfig, subject: int, index: int, lazy: bool = False,
               face: np.ndarray | None = None) -> Clip:
     """Generate clip ``index`` of subject ``subject`` (0-based) alone.
@@ -509,6 +521,7 @@ def make_clip(config: SyntheticConfig, subject: int, index: int, lazy: bool = Fa
         landmarks=_landmarks(plan), onset=plan.onset, apex=plan.apex, offset=plan.offset, aus=plan.aus,
         fps=float(config.fps), frame_numbers=np.arange(plan.T), truth=_truth(plan, config),
         source=f"synthetic(seed={config.seed}, subject={subject}, index={index})", loader=loader,
+        fingerprint=clip_fingerprint(config, subject, index),
     )
 
 

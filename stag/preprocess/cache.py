@@ -52,13 +52,17 @@ def clip_key(clip, params: dict, frames: np.ndarray | None = None) -> str:
         clip: a :class:`~stag.data.Clip`.
         params: the preprocessing parameters.
         frames: the clip's frames when already loaded (lazy clips); otherwise ``clip.frames``.
+            Ignored when the clip has a ``fingerprint`` (its frames are a pure function of it).
     """
     h = hashlib.sha1()
     _update(h, CODE_VERSION)
     _update(h, json.dumps(params, sort_keys=True, default=str))
     _update(h, [clip.clip_id, clip.subject, clip.dataset, int(clip.label), clip.onset, clip.apex,
                 clip.offset, tuple(clip.aus)])
-    _update(h, frames if frames is not None else clip.frames)
+    if clip.fingerprint:
+        _update(h, "fingerprint:" + clip.fingerprint)
+    else:
+        _update(h, frames if frames is not None else clip.frames)
     _update(h, clip.flows)
     _update(h, clip.landmarks)
     _update(h, clip.truth)

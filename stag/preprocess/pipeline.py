@@ -332,10 +332,14 @@ def _work(clip, cfg: PrepareConfig, cache_root: str | None, params: dict, force:
     Returns ``(clip_id, Prepared or None, error or None, cache_hit)``.
     """
     try:
+        cache = PrepareCache(cache_root) if cache_root else None
+        if cache is not None and not force and clip.fingerprint:
+            hit = cache.load(clip_key(clip, params))  # no need to render or read the frames
+            if hit is not None:
+                return clip.clip_id, hit, None, True
         frames = clip.load_frames() if clip.has_frames and clip.frames is None else None
         if frames is not None:
             clip = _with_frames(clip, frames)
-        cache = PrepareCache(cache_root) if cache_root else None
         key = clip_key(clip, params) if cache else None
         if cache is not None and not force:
             hit = cache.load(key)
@@ -392,8 +396,8 @@ def prepare_dataset(clipset, cfg: PrepareConfig | None = None, cache_dir: str | 
     todo = []
     for clip in clips:
         # In-memory clips are looked up here, so a warm rerun starts no worker at all.
-        in_memory = clip.frames is not None or not clip.has_frames
-        if cache is not None and not force and in_memory:
+        keyable = clip.frames is not None or not clip.has_frames or bool(clip.fingerprint)
+        if cache is not None and not force and keyable:
             p = cache.load(clip_key(clip, params))
             if p is not None:
                 results[clip.clip_id] = p

@@ -49,6 +49,9 @@ def load_and_prepare(dataset: str = "synthetic", *, data_root: str | Path | None
         raise FileNotFoundError(f"--data-root {data_root}: no such folder (dataset {dataset!r})")
     params = loader_params(dataset, str(data_root) if data_root else None,
                            str(annotations) if annotations else None, extra=data_params)
+    if dataset == "synthetic":
+        # Frames are rendered only for clips the preprocessing cache does not hold yet.
+        params.setdefault("lazy", True)
     t0 = time.perf_counter()
     clipset = load(dataset, **params)
     t1 = time.perf_counter()
