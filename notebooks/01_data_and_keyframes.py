@@ -264,13 +264,14 @@ print(f"magnitude measure: flow {flow_err:.2f} vs intensity difference {inten_er
 # %% [markdown]
 # ## What we learned
 # - The generator produces the configured number of subjects and clips (printed above) in
-#   seconds, deterministically, with the composite3 class balance.
+#   well under a minute (the generation time is printed above), deterministically, with the
+#   composite3 class balance.
 # - dlib's own detector and 68-point predictor accept the rendered faces: the detection rate
 #   and the landmark errors (in pixels and relative to the inter-ocular distance) are in the
 #   table above; the jaw line, which the renderer draws only as a contour, is the least
 #   precise group.
 # - The apex-onset difference is invisible without magnification, as in real
-#   micro-expressions, yet it is concentrated in the AU masks.
+#   micro-expressions; magnified, it lines up with the AU masks drawn beside it.
 # - A linear model on the true apex-onset difference is well above the majority-class UF1
 #   and well below perfect (table above): the set is learnable but not trivial, and models
 #   that must find the apex themselves face a harder task.
