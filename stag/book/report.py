@@ -23,7 +23,7 @@ from stag.book.runner import EXECUTED_DIR, toc_notebooks
 
 GENERATED_DIR = Path("book") / "generated"
 RESULTS_DIR = EXECUTED_DIR / "results"
-HEADLINE_CSV = RESULTS_DIR / "06_loso_training" / "headline.csv"
+TRAINING_RESULTS = RESULTS_DIR / "06_loso_training"
 
 
 def markdown_table(rows: list[dict], columns: list[str]) -> str:
@@ -89,22 +89,32 @@ def execution_report_markdown(facts: dict) -> str:
     ]) + "\n"
 
 
-def headline_markdown(root: Path) -> str:
-    """The intro's results table, from the training chapter's executed ``headline.csv``."""
+def headline_table(root: Path):
+    """Honest and oracle runs of the training chapter, mean ± std over seeds.
+
+    Built with :func:`stag.train.report.summary_table` from the per-run tables that chapter 06
+    wrote (``runs.csv``, ``oracle_runs.csv``), so the intro and the chapter share one computation.
+    """
     import pandas as pd
 
-    path = root / HEADLINE_CSV
+    from stag.train.report import format_table, summary_table
+
+    folder = root / TRAINING_RESULTS
+    if not (folder / "runs.csv").exists():
+        raise FileNotFoundError(f"{folder / 'runs.csv'} not found: the training chapter (06) writes it; run it first")
+    frames = [pd.read_csv(folder / "runs.csv")]
+    if (folder / "oracle_runs.csv").exists():
+        frames.append(pd.read_csv(folder / "oracle_runs.csv"))
+    table = format_table(summary_table(pd.concat(frames, ignore_index=True), metrics=("uf1", "uar")))
+    return table[["model", "role", "protocol", "selection", "seeds", "UF1", "UAR"]]
+
+
+def headline_markdown(root: Path) -> str:
+    """The intro's results table as MyST markdown."""
     if "06_loso_training" not in toc_notebooks(root):
         return "*The training chapter is not part of this build, so there is no results table.*\n"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found: the training chapter (06) writes it; run it first")
-    table = pd.read_csv(path)
-    rows = table.to_dict(orient="records")
-    for r in rows:
-        for k, v in r.items():
-            if isinstance(v, float):
-                r[k] = f"{v:.3f}"
-    return markdown_table(rows, list(table.columns)) + "\n"
+    table = headline_table(root)
+    return markdown_table(table.to_dict(orient="records"), list(table.columns)) + "\n"
 
 
 def _write(path: Path, text: str) -> Path:
