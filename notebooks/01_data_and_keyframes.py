@@ -29,7 +29,6 @@
 # and measures how hard the recognition task is with a deliberately simple baseline.
 
 # %% tags=["parameters"]
-dataset = "synthetic"
 seed = 0
 n_subjects = 20
 clips_per_subject = 12
@@ -51,8 +50,6 @@ from stag.data.synthetic_checks import (
 )
 from stag.viz import data as vizdata
 
-if dataset != "synthetic":
-    raise ValueError(f"dataset={dataset!r}: this chapter documents the synthetic set (dataset='synthetic')")
 config = SyntheticConfig(n_subjects=n_subjects, clips_per_subject=clips_per_subject, image_size=image_size,
                          difficulty=difficulty, seed=seed)
 pd.Series(config.to_dict(), name="value").to_frame()

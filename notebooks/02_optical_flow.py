@@ -32,7 +32,6 @@
 # one clip per core. `stag bench flow` repeats the comparison at 224 x 224.
 
 # %% tags=["parameters"]
-dataset = "synthetic"
 seed = 0
 image_size = 128
 flow_method = "dis"
@@ -52,8 +51,6 @@ from stag.preprocess.flow import compute_flow, flow_magnitude, optical_strain
 from stag.preprocess.pipeline import PrepareConfig, prepare_clip
 from stag.viz import flow as vizflow
 
-if dataset != "synthetic":
-    raise ValueError(f"dataset={dataset!r}: the flow comparison needs ground-truth flow (dataset='synthetic')")
 config = PrepareConfig(image_size=image_size, flow_method=flow_method)
 clips = load("synthetic", n_subjects=n_subjects, clips_per_subject=clips_per_subject, seed=seed)
 pairs = synthetic_pairs(clips, size=image_size)

@@ -37,7 +37,6 @@
 # in the training chapter.
 
 # %% tags=["parameters"]
-dataset = "synthetic"
 seed = 0
 n_subjects = 10
 clips_per_subject = 8
@@ -62,8 +61,6 @@ from stag.train.dataset import collate
 from stag.viz import graph as vizgraph
 from stag.viz.rois import plot_adjacency, plot_rois, roi_table_frame
 
-if dataset != "synthetic":
-    raise ValueError(f"dataset={dataset!r}: this chapter compares attention with synthetic ground truth; use 'synthetic'")
 prepare_config = PrepareConfig(image_size=image_size, keyframes=keyframes, flow_method=flow_method, landmarks="given")
 fit_config = QuickFitConfig(epochs=epochs, seed=seed)
 _ = torch.manual_seed(seed)
@@ -76,7 +73,7 @@ _ = torch.manual_seed(seed)
 # every map below is computed on them.
 
 # %%
-clips = load(dataset, n_subjects=n_subjects, clips_per_subject=clips_per_subject, image_size=image_size,
+clips = load("synthetic", n_subjects=n_subjects, clips_per_subject=clips_per_subject, image_size=image_size,
              seed=seed, jobs=jobs)
 prepared = prepare_dataset(clips, prepare_config, cache_dir=cache_dir, jobs=jobs, progress=False)
 held_out = sorted({p.subject for p in prepared})[-test_subjects:]

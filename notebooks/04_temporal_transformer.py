@@ -36,7 +36,6 @@
 # $K = 1$ the weight is exactly 1, and padded keyframes change nothing.
 
 # %% tags=["parameters"]
-dataset = "synthetic"
 seed = 0
 n_subjects = 10
 clips_per_subject = 8
@@ -61,8 +60,6 @@ from stag.preprocess.rois import au_prior_adjacency
 from stag.train.dataset import collate
 from stag.viz import attention as vizatt
 
-if dataset != "synthetic":
-    raise ValueError(f"dataset={dataset!r}: this chapter compares keyframes with synthetic ground truth; use 'synthetic'")
 prepare_config = PrepareConfig(image_size=image_size, keyframes=keyframes, flow_method=flow_method, landmarks="given")
 fit_config = QuickFitConfig(epochs=epochs, seed=seed)
 _ = torch.manual_seed(seed)
@@ -75,7 +72,7 @@ _ = torch.manual_seed(seed)
 # and in the temporal pooling). They have the same initialisation seed and the same batches.
 
 # %%
-clips = load(dataset, n_subjects=n_subjects, clips_per_subject=clips_per_subject, image_size=image_size,
+clips = load("synthetic", n_subjects=n_subjects, clips_per_subject=clips_per_subject, image_size=image_size,
              seed=seed, jobs=jobs)
 prepared = prepare_dataset(clips, prepare_config, cache_dir=cache_dir, jobs=jobs, progress=False)
 held_out = sorted({p.subject for p in prepared})[-test_subjects:]

@@ -35,7 +35,6 @@
 # latency.
 
 # %% tags=["parameters"]
-dataset = "synthetic"
 seed = 0
 n_subjects = 10
 clips_per_subject = 8
@@ -66,8 +65,6 @@ from stag.preprocess.rois import ROI_NAMES, au_prior_adjacency
 from stag.train.dataset import collate
 from stag.viz import attention as vizatt
 
-if dataset != "synthetic":
-    raise ValueError(f"dataset={dataset!r}: this chapter uses the synthetic set; use 'synthetic'")
 prepare_config = PrepareConfig(image_size=image_size, keyframes=keyframes, flow_method=flow_method, landmarks="given")
 fit_config = QuickFitConfig(epochs=epochs, seed=seed)
 bench_models = list_models() if models == "all" else [m.strip() for m in models.split(",")]
@@ -81,7 +78,7 @@ _ = torch.manual_seed(seed)
 # previous chapters (the model is loaded from the cache when they ran first).
 
 # %%
-clips = load(dataset, n_subjects=n_subjects, clips_per_subject=clips_per_subject, image_size=image_size,
+clips = load("synthetic", n_subjects=n_subjects, clips_per_subject=clips_per_subject, image_size=image_size,
              seed=seed, jobs=jobs)
 prepared = prepare_dataset(clips, prepare_config, cache_dir=cache_dir, jobs=jobs, progress=False)
 held_out = sorted({p.subject for p in prepared})[-test_subjects:]
