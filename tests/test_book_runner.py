@@ -94,3 +94,20 @@ def test_unexecuted_cell_is_named(project):
     nbformat.write(nb, path)
     with pytest.raises(RuntimeError, match=r"01_ok.ipynb: cell 3 was not executed"):
         check_executed(project)
+
+
+def test_profiles_reach_the_real_notebooks():
+    """Every value of every profile is declared by some chapter, with the right type."""
+    from stag.book.profiles import PROFILES
+    from stag.book.runner import declared_parameters, plan_parameters
+
+    root = Path(__file__).resolve().parents[1]
+    declared = set()
+    for stem in toc_notebooks(root):
+        declared |= set(declared_parameters(root / "notebooks" / f"{stem}.ipynb"))
+    for name, values in PROFILES.items():
+        assert set(values) <= declared, f"profile {name}: {sorted(set(values) - declared)} reach no chapter"
+        plan = plan_parameters(root, profile=name, device="cpu")
+        assert all(p.get("device", "cpu") == "cpu" for p in plan.values())
+    full = plan_parameters(root, profile="full")
+    assert full["06_loso_training"]["epochs"] == PROFILES["full"]["epochs"]

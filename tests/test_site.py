@@ -78,3 +78,20 @@ def test_results_archive_is_published():
     with zipfile.ZipFile(HTML / "_downloads" / "results.zip") as zf:
         names = zf.namelist()
     assert "run.json" in names
+
+
+def test_intro_headline_matches_training_results():
+    """The intro's table is the training chapter's runs, not hand-typed numbers."""
+    import pandas as pd
+
+    from stag.book.report import TRAINING_RESULTS, headline_table
+
+    table = headline_table(ROOT)
+    runs = pd.read_csv(ROOT / TRAINING_RESULTS / "runs.csv")
+    intro = (HTML / "book" / "intro.html").read_text()
+    for _, row in table.iterrows():
+        honest = runs[(runs.model == row.model) & (runs.selection == "last")]
+        if row.selection == "last":
+            assert row.UF1.split(" ")[0] == f"{honest.uf1.mean():.3f}"
+        assert re.search(rf"<td[^>]*>\s*<p>{re.escape(row.model)}</p>.*?{re.escape(row.UF1)}", intro, re.S) or \
+            re.search(rf"{re.escape(row.model)}.*?{re.escape(row.UF1)}", intro, re.S), row.model

@@ -17,6 +17,8 @@ PROFILES: dict[str, dict[str, object]] = {
         "epochs": 60,
         "seeds": 3,
         "protocol": "loso",
+        "output_size": 0,  # 0 = keep the aligned 128 px flow
+        "oracle_models": "stag,ststnet,offapexnet",
     },
 }
 

@@ -193,9 +193,14 @@ def execute_notebook(root: Path, stem: str, parameters: dict) -> NotebookRun:
     return record
 
 
-def execute_book(root: Path, *, profile: str = "quick", overrides: dict | None = None,
-                 only: list[str] | None = None, device: str = "auto", log=print) -> BookRun:
-    """Execute the notebooks of ``_toc.yml`` (or those whose number is in ``only``)."""
+def plan_parameters(root: Path, *, profile: str = "quick", overrides: dict | None = None,
+                    only: list[str] | None = None, device: str = "auto") -> dict[str, dict]:
+    """Notebooks to run (toc order) and the parameters each receives; executes nothing.
+
+    Profile values and the device go only to notebooks that declare them; an explicit
+    override must be declared by at least one notebook. Raises ``ValueError`` otherwise, or
+    for an unknown ``only`` number or a value of the wrong type.
+    """
     from stag.book.profiles import profile_parameters
 
     stems = toc_notebooks(root)
@@ -208,14 +213,20 @@ def execute_book(root: Path, *, profile: str = "quick", overrides: dict | None =
                              f"(have: {', '.join(s.split('_', 1)[0] for s in stems)})")
         stems = chosen
     values = {**profile_parameters(profile), "device": device, **(overrides or {})}
-    # Profile values and the device only go where declared; explicit -p overrides must land.
-    explicit = dict(overrides or {})
-    params = resolve_parameters(root, stems, explicit)
+    params = resolve_parameters(root, stems, dict(overrides or {}))
     for stem in stems:
         declared = declared_parameters(root / NOTEBOOK_DIR / f"{stem}.ipynb")
         for name, value in values.items():
             if name in declared and name not in params[stem]:
                 params[stem][name] = _coerce(name, value, declared[name], f"notebooks/{stem}.ipynb")
+    return params
+
+
+def execute_book(root: Path, *, profile: str = "quick", overrides: dict | None = None,
+                 only: list[str] | None = None, device: str = "auto", log=print) -> BookRun:
+    """Execute the notebooks of ``_toc.yml`` (or those whose number is in ``only``)."""
+    params = plan_parameters(root, profile=profile, overrides=overrides, only=only, device=device)
+    stems = list(params)
     run = BookRun(profile=profile, device=device)
     total = time.perf_counter()
     for i, stem in enumerate(stems, 1):
