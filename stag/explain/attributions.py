@@ -146,6 +146,22 @@ def as_inputs(batch: dict[str, Any], device: torch.device | str = "cpu") -> dict
     return out
 
 
+
+def prepare_forward(model: nn.Module, batch, device=None):
+    """Put ``model`` in eval mode and wrap it for Captum.
+
+    Returns ``(forward, inputs, flows, extra)``: the :class:`LogitForward` on ``device``
+    (default: the model's), the batch tensors on that device, the flows to attribute and the
+    other forward inputs in :data:`INPUT_KEYS` order.
+    """
+    model.eval()
+    if device is None:
+        device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    forward = LogitForward(model).to(device)
+    inputs = as_inputs(batch, device)
+    return forward, inputs, inputs["flows"], tuple(inputs[k] for k in INPUT_KEYS[1:])
+
+
 def _targets(forward: nn.Module, inputs: dict[str, torch.Tensor], batch: dict[str, Any], how: str) -> tuple[torch.Tensor, torch.Tensor]:
     with torch.no_grad():
         logits = forward(*(inputs[k] for k in INPUT_KEYS))
@@ -182,13 +198,7 @@ def attribute_flows(
     from captum.attr import GradientShap, IntegratedGradients, Occlusion, Saliency
 
     cfg = config or AttributionConfig()
-    model.eval()
-    if device is None:
-        device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    forward = LogitForward(model).to(device)
-    inputs = as_inputs(batch, device)
-    flows = inputs["flows"]
-    extra = tuple(inputs[k] for k in INPUT_KEYS[1:])
+    forward, inputs, flows, extra = prepare_forward(model, batch, device)
     logits, tgt = _targets(forward, inputs, batch, cfg.target)
     if target is not None:
         tgt = torch.as_tensor(np.asarray(target)).long().to(logits.device)
@@ -247,18 +257,12 @@ def roi_occlusion(
     """
     from stag.explain.scores import roi_masks
 
-    model.eval()
-    if device is None:
-        device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    forward = LogitForward(model).to(device)
-    inputs = as_inputs(batch, device)
-    flows, rois = inputs["flows"], inputs["rois"].cpu().numpy()
-    extra = tuple(inputs[k] for k in INPUT_KEYS[1:])
-    tgt = torch.as_tensor(np.asarray(target)).long().to(device)
+    forward, inputs, flows, extra = prepare_forward(model, batch, device)
+    rois = inputs["rois"].cpu().numpy()
+    tgt = torch.as_tensor(np.asarray(target)).long().to(flows.device)
     from stag.explain.faithfulness import evaluate_masked
 
     b, _, _, h, w = flows.shape
-    n = rois.shape[1]
     boxes = np.stack([roi_masks(rois[j], (h, w)) for j in range(b)])  # (B, N, H, W)
     keeps = np.concatenate([np.ones((1, b, h, w), bool), ~boxes.transpose(1, 0, 2, 3)])  # (1 + N, B, H, W)
     logit, _, _ = evaluate_masked(forward, flows, extra, tgt, keeps)
@@ -317,13 +321,7 @@ def roi_layer_attribution(
     """
     from captum.attr import LayerIntegratedGradients
 
-    model.eval()
-    if device is None:
-        device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    forward = LogitForward(model).to(device)
-    inputs = as_inputs(batch, device)
-    flows = inputs["flows"]
-    extra = tuple(inputs[k] for k in INPUT_KEYS[1:])
+    forward, inputs, flows, extra = prepare_forward(model, batch, device)
     n = int(num_rois or inputs["rois"].shape[1])
     # The node layer may return (features, attention): a forward hook routes the features
     # through an identity "tap" that Captum attributes, so extra outputs need no gradient.
@@ -336,7 +334,7 @@ def roi_layer_attribution(
     try:
         lig = LayerIntegratedGradients(forward, tap)
         attr = lig.attribute(flows, baselines=torch.zeros_like(flows),
-                             target=torch.as_tensor(np.asarray(target)).long().to(device),
+                             target=torch.as_tensor(np.asarray(target)).long().to(flows.device),
                              additional_forward_args=extra, n_steps=n_steps, internal_batch_size=internal_batch_size)
     finally:
         handle.remove()

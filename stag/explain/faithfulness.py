@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from stag.explain.attributions import INPUT_KEYS, LogitForward, as_inputs
+from stag.explain.attributions import prepare_forward
 from stag.explain.scores import curve_auc, roi_masks
 
 DEFAULT_FRACTIONS: tuple[float, ...] = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
@@ -97,18 +97,12 @@ def pixel_curves(
         Long table with columns ``clip`` (batch index), ``mode``, ``order``, ``fraction``,
         ``logit``, ``prob`` (target softmax) and ``correct`` (prediction == label, NaN without labels).
     """
-    model.eval()
-    if device is None:
-        device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    forward = LogitForward(model).to(device)
-    inputs = as_inputs(batch, device)
-    flows = inputs["flows"]
-    extra = tuple(inputs[k] for k in INPUT_KEYS[1:])
+    forward, inputs, flows, extra = prepare_forward(model, batch, device)
     b, _, _, h, w = flows.shape
     maps = np.asarray(maps)
     if maps.shape != (b, h, w):
         raise ValueError(f"maps has shape {maps.shape}; expected (B, H, W) = {(b, h, w)}")
-    tgt = torch.as_tensor(np.asarray(target)).long().to(device)
+    tgt = torch.as_tensor(np.asarray(target)).long().to(flows.device)
     labels = np.asarray(batch["label"]) if "label" in batch else None
     rng = np.random.default_rng(random_state)
     keeps, meta = [], []
@@ -153,13 +147,7 @@ def roi_curves(
         Long table with ``clip``, ``mode="deletion"``, ``order``, ``fraction`` (= j / N),
         ``removed`` (j), ``logit``, ``prob``, ``correct``.
     """
-    model.eval()
-    if device is None:
-        device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    forward = LogitForward(model).to(device)
-    inputs = as_inputs(batch, device)
-    flows = inputs["flows"]
-    extra = tuple(inputs[k] for k in INPUT_KEYS[1:])
+    forward, inputs, flows, extra = prepare_forward(model, batch, device)
     b, _, _, h, w = flows.shape
     rois = inputs["rois"].cpu().numpy()
     n = rois.shape[1]
@@ -167,7 +155,7 @@ def roi_curves(
     if importance.shape != (b, n):
         raise ValueError(f"importance has shape {importance.shape}; expected (B, N) = {(b, n)}")
     boxes = np.stack([roi_masks(rois[i], (h, w)) for i in range(b)])  # (B, N, H, W)
-    tgt = torch.as_tensor(np.asarray(target)).long().to(device)
+    tgt = torch.as_tensor(np.asarray(target)).long().to(flows.device)
     labels = np.asarray(batch["label"]) if "label" in batch else None
     rng = np.random.default_rng(random_state)
     keeps, meta = [], []
