@@ -52,12 +52,11 @@ jobs = 2
 import pandas as pd
 import torch
 
-from stag.data import load
 from stag.models.quickfit import QuickFitConfig, batch_accuracy, fit_or_load
 from stag.models.summaries import adjacency_edges, parameter_table, roi_attention_vs_aus
-from stag.preprocess.pipeline import PrepareConfig, prepare_dataset
+from stag.preprocess.pipeline import PrepareConfig
 from stag.preprocess.rois import ROI_NAMES, ROI_TABLE, au_prior_adjacency
-from stag.train.dataset import collate
+from stag.train.experiment import holdout_split, load_and_prepare
 from stag.viz import graph as vizgraph
 from stag.viz.rois import plot_adjacency, plot_rois, roi_table_frame
 
@@ -73,13 +72,12 @@ _ = torch.manual_seed(seed)
 # every map below is computed on them.
 
 # %%
-clips = load("synthetic", n_subjects=n_subjects, clips_per_subject=clips_per_subject, image_size=image_size,
-             seed=seed, jobs=jobs)
-prepared = prepare_dataset(clips, prepare_config, cache_dir=cache_dir, jobs=jobs, progress=False)
-held_out = sorted({p.subject for p in prepared})[-test_subjects:]
-train_clips = [p for p in prepared if p.subject not in held_out]
-test_clips = [p for p in prepared if p.subject in held_out]
-train, test = collate(train_clips), collate(test_clips)
+data = load_and_prepare("synthetic", prepare_config=prepare_config, cache_dir=cache_dir, jobs=jobs, progress=False,
+                        data_params=dict(n_subjects=n_subjects, clips_per_subject=clips_per_subject,
+                                         image_size=image_size, seed=seed))
+prepared, split = data.prepared, holdout_split(data.prepared, test_subjects)
+held_out, train_clips, test_clips, train, test = (split.held_out, split.train_clips, split.test_clips,
+                                                  split.train, split.test)
 print(f"{len(prepared)} clips: {len(train_clips)} for training, {len(test_clips)} held out "
       f"(subjects {', '.join(held_out)}); flow stack per clip {tuple(prepared[0].flows.shape)} (K, C, H, W), "
       f"{prepared[0].rois.shape[0]} ROIs")

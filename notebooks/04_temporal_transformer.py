@@ -52,12 +52,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from stag.data import load
 from stag.models.quickfit import QuickFitConfig, fit_or_load
 from stag.models.summaries import keyframe_attention_table
-from stag.preprocess.pipeline import PrepareConfig, prepare_dataset
+from stag.preprocess.pipeline import PrepareConfig
 from stag.preprocess.rois import au_prior_adjacency
-from stag.train.dataset import collate
+from stag.train.experiment import holdout_split, load_and_prepare
 from stag.viz import attention as vizatt
 
 prepare_config = PrepareConfig(image_size=image_size, keyframes=keyframes, flow_method=flow_method, landmarks="given")
@@ -72,13 +71,12 @@ _ = torch.manual_seed(seed)
 # and in the temporal pooling). They have the same initialisation seed and the same batches.
 
 # %%
-clips = load("synthetic", n_subjects=n_subjects, clips_per_subject=clips_per_subject, image_size=image_size,
-             seed=seed, jobs=jobs)
-prepared = prepare_dataset(clips, prepare_config, cache_dir=cache_dir, jobs=jobs, progress=False)
-held_out = sorted({p.subject for p in prepared})[-test_subjects:]
-train_clips = [p for p in prepared if p.subject not in held_out]
-test_clips = [p for p in prepared if p.subject in held_out]
-train, test = collate(train_clips), collate(test_clips)
+data = load_and_prepare("synthetic", prepare_config=prepare_config, cache_dir=cache_dir, jobs=jobs, progress=False,
+                        data_params=dict(n_subjects=n_subjects, clips_per_subject=clips_per_subject,
+                                         image_size=image_size, seed=seed))
+prepared, split = data.prepared, holdout_split(data.prepared, test_subjects)
+held_out, train_clips, test_clips, train, test = (split.held_out, split.train_clips, split.test_clips,
+                                                  split.train, split.test)
 prior = au_prior_adjacency()
 models = {name: fit_or_load(name, train, fit_config, cache_dir=cache_dir, num_classes=3, prior=prior)[0]
           for name in ("stag", "stag_no_mag_prior")}

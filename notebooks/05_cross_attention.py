@@ -56,13 +56,12 @@ import pandas as pd
 import torch
 
 from stag.bench.model import efficiency_table
-from stag.data import load
 from stag.models import list_models
 from stag.models.quickfit import QuickFitConfig, fit_or_load
 from stag.models.summaries import fusion_gate_table
-from stag.preprocess.pipeline import PrepareConfig, prepare_dataset
+from stag.preprocess.pipeline import PrepareConfig
 from stag.preprocess.rois import ROI_NAMES, au_prior_adjacency
-from stag.train.dataset import collate
+from stag.train.experiment import holdout_split, load_and_prepare
 from stag.viz import attention as vizatt
 
 prepare_config = PrepareConfig(image_size=image_size, keyframes=keyframes, flow_method=flow_method, landmarks="given")
@@ -78,13 +77,12 @@ _ = torch.manual_seed(seed)
 # previous chapters (the model is loaded from the cache when they ran first).
 
 # %%
-clips = load("synthetic", n_subjects=n_subjects, clips_per_subject=clips_per_subject, image_size=image_size,
-             seed=seed, jobs=jobs)
-prepared = prepare_dataset(clips, prepare_config, cache_dir=cache_dir, jobs=jobs, progress=False)
-held_out = sorted({p.subject for p in prepared})[-test_subjects:]
-train_clips = [p for p in prepared if p.subject not in held_out]
-test_clips = [p for p in prepared if p.subject in held_out]
-train, test = collate(train_clips), collate(test_clips)
+data = load_and_prepare("synthetic", prepare_config=prepare_config, cache_dir=cache_dir, jobs=jobs, progress=False,
+                        data_params=dict(n_subjects=n_subjects, clips_per_subject=clips_per_subject,
+                                         image_size=image_size, seed=seed))
+prepared, split = data.prepared, holdout_split(data.prepared, test_subjects)
+held_out, train_clips, test_clips, train, test = (split.held_out, split.train_clips, split.test_clips,
+                                                  split.train, split.test)
 model, _ = fit_or_load("stag", train, fit_config, cache_dir=cache_dir, num_classes=3, prior=au_prior_adjacency())
 with torch.no_grad():
     out = model.forward_details(test["flows"], test["rois"], test["key_mask"], test["magnitudes"]).detach()
@@ -127,7 +125,7 @@ per_roi.sort_values("ratio to uniform", ascending=False).round(3)
 # from the graph branch. Its mean per clip, by class:
 
 # %%
-names = list(clips.scheme.classes)
+names = list(data.class_names)
 gates = fusion_gate_table(out.fusion_gate, test["label"], names)
 ax = vizatt.plot_fusion_gate(gates, title="fusion gate per held-out clip")
 gates.groupby("class")[["graph_share", "features_mostly_graph"]].mean().round(3)

@@ -61,3 +61,38 @@ def load_and_prepare(dataset: str = "synthetic", *, data_root: str | Path | None
                                progress=progress)
     return PreparedData(prepared=prepared, class_names=tuple(clipset.scheme.classes), name=clipset.name,
                         clipset=clipset, load_seconds=t1 - t0, prepare_seconds=time.perf_counter() - t1)
+
+
+@dataclass
+class HoldOut:
+    """A subject-disjoint split for the architecture chapters' demonstrations.
+
+    Attributes:
+        held_out: the held-out subject ids.
+        train_clips, test_clips: the :class:`~stag.preprocess.prepared.Prepared` clips of each side.
+        train, test: the same clips collated into model batches (:func:`stag.train.dataset.collate`).
+    """
+
+    held_out: list[str]
+    train_clips: list
+    test_clips: list
+    train: dict
+    test: dict
+
+
+def holdout_split(prepared: list, test_subjects: int) -> HoldOut:
+    """Hold out the last ``test_subjects`` subjects (sorted ids); train on the others.
+
+    Raises:
+        ValueError: ``test_subjects`` is not between 1 and the number of subjects - 1.
+    """
+    from stag.train.dataset import collate
+
+    subjects = sorted({p.subject for p in prepared})
+    if not 1 <= test_subjects < len(subjects):
+        raise ValueError(f"test_subjects={test_subjects}: expected 1..{len(subjects) - 1} "
+                         f"({len(subjects)} subjects in the data)")
+    held_out = subjects[-test_subjects:]
+    train_clips = [p for p in prepared if p.subject not in held_out]
+    test_clips = [p for p in prepared if p.subject in held_out]
+    return HoldOut(held_out, train_clips, test_clips, collate(train_clips), collate(test_clips))
