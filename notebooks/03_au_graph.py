@@ -60,7 +60,7 @@ from stag.train.experiment import holdout_split, load_and_prepare
 from stag.viz import graph as vizgraph
 from stag.viz.rois import plot_adjacency, plot_rois, roi_table_frame
 
-prepare_config = PrepareConfig(image_size=image_size, keyframes=keyframes, flow_method=flow_method, landmarks="given")
+prepare_config = PrepareConfig(image_size=image_size, keyframes=keyframes, flow_method=flow_method)
 fit_config = QuickFitConfig(epochs=epochs, seed=seed)
 _ = torch.manual_seed(seed)
 

@@ -59,7 +59,7 @@ from stag.preprocess.rois import au_prior_adjacency
 from stag.train.experiment import holdout_split, load_and_prepare
 from stag.viz import attention as vizatt
 
-prepare_config = PrepareConfig(image_size=image_size, keyframes=keyframes, flow_method=flow_method, landmarks="given")
+prepare_config = PrepareConfig(image_size=image_size, keyframes=keyframes, flow_method=flow_method)
 fit_config = QuickFitConfig(epochs=epochs, seed=seed)
 _ = torch.manual_seed(seed)
 

@@ -64,7 +64,7 @@ from stag.preprocess.rois import ROI_NAMES, au_prior_adjacency
 from stag.train.experiment import holdout_split, load_and_prepare
 from stag.viz import attention as vizatt
 
-prepare_config = PrepareConfig(image_size=image_size, keyframes=keyframes, flow_method=flow_method, landmarks="given")
+prepare_config = PrepareConfig(image_size=image_size, keyframes=keyframes, flow_method=flow_method)
 fit_config = QuickFitConfig(epochs=epochs, seed=seed)
 bench_models = list_models() if models == "all" else [m.strip() for m in models.split(",")]
 sizes = tuple(int(s) for s in bench_sizes.split(","))
