@@ -453,7 +453,7 @@ def explain_run(prepared: Sequence, run_dir: str | Path, config: ExplainConfig |
         clip_ids: restrict to these clips (each is explained by the fold that held it out).
         on_fold: called with ``(fold, explanation)`` after each fold (e.g. to save arrays).
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     from stag.train.run import load_fold_model
 

@@ -417,7 +417,7 @@ def prepare_dataset(clipset, cfg: PrepareConfig | None = None, cache_dir: str | 
 
     bar = None
     if progress and todo:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         bar = tqdm(total=len(todo), desc=f"prepare ({jobs} job{'s' if jobs > 1 else ''})", unit="clip")
     if jobs == 1 or len(todo) <= 1:
