@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import yaml
 
 from stag.device import DEVICE_CHOICES
 
@@ -29,16 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from stag.book.runner import NotebookFailed, build_html, execute_book
+    from stag.cli import parse_parameters
 
     root = args.root.resolve()
     if not (root / "_toc.yml").exists():
         raise FileNotFoundError(f"{root / '_toc.yml'} not found; run from the project root or pass --root")
-    overrides = {}
-    for name, value in args.parameter:
-        try:
-            overrides[name] = yaml.safe_load(value)
-        except yaml.YAMLError as exc:
-            raise ValueError(f"-p {name} {value!r}: not a valid YAML value ({exc})") from None
+    overrides = parse_parameters(args.parameter)
     if not args.no_execute:
         try:
             execute_book(root, profile=args.profile, overrides=overrides, only=args.only, device=args.device)

@@ -109,19 +109,13 @@ def _list() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    import yaml
-
+    from stag.cli import parse_parameters
     from stag.data.registry import load
 
     if args.data_command == "list":
         print(_list())
         return 0
-    extra = {}
-    for key, value in args.param:
-        try:
-            extra[key] = yaml.safe_load(value)
-        except yaml.YAMLError as exc:
-            raise ValueError(f"-p {key} {value!r}: not a valid YAML value ({exc})") from None
+    extra = parse_parameters(args.param)
     params = loader_params(args.name, args.data_root, args.annotations, args.scheme, extra)
     print(format_summary(load(args.name, **params), args.max_skipped))
     return 0
