@@ -20,6 +20,7 @@ import zipfile
 from pathlib import Path
 
 from stag.book.runner import EXECUTED_DIR, toc_notebooks
+from stag.files import atomic_write, atomic_write_text
 
 GENERATED_DIR = Path("book") / "generated"
 RESULTS_DIR = EXECUTED_DIR / "results"
@@ -117,35 +118,28 @@ def headline_markdown(root: Path) -> str:
     return markdown_table(table.to_dict(orient="records"), list(table.columns)) + "\n"
 
 
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-    return path
-
-
 def package_results(root: Path, facts: dict, dest: Path) -> Path:
     """Zip every chapter's results (``book/executed/results/**``) with the run record."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     results = root / RESULTS_DIR
-    tmp = dest.with_suffix(".zip.tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("run.json", json.dumps(facts, indent=2, default=str))
-        if results.exists():
-            for f in sorted(results.rglob("*")):
-                if f.is_file():
-                    zf.write(f, f.relative_to(results.parent).as_posix())
-    tmp.replace(dest)
-    return dest
+
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("run.json", json.dumps(facts, indent=2, default=str))
+            if results.exists():
+                for f in sorted(results.rglob("*")):
+                    if f.is_file():
+                        zf.write(f, f.relative_to(results.parent).as_posix())
+
+    return atomic_write(dest, write)
 
 
 def write_reports(root: Path) -> dict:
     """Write the execution report, the headline table and the results archive that the
     pages include or link (before the HTML build)."""
     facts = run_facts(root)
-    _write(root / GENERATED_DIR / "execution_report.md", execution_report_markdown(facts))
-    _write(root / GENERATED_DIR / "headline.md", headline_markdown(root))
+    atomic_write_text(root / GENERATED_DIR / "execution_report.md", execution_report_markdown(facts))
+    atomic_write_text(root / GENERATED_DIR / "headline.md", headline_markdown(root))
     package_results(root, facts, root / GENERATED_DIR / "results.zip")
     return facts
 
@@ -154,7 +148,7 @@ def write_build_artifacts(root: Path, facts: dict) -> tuple[Path, Path]:
     """``_build/run.json`` and ``_build/html/_downloads/results.zip`` (after the HTML build)."""
     import shutil
 
-    run_json = _write(root / "_build" / "run.json", json.dumps(facts, indent=2, default=str))
+    run_json = atomic_write_text(root / "_build" / "run.json", json.dumps(facts, indent=2, default=str))
     zip_path = root / "_build" / "html" / "_downloads" / "results.zip"
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(root / GENERATED_DIR / "results.zip", zip_path)

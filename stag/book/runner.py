@@ -16,6 +16,8 @@ from pathlib import Path
 
 import yaml
 
+from stag.files import atomic_write_text
+
 EXECUTED_DIR = Path("book") / "executed"
 NOTEBOOK_DIR = Path("notebooks")
 
@@ -250,9 +252,7 @@ def _write_run(root: Path, run: BookRun) -> None:
     previous = json.loads(path.read_text()) if path.exists() else {"notebooks": {}}
     for nb in run.notebooks:
         previous["notebooks"][nb.notebook] = {**asdict(nb), "profile": run.profile, "device": run.device}
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(previous, indent=2, default=str))
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps(previous, indent=2, default=str))
 
 
 def check_executed(root: Path) -> None:

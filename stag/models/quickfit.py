@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from stag.files import atomic_write
 from stag.models.losses import FocalLoss, class_balanced_alpha
 
 INPUT_KEYS: tuple[str, ...] = ("flows", "rois", "key_mask", "magnitudes")
@@ -150,10 +151,8 @@ def fit_or_load(name: str, batch: dict, config: QuickFitConfig = QuickFitConfig(
             return model.eval(), list(saved["history"])
     history = quick_fit(model, batch, config)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        torch.save({"state_dict": model.state_dict(), "history": history, "name": name}, tmp)
-        tmp.replace(path)
+        saved = {"state_dict": model.state_dict(), "history": history, "name": name}
+        atomic_write(path, lambda p: torch.save(saved, p))
     return model, history
 
 

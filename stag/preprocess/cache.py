@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from stag.files import atomic_write
 from stag.preprocess.prepared import Prepared
 
 # Bump when a change to the preprocessing code changes its output.
@@ -111,14 +111,12 @@ def write_prepared(path: Path, p: Prepared) -> None:
     meta = {"clip_id": p.clip_id, "subject": p.subject, "dataset": p.dataset, "label": int(p.label),
             "aus": list(p.aus), "truth": truth_meta, **scalars}
     arrays["meta"] = np.array(json.dumps(meta, default=_json_default))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:  # a file object: np.savez would append ".npz" to a bare name
             np.savez(fh, **arrays)  # flows are noise-like floats: compression saved ~nothing and cost reads
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    atomic_write(path, write)
 
 
 def _json_default(o):

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stag.files import atomic_write
 from stag.train.config import ORACLE_LABEL, ORACLE_WARNING, TrainConfig, fold_seed, stable_hash
 from stag.train.metrics import bootstrap_ci, confusion_matrix, per_group_scores, scores
 from stag.train.protocols import Protocol, get_protocol
@@ -190,20 +191,8 @@ class Results:
 
 
 # --------------------------------------------------------------------------- file helpers
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _write_json(path: Path, obj) -> None:
-    _atomic_write(path, lambda p: p.write_text(json.dumps(obj, indent=2, default=_json_default)))
+    atomic_write(path, lambda p: p.write_text(json.dumps(obj, indent=2, default=_json_default)))
 
 
 def _json_default(o):
@@ -470,11 +459,11 @@ def _write_fold(out, res, pack, splits, spec, config, chash, class_names) -> Non
             "epoch": fo.epoch, "selection": fo.selection, "class_names": list(class_names),
             "train_config": config.to_dict(), "config_hash": chash,
             "test_clip_ids": [pack["clip_id"][i] for i in test_idx]}
-    _atomic_write(d / "model.pt", lambda p: torch.save(ckpt, p))
+    atomic_write(d / "model.pt", lambda p: torch.save(ckpt, p))
     df = _fold_frame(pack, test_idx, fo.probs, class_names, fold)
     if fo.probs_last is not None:
         df["y_pred_last_epoch"] = fo.probs_last.argmax(1)
-    _atomic_write(d / "predictions.csv", lambda p: df.to_csv(p, index=False))
+    atomic_write(d / "predictions.csv", lambda p: df.to_csv(p, index=False))
     s = scores(df["y_true"], df["y_pred"], len(class_names))
     _write_json(d / "fold.json", {
         "fold": fold, "config_hash": chash, "epoch": fo.epoch, "selection": fo.selection,
@@ -508,6 +497,6 @@ def _collect(out, splits, pack, spec, proto, config, chash, class_names, wall) -
         config_hash=chash, wall_time_s=wall,
         uf1_ci=bootstrap_ci(pred["y_true"], pred["y_pred"], k, n_boot=500, random_state=config.seed),
         honest_last=honest)
-    _atomic_write(out / "predictions.csv", lambda p: pred.to_csv(p, index=False))
+    atomic_write(out / "predictions.csv", lambda p: pred.to_csv(p, index=False))
     _write_json(out / "results.json", res.to_dict())
     return res
