@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "explain": "stag.explain.cli",
     "bench": "stag.bench.cli",
     "book": "stag.book.cli",
+    "record": "stag.train.record",
 }
 
 
@@ -57,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # The command as typed, for the provenance of what it writes (stag.train.provenance).
+    args._argv = ["stag", *(sys.argv[1:] if argv is None else argv)]
     try:
         return int(args._run(args) or 0)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:

@@ -68,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
     from stag.train import TrainConfig, run_protocol
     from stag.train.experiment import load_and_prepare
     from stag.train.protocols import get_protocol
+    from stag.train.provenance import command_line, data_checksum, utc_now
 
+    started_utc = utc_now()
     # Validate everything cheap before loading or preprocessing anything.
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, loss=args.loss,
                          seed=args.seed, device=args.device, selection=args.selection,
@@ -85,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     data = load_and_prepare(args.dataset, data_root=args.data_root, annotations=args.annotations,
                             prepare_config=prep_cfg, cache_dir=args.cache_dir, jobs=max(1, args.jobs),
                             progress=not args.quiet, data_params=_loader_extra(args.param))
+    checksum = data_checksum(data.clipset)  # once per run, over the files the loader read
     res = run_protocol(data.prepared, args.model, args.protocol, config, args.out, jobs=args.jobs,
                        dask=args.dask, force=args.force, class_names=data.class_names, n_splits=args.folds,
                        progress=not args.quiet)
@@ -93,6 +96,11 @@ def run(args: argparse.Namespace) -> int:
     extra["data"] = {"dataset": args.dataset, "data_root": args.data_root, "annotations": args.annotations,
                      "params": _loader_extra(args.param), "prepare": prep_cfg.to_dict(),
                      "n_clips": len(data.prepared)}
+    prov = extra.get("provenance") or {}
+    prov.update(data_checksum=checksum, command=command_line(getattr(args, "_argv", None)))
+    if started_utc < prov.get("finished_utc", ""):  # not when this call only reloaded a finished run
+        prov["started_utc"] = started_utc
+    extra["provenance"] = prov
     (args.out / "results.json").write_text(json.dumps(extra, indent=2, default=str))
     label = " [ORACLE: epoch chosen on the test fold, literature comparison only]" if res.is_oracle else ""
     print(f"{res.model} {res.protocol} ({len(res.folds)} folds, {res.epochs} epochs, seed {res.seed}): "

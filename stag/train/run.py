@@ -36,6 +36,7 @@ from stag.files import atomic_write
 from stag.train.config import ORACLE_LABEL, ORACLE_WARNING, TrainConfig, fold_seed, stable_hash
 from stag.train.metrics import bootstrap_ci, confusion_matrix, per_group_scores, scores
 from stag.train.protocols import Protocol, get_protocol
+from stag.train.provenance import provenance, python_call
 
 
 # --------------------------------------------------------------------------- model spec
@@ -149,6 +150,7 @@ class Results:
     uf1_ci: tuple[float, float] = (float("nan"), float("nan"))
     honest_last: dict | None = None
     out: Path | None = None
+    provenance: dict | None = None
 
     @property
     def is_oracle(self) -> bool:
@@ -170,6 +172,7 @@ class Results:
             "wall_time_s": self.wall_time_s,
             "config_hash": self.config_hash, "config": self.config,
             "versions": package_versions(), "device": device_summary(),
+            "provenance": self.provenance,
         }
         if self.is_oracle:
             d["warning"] = ORACLE_WARNING
@@ -187,7 +190,7 @@ class Results:
                    protocol=d["protocol"], model=d["model"], selection=d["selection"], epochs=d["epochs"],
                    seed=d["seed"], config=d["config"], config_hash=d["config_hash"],
                    wall_time_s=d["wall_time_s"], uf1_ci=tuple(d.get("uf1_ci95", (np.nan, np.nan))),
-                   honest_last=d.get("honest_last_epoch"), out=out)
+                   honest_last=d.get("honest_last_epoch"), out=out, provenance=d.get("provenance"))
 
 
 # --------------------------------------------------------------------------- file helpers
@@ -496,7 +499,10 @@ def _collect(out, splits, pack, spec, proto, config, chash, class_names, wall) -
                                   "protocol": proto.describe()},
         config_hash=chash, wall_time_s=wall,
         uf1_ci=bootstrap_ci(pred["y_true"], pred["y_pred"], k, n_boot=500, random_state=config.seed),
-        honest_last=honest)
+        honest_last=honest,
+        provenance=provenance(data_fingerprint=data_fingerprint(pack), folds=folds, wall_time_s=wall,
+                              device=config.device, command=python_call(
+                                  "stag.train.run_protocol", model=spec.name, protocol=proto.name, out=str(out))))
     atomic_write(out / "predictions.csv", lambda p: pred.to_csv(p, index=False))
     _write_json(out / "results.json", res.to_dict())
     return res
