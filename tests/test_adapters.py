@@ -314,10 +314,22 @@ def test_duplicate_clip_ids_name_both_rows(tmp_path):
         load("casme2", data_root=tmp_path)
 
 
-def test_bad_action_unit_string_names_the_row(tmp_path):
-    fakes.write_casme2_layout(tmp_path, _casme2_rows(aus="4+brow"))
-    with pytest.raises(DataError, match=r"row 2: cannot parse action unit 'brow'"):
-        load("casme2", data_root=tmp_path)
+def test_unreadable_action_unit_string_loads_the_clip_with_unknown_aus(tmp_path):
+    from stag.data.aus import AUParseError, au_targets
+    from stag.data.cli import format_summary
+
+    fakes.write_casme2_layout(tmp_path, _casme2_rows(aus="4+12Z") + _casme2_rows(filename="EP03_02"))
+    with pytest.warns(UserWarning, match=r"row 2: cannot parse action unit '12Z'.*loaded with unknown AUs"):
+        cs = load("casme2", data_root=tmp_path)
+    bad, good = cs
+    assert (bad.aus, bad.au_text) == ((), "4+12Z") and "cannot parse action unit '12Z'" in bad.au_error
+    assert good.au_error == "" and au_targets(good) == (4, 7)
+    assert cs.warnings and cs.warnings[0][0] == "CASME2-coding-20190701.xlsx row 2"
+    with pytest.raises(AUParseError, match=r"casme2/sub01/EP02_01f: no AU targets.*'12Z'"):
+        au_targets(bad)
+    text = format_summary(cs)
+    assert "Clips with unreadable AU strings (AUs unknown): 1" in text
+    assert "casme2/sub01/EP02_01f: CASME2-coding-20190701.xlsx row 2: cannot parse action unit '12Z'" in text
 
 
 def test_skipping_bad_rows_is_counted_and_reported(tmp_path):

@@ -11,6 +11,9 @@ Annotation columns (first sheet, header on row 1): ``Subject`` (int, ``1`` -> fo
 ``sub01``), ``Filename`` (``EP02_01f``), ``OnsetFrame``, ``ApexFrame`` (``/`` when unknown:
 the clip's ``apex`` is then ``None``), ``OffsetFrame``, ``Action Units`` (``4+7``, ``R12``),
 ``Estimated Emotion``; the two unnamed spacer columns and ``Objective Classes`` are ignored.
+AU cells are read by :func:`stag.data.aus.read_au_cell` (an xlsx number such as ``12`` is the
+AU 12); a cell that cannot be read loads the clip with ``aus=()`` and ``au_error`` set, listed
+in ``ClipSet.warnings``, instead of stopping the load.
 
 Published counts with the real files: 255 rows, emotions others 99, disgust 63, happiness 32,
 surprise 28, repression 27, sadness 4, fear 2. Scheme ``casme2_5`` (default) keeps 249 clips
@@ -26,7 +29,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stag.data.annotations import frame_cell, normalise_subject, read_annotations, find_annotation_file
-from stag.data.aus import parse_aus
+from stag.data.aus import read_au_cell
 from stag.data.clip import ClipSet
 from stag.data.frames import check_modes, collect_clips, find_frames_root, frame_clip
 from stag.data.labels import get_scheme
@@ -69,7 +72,7 @@ def load_casme2(data_root: str | Path, annotations: str | Path | None = None, sc
             onset=frame_cell(row["OnsetFrame"], "OnsetFrame", w),
             apex=frame_cell(row["ApexFrame"], "ApexFrame", w, required=False),
             offset=frame_cell(row["OffsetFrame"], "OffsetFrame", w),
-            aus=parse_aus(row["Action Units"], w), frames=frames, on_order_error=on_order_error)
+            aus=read_au_cell(row["Action Units"], w), frames=frames, on_order_error=on_order_error)
 
     params = dict(data_root=str(root), annotations=str(ann), scheme=scheme_.name, frames=frames,
                   frames_dir=str(frames_root))

@@ -4,16 +4,23 @@
     stag data summary casme2 --data-root /data/CASME2 [--annotations FILE] [--scheme composite3]
     stag data summary synthetic -p n_subjects 4
 
-``summary`` prints clips per dataset and class, per subject and class, and every skipped row.
-Only the options the dataset's loader accepts are passed to it (``synthetic`` takes no data
-root); ``-p NAME VALUE`` passes any other loader parameter (YAML value).
+``summary`` prints clips per dataset and class, per subject and class, every skipped row
+(excluded by the label scheme, or an error), and every row kept with a warning: clips with
+gaps in their frame numbers, clips whose AU string could not be read (their AUs are unknown),
+onset/apex/offset inconsistencies. Being a diagnostic, it loads with ``on_error="skip"`` and
+``on_order_error="warn"`` where the loader takes them (``-p on_error raise`` to stop at the
+first bad row instead). Only the options the dataset's loader accepts are passed to it
+(``synthetic`` takes no data root); ``-p NAME VALUE`` passes any other loader parameter
+(YAML value).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
+SUMMARY_DEFAULTS = {"on_error": "skip", "on_order_error": "warn"}
 HELP = "list datasets and label schemes; summarise a dataset (clips per subject/class/dataset)"
 
 
@@ -28,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     s.add_argument("--scheme", default=None, help="label scheme (default: the dataset's native one)")
     s.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="any other loader parameter, e.g. -p frames onset_offset (YAML value)")
-    s.add_argument("--max-skipped", type=int, default=20, help="skipped rows to list (default 20)")
+    s.add_argument("--max-skipped", type=int, default=200,
+                   help="skipped rows and warnings to list, each (default 200)")
 
 
 def loader_params(name: str, data_root: str | None = None, annotations: str | None = None,
@@ -69,6 +77,8 @@ def format_summary(clipset, max_skipped: int = 20) -> str:
     """The text ``stag data summary`` prints for a :class:`~stag.data.clip.ClipSet`."""
     import pandas as pd
 
+    from stag.data.frames import compress_ranges
+
     lines = [f"{clipset.name}: {len(clipset)} clips, {len(set(clipset.subjects))} subjects, "
              f"scheme {clipset.scheme.name} ({', '.join(clipset.scheme.classes)})"]
     for key in ("data_root", "annotations", "frames_dir", "flow_dir"):
@@ -81,10 +91,28 @@ def format_summary(clipset, max_skipped: int = 20) -> str:
                   "", "Clips per subject and class:", per_subject.to_string()]
     skipped = clipset.skipped
     excluded = sum(why.startswith("excluded") for _, why in skipped)
+    if clipset.params.get("annotations"):
+        lines[1:1] = [f"  annotation rows: {len(clipset) + len(skipped)} ({len(clipset)} clips kept, {excluded} "
+                      f"excluded by the label scheme, {len(skipped) - excluded} errors)"]
+
+    def listing(items):
+        out = [f"  {where}: {why}" for where, why in items[:max_skipped]]
+        if len(items) > max_skipped:
+            out.append(f"  ... {len(items) - max_skipped} more (use --max-skipped)")
+        return out
+
     lines += ["", f"Skipped rows: {len(skipped)} ({excluded} excluded by design, {len(skipped) - excluded} errors)"]
-    lines += [f"  {where}: {why}" for where, why in skipped[:max_skipped]]
-    if len(skipped) > max_skipped:
-        lines.append(f"  ... {len(skipped) - max_skipped} more (use --max-skipped)")
+    lines += listing(skipped)
+    gaps = [c for c in clipset if len(c.missing_frames)]
+    lines += ["", f"Clips with frame gaps: {len(gaps)}"]
+    lines += listing([(c.clip_id, f"missing frame(s) {compress_ranges(c.missing_frames)}") for c in gaps])
+    unknown = [c for c in clipset if c.au_error]
+    lines += ["", f"Clips with unreadable AU strings (AUs unknown): {len(unknown)}"]
+    lines += listing([(c.clip_id, c.au_error) for c in unknown])
+    others = [(w, m) for w, m in getattr(clipset, "warnings", [])
+              if "frame gaps" not in m and "unknown AUs" not in m]
+    lines += ["", f"Other warnings: {len(others)}"]
+    lines += listing(others)
     return "\n".join(lines)
 
 
@@ -115,7 +143,17 @@ def run(args: argparse.Namespace) -> int:
     if args.data_command == "list":
         print(_list())
         return 0
+    import inspect
+
+    from stag.data.registry import get_loader
+
     extra = parse_parameters(args.param)
+    accepted = inspect.signature(get_loader(args.name)).parameters
+    # A summary reports bad rows instead of stopping at the first (training still raises).
+    extra = {**{k: v for k, v in SUMMARY_DEFAULTS.items() if k in accepted}, **extra}
     params = loader_params(args.name, args.data_root, args.annotations, args.scheme, extra)
-    print(format_summary(load(args.name, **params), args.max_skipped))
+    with warnings.catch_warnings():  # every warning is listed in the summary itself
+        warnings.simplefilter("ignore")
+        clipset = load(args.name, **params)
+    print(format_summary(clipset, args.max_skipped))
     return 0

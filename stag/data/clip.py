@@ -33,9 +33,15 @@ class Clip:
         landmarks: ``(T, 68, 2)`` float32 (x, y) pixel landmarks, or ``None``.
         onset, apex, offset: 0-based indices into ``frames`` (not the dataset's frame
             numbers), or ``None`` when not annotated.
-        aus: active action units, sorted (``(4, 7)``).
+        aus: active action units, sorted (``(4, 7)``): the AU targets of the annotation
+            (:func:`stag.data.aus.parse_aus`); ``()`` when none or when unreadable.
+        au_text: the annotation's AU string as written (``"(R6 or R12)+R15"``), if any.
+        au_error: why ``au_text`` could not be read (then ``aus == ()`` means *unknown*, and
+            :func:`stag.data.aus.au_targets` refuses the clip), else ``""``.
         fps: frame rate in frames per second, when known.
         frame_numbers: the dataset's own frame numbers of ``frames`` (e.g. ``46..86``).
+        missing_frames: frame numbers absent from the folder inside the loaded range (a gap:
+            ``(50,)`` when ``img50.jpg`` is missing from ``img46..img86``), sorted.
         truth: ground truth that only synthetic data has (``au_intensity``, ``au_masks``...).
         source: where the clip came from (folder or file path, annotation row) for errors.
         loader: zero-argument callable returning ``(T, H, W, 3)`` uint8 frames.
@@ -58,8 +64,11 @@ class Clip:
     apex: int | None = None
     offset: int | None = None
     aus: tuple[int, ...] = ()
+    au_text: str = ""
+    au_error: str = ""
     fps: float | None = None
     frame_numbers: np.ndarray | None = field(default=None, repr=False)
+    missing_frames: tuple[int, ...] = field(default=(), repr=False)
     truth: dict[str, Any] = field(default_factory=dict, repr=False)
     source: str = ""
     loader: Callable[[], np.ndarray] | None = field(default=None, repr=False)
@@ -88,7 +97,9 @@ class ClipSet(Sequence[Clip]):
 
     ``skipped`` lists ``(where, why)`` for every annotation row that was left out on purpose
     (a class the scheme excludes, or bad input when the adapter was asked to skip it), so
-    nothing disappears silently.
+    nothing disappears silently. ``warnings`` lists ``(where, message)`` for rows that were
+    kept with a problem (an unreadable AU string, a gap in the frame numbers, an
+    inconsistent frame dropped with ``on_order_error="warn"``).
     """
 
     name: str
@@ -96,6 +107,7 @@ class ClipSet(Sequence[Clip]):
     clips: list[Clip]
     params: dict[str, Any] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         seen: dict[str, int] = {}

@@ -151,6 +151,61 @@ def write_samm_layout(root: str | Path, rows: list[dict] | None = None, *, n_fra
     return FakeLayout(root, ann, rows)
 
 
+def write_frames_for_annotations(root: str | Path, dataset: str, annotations: str | Path, *,
+                                 size: tuple[int, int] = (8, 8)) -> FakeLayout:
+    """A fake frame tree for a *real* annotation file, so its rows load without the licensed frames.
+
+    For every row of ``annotations`` (a released ``CASME2-coding-*.xlsx`` or
+    ``SAMM_Micro_FACS_Codes*.xlsx``; ``dataset`` is ``"casme2"`` or ``"samm"``) the clip
+    folder is written in the release layout under ``root`` with every frame from the
+    smallest to the largest of its onset/apex/offset numbers, all the same small grey image
+    (frames are never meant to be looked at). The annotation file itself is not copied: pass
+    it as ``annotations=`` to the loader or to ``stag data summary --annotations``. Rows whose
+    subject, file name or frame cells cannot be read get no folder (the loader reports them).
+    """
+    import cv2
+
+    from stag.data.annotations import DataError, frame_cell, normalise_subject, read_annotations
+
+    if dataset == "samm":
+        from stag.data.samm import COLUMNS
+        onset_c, apex_c, offset_c = "Onset Frame", "Apex Frame", "Offset Frame"
+
+        def folder_and_name(subject):
+            sub = normalise_subject(subject, width=3)
+            return Path("SAMM") / sub, sub + "_{n:05d}.jpg"
+    elif dataset == "casme2":
+        from stag.data.casme2 import COLUMNS
+        onset_c, apex_c, offset_c = "OnsetFrame", "ApexFrame", "OffsetFrame"
+
+        def folder_and_name(subject):
+            return Path("CASME2-RAW") / normalise_subject(subject, prefix="sub", width=2), "img{n}.jpg"
+    else:
+        raise ValueError(f"dataset={dataset!r}: expected 'casme2' or 'samm'")
+    root = Path(root)
+    ok, data = cv2.imencode(".jpg", np.full((size[1], size[0]), 128, dtype=np.uint8))
+    if not ok:
+        raise OSError("could not encode a jpg")
+    blob = data.tobytes()
+    rows = []
+    for row in read_annotations(Path(annotations), COLUMNS):
+        try:
+            sub_dir, pattern = folder_and_name(row["Subject"])
+            numbers = [frame_cell(row[c], c, row.where, required=False) for c in (onset_c, apex_c, offset_c)]
+        except DataError:
+            continue
+        numbers = [n for n in numbers if n is not None]
+        name = str(row["Filename"]).strip()
+        if not numbers or not name:
+            continue
+        folder = root / sub_dir / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for n in range(min(numbers), max(numbers) + 1):
+            (folder / pattern.format(n=n)).write_bytes(blob)
+        rows.append({"where": row.where, "folder": str(folder), "first": min(numbers), "last": max(numbers)})
+    return FakeLayout(root, None, rows)
+
+
 SMIC_DEFAULT = [
     {"subject": "s1", "clip": "s1_ne_01", "emotion": "negative"},
     {"subject": "s1", "clip": "s1_po_02", "emotion": "positive"},

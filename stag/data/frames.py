@@ -5,11 +5,17 @@ the last run of digits in the file stem (``img46.jpg`` -> 46, ``reg_img46.jpg`` 
 ``006_05562.jpg`` -> 5562, ``image586826.bmp`` -> 586826, ``166.jpg`` -> 166), so ``img9``
 comes before ``img10``. Frames are read only when a clip's ``loader`` is called, as
 ``(T, H, W, 3)`` uint8 RGB (grey images are repeated over the three channels).
+
+Frame numbers of a clip are expected to be consecutive. A gap (``img50.jpg`` missing from
+``img46..img86``) is a warning naming the clip folder and the missing numbers, recorded as
+``Clip.missing_frames`` and counted by ``stag data summary``; the frames around the gap are
+used as they are. An onset, apex or offset frame that is itself missing is an error.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,15 +116,41 @@ def frame_position(numbers: np.ndarray, number: int | None, what: str, where: st
     """0-based position of frame ``number`` in ``numbers``; ``None`` passes through.
 
     Raises:
-        DataError: the frame is not in the clip folder (names the folder and its range).
+        DataError: the frame is not in the clip folder: outside its range, or a gap inside it
+            (names the folder, the frame and the folder's range).
     """
     if number is None:
         return None
     pos = int(np.searchsorted(numbers, number))
     if pos >= len(numbers) or numbers[pos] != number:
-        raise DataError(f"{where}: {what} frame {number} is outside the clip: folder {folder} holds "
-                        f"{len(numbers)} frames numbered {int(numbers[0])}..{int(numbers[-1])}")
+        span = f"{len(numbers)} frames numbered {int(numbers[0])}..{int(numbers[-1])}"
+        if int(numbers[0]) < number < int(numbers[-1]):
+            raise DataError(f"{where}: {what} frame {number} is missing from clip folder {folder} (a gap in its "
+                            f"{span}; missing {compress_ranges(missing_numbers(numbers))})")
+        raise DataError(f"{where}: {what} frame {number} is outside the clip: folder {folder} holds {span}")
     return pos
+
+
+def missing_numbers(numbers: np.ndarray) -> tuple[int, ...]:
+    """Frame numbers absent between the first and last of sorted ``numbers`` (the gaps)."""
+    numbers = np.asarray(numbers, dtype=np.int64)
+    if len(numbers) < 2 or int(numbers[-1] - numbers[0]) + 1 == len(numbers):
+        return ()
+    return tuple(int(n) for n in np.setdiff1d(np.arange(numbers[0], numbers[-1] + 1), numbers))
+
+
+def compress_ranges(numbers: Sequence[int]) -> str:
+    """``(50, 52, 53, 54)`` -> ``"50, 52-54"``."""
+    parts: list[str] = []
+    nums = sorted(int(n) for n in numbers)
+    i = 0
+    while i < len(nums):
+        j = i
+        while j + 1 < len(nums) and nums[j + 1] == nums[j] + 1:
+            j += 1
+        parts.append(str(nums[i]) if i == j else f"{nums[i]}-{nums[j]}")
+        i = j + 1
+    return ", ".join(parts)
 
 
 def encode_label(scheme: LabelScheme, emotion: object, where: str) -> tuple[int, str]:
@@ -133,21 +165,27 @@ def encode_label(scheme: LabelScheme, emotion: object, where: str) -> tuple[int,
 
 
 def frame_clip(*, dataset: str, subject: str, name: str, folder: Path, emotion: object, scheme: LabelScheme,
-               onset: int | None, apex: int | None, offset: int | None, aus: tuple[int, ...] = (),
+               onset: int | None, apex: int | None, offset: int | None, aus: object = (),
                fps: float | None = None, frames: str = "all", on_order_error: str = "raise", where: str = "",
                listing: tuple[np.ndarray, list[Path]] | None = None, clip_name: str | None = None) -> Clip:
     """Build a lazily loaded :class:`Clip` from an annotated frame folder.
 
     Args:
         onset, apex, offset: the dataset's frame numbers (``None`` when unknown).
+        aus: AU targets, or an :class:`~stag.data.aus.AUString` (from
+            :func:`~stag.data.aus.read_au_cell`): its targets become ``Clip.aus`` and its
+            text/error ``Clip.au_text``/``au_error``; an unreadable string is a warning.
         frames: ``"all"`` (every frame in the folder) or ``"onset_offset"`` (only that range).
         listing: a precomputed :func:`list_frames` result (datasets whose folders hold long
             videos with several clips list each folder once).
         clip_name: the last part of ``clip_id`` (default ``name``).
 
     The returned clip's onset/apex/offset are 0-based indices into the loaded frames and
-    ``frame_numbers`` holds the dataset's numbers of those frames.
+    ``frame_numbers`` holds the dataset's numbers of those frames. A gap in those numbers is
+    a :class:`UserWarning` naming the folder and the missing numbers (``Clip.missing_frames``).
     """
+    from stag.data.aus import AUString
+
     if frames not in FRAME_MODES:
         raise ValueError(f"frames={frames!r}: expected one of {FRAME_MODES}")
     label, label_name = encode_label(scheme, emotion, where)
@@ -160,11 +198,23 @@ def frame_clip(*, dataset: str, subject: str, name: str, folder: Path, emotion: 
         lo = pos["onset"] if pos["onset"] is not None else 0
         hi = pos["offset"] if pos["offset"] is not None else hi
     rel = {k: (None if v is None else v - lo) for k, v in pos.items()}
+    clip_id = f"{dataset}/{subject}/{clip_name or name}"
+    used = numbers[lo:hi + 1]
+    gaps = missing_numbers(used)
+    if gaps:
+        warnings.warn(f"{where + ': ' if where else ''}clip {clip_id} has frame gaps: folder {folder} lacks frame(s) "
+                      f"{compress_ranges(gaps)} in {int(used[0])}..{int(used[-1])}", stacklevel=2)
+    au_text = au_error = ""
+    if isinstance(aus, AUString):
+        au_text, au_error, aus = aus.text, aus.error, aus.targets
+        if au_error:
+            warnings.warn(f"{au_error}; clip {clip_id} loaded with unknown AUs (aus=()); AU targets for it "
+                          f"raise an error", stacklevel=2)
     return Clip(
-        clip_id=f"{dataset}/{subject}/{clip_name or name}", subject=subject, dataset=dataset,
+        clip_id=clip_id, subject=subject, dataset=dataset,
         label=label, label_name=label_name, emotion=str(emotion).strip(),
-        onset=rel["onset"], apex=rel["apex"], offset=rel["offset"], aus=tuple(aus), fps=fps,
-        frame_numbers=numbers[lo:hi + 1].copy(), source=f"{folder} ({where})" if where else str(folder),
+        onset=rel["onset"], apex=rel["apex"], offset=rel["offset"], aus=tuple(aus), au_text=au_text,
+        au_error=au_error, fps=fps, frame_numbers=used.copy(), missing_frames=gaps, source=f"{folder} ({where})" if where else str(folder),
         loader=FrameLoader(tuple(str(p) for p in paths[lo:hi + 1])),
     )
 
@@ -200,24 +250,34 @@ def collect_clips(name: str, scheme: LabelScheme, items, make, *, on_error: str 
     """Run ``make(item) -> Clip`` over ``(where, item)`` pairs into a :class:`ClipSet`.
 
     Rows excluded by the label scheme and (with ``on_error="skip"``) rows with errors are
-    recorded in ``ClipSet.skipped``; duplicate clip ids are errors naming both rows.
+    recorded in ``ClipSet.skipped``; duplicate clip ids are errors naming both rows. Warnings
+    issued while a row is made (frame gaps, unreadable AU strings, order problems kept with
+    ``on_order_error="warn"``) are recorded in ``ClipSet.warnings`` and passed on.
     """
     from stag.data.annotations import RowErrors, check_unique
     from stag.data.clip import ClipSet
 
     errors = RowErrors(on_error)
-    clips, wheres = [], []
+    clips, wheres, noted = [], [], []
     for where, item in items:
         try:
-            clip = make(item)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                clip = make(item)
         except Excluded as exc:
             errors.excluded(where, str(exc))
             continue
         except ValueError as exc:  # DataError, and AU / emotion strings the parsers reject
             errors.error(where, exc if isinstance(exc, DataError) else DataError(str(exc)))
             continue
+        for w in caught:
+            text = str(w.message)
+            noted.append((where, text[len(where) + 2:] if text.startswith(f"{where}: ") else text))
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         clips.append(clip)
         wheres.append(where)
     keep = check_unique([c.clip_id for c in clips], wheres, errors)
     errors.report(name)
-    return ClipSet(name, scheme, [clips[i] for i in keep], dict(params or {}), errors.skipped)
+    kept = {wheres[i] for i in keep}
+    return ClipSet(name, scheme, [clips[i] for i in keep], dict(params or {}), errors.skipped,
+                   [(w, m) for w, m in noted if w in kept])

@@ -11,22 +11,27 @@ offset): ``Subject`` (stored as a number, ``6``; folders use ``006``), ``Filenam
 (``006_1_2``), ``Inducement Code``, ``Onset Frame``, ``Apex Frame``, ``Offset Frame``,
 ``Duration``, ``Micro``, ``Action Units`` (``4+7``, ``R12``), ``Estimated Emotion``,
 ``Objective Classes``, ``Notes``. The frame number is the integer after the last underscore.
-An apex given as ``-1``/``/`` loads as ``None``. A few AU cells list alternatives
-(``R12 or R15``); they are read as the union of the AUs named.
+An apex given as ``-1``/``/`` loads as ``None``. The ``Action Units`` cells use the full
+FACS notation: alternatives (``(R6 or R12)+R15``), intensity ranges (``4A/B``), referenced AUs
+(``ref(7B)+43``), lip prefixes (``T18``), head/eye codes (``61``) and free words (``soft focus``);
+see :mod:`stag.data.aus` for how each is read (alternatives give the union, marked uncertain;
+referenced AUs and head/eye codes are not AU targets). A cell that still cannot be read does not
+stop loading: the clip gets ``aus=()`` and ``au_error``, and is listed in ``ClipSet.warnings``.
 
 Published counts with the real file: 159 rows, emotions Anger 57, Other 26, Happiness 26,
-Surprise 15, Contempt 12, Disgust 9, Fear 8, Sadness 6. Scheme ``samm_5`` (default) keeps 136
+Surprise 15, Contempt 12, Disgust 9, Fear 8, Sadness 6. Two rows of the released v2 sheet have
+an apex outside onset..offset (rows 140 and 147); they load with ``on_order_error="warn"``
+(apex dropped, to be estimated), which ``stag data summary`` uses by default. Scheme ``samm_5`` (default) keeps 136
 clips (disgust, fear and sadness are listed in ``ClipSet.skipped``); ``composite3`` keeps the
 133 negative/positive/surprise clips, as in MEGC2019.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from stag.data.annotations import find_annotation_file, frame_cell, normalise_subject, read_annotations
-from stag.data.aus import parse_aus
+from stag.data.aus import AUString, read_au_cell
 from stag.data.clip import ClipSet
 from stag.data.frames import check_modes, collect_clips, find_frames_root, frame_clip
 from stag.data.labels import get_scheme
@@ -36,11 +41,12 @@ FRAME_DIRS = ("SAMM", "SAMM_CROP", "SAMM_cropped", ".")
 FPS = 200.0
 
 
-def samm_aus(text: object, where: str = "") -> tuple[int, ...]:
-    """SAMM AU cell -> AUs; ``"R12 or R15"`` alternatives give the union (``(12, 15)``)."""
-    if isinstance(text, str):
-        text = re.sub(r"(?i)\s+or\s+", "+", text)
-    return parse_aus(text, where)
+def samm_aus(text: object, where: str = "") -> AUString:
+    """SAMM AU cell -> :class:`~stag.data.aus.AUString` (never raises; see :mod:`stag.data.aus`).
+
+    ``"R12 or R15"`` gives targets ``(12, 15)`` (both marked uncertain).
+    """
+    return read_au_cell(text, where)
 
 
 def load_samm(data_root: str | Path, annotations: str | Path | None = None, scheme: str = "samm_5",
