@@ -19,7 +19,11 @@ class CrossAttentionLayer(nn.Module):
         G'' = G' + \mathrm{FFN}(G'),\quad T'' = T' + \mathrm{FFN}(T')
 
     A ROI query asks "when did this region move?", a keyframe query asks "where did the face
-    move in this frame?". Padded keyframes are masked as keys.
+    move in this frame?". Padded keyframes are masked as keys. With a single keyframe
+    (``K = 1``, e.g. onset-to-apex flow only) the graph->time direction has only one key and
+    would give every ROI the same vector, so it is skipped (its map is all ones; a clip padded
+    from one real keyframe gets no graph->time update either); time->graph,
+    where the keyframe attends over the ROIs, still runs.
 
     Args:
         dim (int): token width ``D``.
@@ -47,9 +51,16 @@ class CrossAttentionLayer(nn.Module):
     def forward(self, graph: torch.Tensor, temporal: torch.Tensor, key_mask: torch.Tensor,
                 return_attention_weights: bool = False):
         g, t = self.norm_g(graph), self.norm_t(temporal)
-        dg, w_gt = self.graph_to_time(g, t, key_mask=key_mask, return_attention_weights=True)
         dt, w_tg = self.time_to_graph(t, g, return_attention_weights=True)
-        graph = graph + self.drop(dg)
+        if temporal.shape[1] == 1:
+            # One keyframe: graph->time would hand every ROI the same vector, so it leaves the
+            # computation (each ROI's single keyframe weight is 1 by definition).
+            b, n = graph.shape[:2]
+            w_gt = graph.new_ones(b, self.graph_to_time.heads, n, 1)
+        else:
+            dg, w_gt = self.graph_to_time(g, t, key_mask=key_mask, return_attention_weights=True)
+            several = (key_mask.sum(dim=1) > 1).to(dg.dtype)[:, None, None]  # padded K = 1 clips too
+            graph = graph + self.drop(dg) * several
         temporal = temporal + self.drop(dt)
         graph = graph + self.drop(self.ffn_g(graph))
         temporal = temporal + self.drop(self.ffn_t(temporal))

@@ -138,7 +138,9 @@ class AttentionPool(nn.Module):
         a_k = \mathrm{softmax}_k\big(w^\top \tanh(W x_k) + \mathrm{prior}(m)_k\big)
         \;\text{over valid } k, \qquad y = \textstyle\sum_k a_k x_k
 
-    With one valid token its weight is exactly 1.
+    With one valid token its weight is exactly 1. With a single token slot (``L = 1``, e.g.
+    one keyframe) the pooling is the identity, so the score and the prior leave the
+    computation instead of producing a constant weight.
 
     Args:
         dim (int): token width ``D``.
@@ -158,6 +160,8 @@ class AttentionPool(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
                 magnitudes: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        if x.shape[-2] == 1:  # one slot: nothing to weigh (the prior would be a constant)
+            return x[..., 0, :], torch.ones(x.shape[:-1], dtype=x.dtype, device=x.device)
         logits = self.score(x).squeeze(-1)
         if self.prior is not None:
             if magnitudes is None:

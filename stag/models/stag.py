@@ -272,3 +272,16 @@ def stag_no_mag_prior(num_classes: int = 3, in_channels: int = 3, num_rois: int 
     """Ablation: keyframe attention without the motion-magnitude prior."""
     return _build_stag("stag_no_mag_prior", {"magnitude_prior": False},
                        num_classes, in_channels, num_rois, prior, num_aus, **cfg)
+
+
+# Ablations that leave the model unchanged when every clip has a single keyframe (K = 1, e.g.
+# the MEGC2019 composite's onset-to-apex flows): with one keyframe, keyframe attention pooling
+# is the identity, so what they remove is not computed at K = 1 in the full model either.
+NOT_APPLICABLE_AT_K1: dict[str, str] = {
+    "stag_no_mag_prior": "n/a at K=1: the magnitude prior weighs keyframes, and one keyframe has nothing to weigh",
+}
+
+
+def ablation_note(name: str, keyframes: int) -> str | None:
+    """Why model ``name`` is not a meaningful ablation at ``keyframes`` per clip, or ``None``."""
+    return NOT_APPLICABLE_AT_K1.get(name) if keyframes == 1 else None

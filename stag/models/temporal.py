@@ -52,13 +52,16 @@ def sinusoidal_positions(length: int, dim: int, device=None, dtype=torch.float32
 class TemporalPositions(nn.Module):
     """Adds a position code per keyframe slot: learned (up to ``max_len``) or sinusoidal (any ``K``).
 
+    With ``K = 1`` (or, given ``key_mask``, one real keyframe) nothing is added: one keyframe
+    has no order.
+
     Args:
         dim (int): token width ``D``.
         kind (str, optional): ``"learned"`` or ``"sinusoidal"``. (default: ``"learned"``)
         max_len (int, optional): largest ``K`` for learned positions. (default: ``32``)
 
     Shapes:
-        - **input:** ``(B, K, D)``.
+        - **input:** ``(B, K, D)``, optional key_mask ``(B, K)`` bool.
         - **output:** ``(B, K, D)``.
     """
 
@@ -69,14 +72,22 @@ class TemporalPositions(nn.Module):
         self.kind, self.max_len = kind, max_len
         self.table = nn.Parameter(torch.randn(max_len, dim) * 0.02) if kind == "learned" else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None = None) -> torch.Tensor:
         k, d = x.shape[1], x.shape[2]
+        if k == 1:  # a single keyframe has no order: a position would only be a constant bias
+            return x
         if self.table is None:
-            return x + sinusoidal_positions(k, d, x.device, x.dtype)
-        if k > self.max_len:
+            pos = sinusoidal_positions(k, d, x.device, x.dtype)
+        elif k > self.max_len:
             raise ValueError(f"K={k} keyframes exceeds max_keyframes={self.max_len} of the learned positions; "
                              "build the model with a larger max_keyframes or positions='sinusoidal'")
-        return x + self.table[:k]
+        else:
+            pos = self.table[:k]
+        if key_mask is None:
+            return x + pos
+        # Clips padded from a single real keyframe get no position either, as when alone.
+        ordered = (key_mask.sum(dim=1) > 1).to(x.dtype)[:, None, None]
+        return x + ordered * pos
 
 
 class TemporalEncoder(nn.Module):
@@ -111,7 +122,7 @@ class TemporalEncoder(nn.Module):
     def forward(self, flows: torch.Tensor, key_mask: torch.Tensor, return_attention_weights: bool = False):
         b, k, c, h, w = flows.shape
         x = self.frame_encoder(flows.reshape(b * k, c, h, w)).view(b, k, -1)
-        x = self.positions(x)
+        x = self.positions(x, key_mask)
         weights = None
         for block in self.blocks:
             x, weights = block(x, key_mask=key_mask, return_attention_weights=True)
