@@ -20,6 +20,8 @@ def _build(name, **kw):
     kw.setdefault("num_rois", N)
     if name.startswith("stag"):
         kw.setdefault("dropout", 0.0)
+    if name == "htnet":
+        kw.setdefault("size", "tiny")  # the published size has 139.6 M parameters (tests/test_htnet.py)
     return build(name, **kw).eval()
 
 

@@ -10,15 +10,17 @@ Every model: ``logits = model(flows, rois, key_mask, magnitudes)`` with flows
 """
 
 from stag.models import baselines as _baselines  # noqa: F401  (registers the baselines)
+from stag.models import htnet as _htnet  # noqa: F401  (registers the HTNet-like baseline)
 from stag.models import stag as _stag  # noqa: F401  (registers STAG and its ablations)
 from stag.models.baselines import OffApexNet, STSTNet
+from stag.models.htnet import HTNet, HTNetConfig
 from stag.models.losses import FocalLoss, class_balanced_alpha, focal_loss
 from stag.models.output import ModelOutput
 from stag.models.registry import build, list_models, register_model
 from stag.models.stag import STAG, STAGConfig
 
 __all__ = ["build", "list_models", "register_model", "ModelOutput", "STAG", "STAGConfig", "STSTNet",
-           "OffApexNet", "FocalLoss", "focal_loss", "class_balanced_alpha", "count_parameters"]
+           "OffApexNet", "HTNet", "HTNetConfig", "FocalLoss", "focal_loss", "class_balanced_alpha", "count_parameters"]
 
 
 def count_parameters(model) -> int:

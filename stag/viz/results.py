@@ -91,9 +91,10 @@ def plot_per_dataset(table: pd.DataFrame, metric: str = "uf1", *, ax=None):
 
 
 def plot_efficiency(table: pd.DataFrame, x: str, y: str = "uf1", *, size: str | None = None,
-                    label: str = "model", ax=None, logx: bool = True, xlabel: str | None = None):
+                    label: str = "model", ax=None, logx: bool = True, xlabel: str | None = None,
+                    fontsize: float = 8):
     """Scatter of a score against a cost (latency, parameters, training time), one labelled
-    point per model; ``size`` scales the markers by another column."""
+    point per model; ``size`` scales the markers by another column, ``fontsize`` the labels."""
     if ax is None:
         _, ax = new_figure(width=5.2, height=3.6)
     s = 60.0
@@ -103,9 +104,38 @@ def plot_efficiency(table: pd.DataFrame, x: str, y: str = "uf1", *, size: str | 
     colours = [PALETTE[i % len(PALETTE)] for i in range(len(table))]
     ax.scatter(table[x], table[y], s=s, c=colours, alpha=0.85, edgecolor="black", linewidth=0.5)
     for xi, yi, name in zip(table[x], table[y], table[label]):
-        ax.annotate(str(name), (xi, yi), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        ax.annotate(str(name), (xi, yi), textcoords="offset points", xytext=(5, 4), fontsize=fontsize)
     if logx:
         ax.set_xscale("log")
     ax.set_xlabel(xlabel or x)
     ax.set_ylabel(y.upper() if y in ("uf1", "uar") else y)
     return ax
+
+
+def plot_accuracy_vs_cost(points: pd.DataFrame, panels: Sequence[tuple[str, str]], y: str = "uf1", *,
+                          size: str | None = "params", width: float = 12.0, height: float = 4.4,
+                          fontsize: float = 12):
+    """One row of score-against-cost scatters, legible at page width.
+
+    Args:
+        points: one row per model (e.g. :func:`stag.bench.tradeoff.accuracy_vs_cost`).
+        panels: ``[(column, x label), ...]``, one panel each; missing columns are skipped.
+        y: the score column.
+        size: column scaling the markers (``None``: equal markers).
+        width, height: figure size in inches (about a page width at ``12``).
+        fontsize: axis labels; tick and point labels are one point smaller.
+    """
+    panels = [(c, lab) for c, lab in panels if c in points and points[c].notna().any()]
+    if not panels:
+        raise ValueError("none of the panel columns is in points")
+    fig, axes = new_figure(1, len(panels), width=width, height=height, sharey=True, squeeze=False)
+    for ax, (column, xlabel) in zip(axes[0], panels):
+        plot_efficiency(points, column, y, size=size, ax=ax, xlabel=xlabel, fontsize=fontsize - 1)
+        ax.xaxis.label.set_size(fontsize)
+        ax.yaxis.label.set_size(fontsize)
+        ax.tick_params(labelsize=fontsize - 1)
+        ax.margins(x=0.25, y=0.15)
+    for ax in axes[0][1:]:
+        ax.set_ylabel("")
+    fig.tight_layout()
+    return fig
