@@ -421,3 +421,39 @@ def test_folder_refuses_to_guess_between_several_tables(tmp_path):
     (tmp_path / "other.csv").write_text("a,b\n")
     with pytest.raises(DataError, match=r"several annotation files match \*\.csv .*labels\.csv, other\.csv"):
         load("folder", data_root=tmp_path)
+
+
+# --------------------------------------------------------------------------- frame gaps
+
+
+def test_compress_ranges():
+    from stag.data.frames import compress_ranges, missing_numbers
+
+    assert compress_ranges([50]) == "50" and compress_ranges([50, 52, 53, 54]) == "50, 52-54"
+    assert missing_numbers(np.array([46, 47, 49, 53])) == (48, 50, 51, 52) and missing_numbers(np.arange(5)) == ()
+
+
+def test_a_gap_in_the_frame_numbers_is_a_warning_and_counted_in_the_summary(tmp_path):
+    from stag.data.cli import format_summary
+
+    fakes.write_casme2_layout(tmp_path, _casme2_rows() + _casme2_rows(filename="EP03_02"), n_frames=20)
+    folder = tmp_path / "CASME2-RAW" / "sub01" / "EP02_01f"  # img5..img24, onset 6, apex 15, offset 23
+    for n in (8, 10, 11, 12):
+        (folder / f"img{n}.jpg").unlink()
+    with pytest.warns(UserWarning, match=r"clip casme2/sub01/EP02_01f has frame gaps: folder .*EP02_01f lacks "
+                                         r"frame\(s\) 8, 10-12 in 5\.\.24"):
+        cs = load("casme2", data_root=tmp_path)
+    gap, whole = cs
+    assert gap.missing_frames == (8, 10, 11, 12) and whole.missing_frames == ()
+    assert gap.frame_numbers.tolist() == [5, 6, 7, 9, *range(13, 25)] and gap.apex == gap.frame_numbers.tolist().index(15)
+    assert len(gap.load_frames()) == 16
+    text = format_summary(cs)
+    assert "Clips with frame gaps: 1\n  casme2/sub01/EP02_01f: missing frame(s) 8, 10-12" in text
+
+
+def test_a_missing_onset_apex_or_offset_frame_is_an_error(tmp_path):
+    fakes.write_casme2_layout(tmp_path, _casme2_rows(), n_frames=20)
+    (tmp_path / "CASME2-RAW" / "sub01" / "EP02_01f" / "img15.jpg").unlink()  # the apex
+    with pytest.raises(DataError, match=r"row 2: apex frame 15 is missing from clip folder .*EP02_01f \(a gap in "
+                                        r"its 19 frames numbered 5\.\.24; missing 15\)"):
+        load("casme2", data_root=tmp_path)
