@@ -9,7 +9,9 @@ Frame numbers deliberately cross a digit boundary (``img9`` -> ``img10``).
 
 Every writer returns a :class:`FakeLayout` with the paths and the rows it wrote, which is
 what a correct adapter must read back. ``write_megc2019_flow_layout`` takes arrays, so it
-also turns synthetic flows into a MEGC2019-composite stand-in.
+also turns synthetic flows into a MEGC2019-composite stand-in. ``write_frames_for_annotations``
+writes the frame tree of a *real* CASME II or SAMM annotation file (not copying the file), so
+the released codings can be loaded and summarised without the licensed frames.
 """
 
 from __future__ import annotations
