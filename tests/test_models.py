@@ -321,25 +321,3 @@ def test_roi_and_edge_summaries_known_values():
     assert table.loc["graph", "removed"] and not table.loc["temporal", "removed"]
     assert table.loc["total", "parameters"] == count_parameters(_build("stag_no_graph"))
 
-
-def test_quick_fit_learns_and_fit_or_load_caches(tmp_path):
-    from stag.models.quickfit import QuickFitConfig, batch_accuracy, fit_or_load
-
-    flows, rois, key_mask, mags = make_inputs(6, 2, size=16, seed=10)
-    labels = torch.tensor([0, 1, 2, 0, 1, 2])
-    flows[:, :, 0] += labels[:, None, None, None].float()  # a learnable signal in u
-    batch = {"flows": flows, "rois": rois, "key_mask": key_mask, "magnitudes": mags, "label": labels}
-    config = QuickFitConfig(epochs=25, batch_size=3, lr=5e-3, seed=1)
-    threads = torch.get_num_threads()
-    kw = dict(num_rois=N, dim=16, heads=2, dropout=0.0)
-    model, history = fit_or_load("stag", batch, config, cache_dir=tmp_path, **kw)
-    assert torch.get_num_threads() == threads and not model.training
-    assert len(history) == 25 and history[-1] < 0.5 * history[0]
-    assert batch_accuracy(model, batch) == 1.0
-    assert len(list((tmp_path / "quickfit").glob("stag-*.pt"))) == 1
-    again, history2 = fit_or_load("stag", batch, config, cache_dir=tmp_path, **kw)  # loaded, not retrained
-    assert history2 == history
-    for a, b in zip(model.state_dict().values(), again.state_dict().values()):
-        assert torch.equal(a, b)
-    with pytest.raises(ValueError, match="lacks"):
-        fit_or_load("stag", {"flows": flows}, config, **kw)

@@ -1,5 +1,6 @@
 """Load a dataset and prepare it (through the cache): the shared first step of ``stag train``,
-the training chapter and the ``train`` benchmark."""
+the training chapter and the ``train`` benchmark; and the subject hold-out that the
+architecture chapters share (:func:`chapter_setup`)."""
 
 from __future__ import annotations
 
@@ -96,3 +97,63 @@ def holdout_split(prepared: list, test_subjects: int) -> HoldOut:
     train_clips = [p for p in prepared if p.subject not in held_out]
     test_clips = [p for p in prepared if p.subject in held_out]
     return HoldOut(held_out, train_clips, test_clips, collate(train_clips), collate(test_clips))
+
+
+@dataclass
+class ChapterData(HoldOut):
+    """:class:`HoldOut` plus what the architecture chapters share.
+
+    Attributes:
+        prepared: every prepared clip (both sides of the split).
+        class_names: the label scheme's classes.
+        prior: ``(N, N)`` AU co-occurrence prior between the ROIs
+            (:func:`stag.preprocess.rois.au_prior_adjacency`).
+    """
+
+    prepared: list = None
+    class_names: tuple[str, ...] = ()
+    prior: object = None
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+def chapter_setup(*, seed: int = 0, n_subjects: int = 10, clips_per_subject: int = 8, image_size: int = 64,
+                  keyframes: int = 8, flow_method: str = "dis", test_subjects: int = 2,
+                  cache_dir: str | Path | None = None, jobs: int = 2) -> ChapterData:
+    """The synthetic subset and subject hold-out of the architecture chapters (graph,
+    temporal, cross-attention), prepared through the cache so the chapters share it.
+
+    Args:
+        seed: seed of the synthetic data.
+        n_subjects, clips_per_subject, image_size: size of the synthetic set (pixels).
+        keyframes, flow_method: :class:`~stag.preprocess.pipeline.PrepareConfig` fields.
+        test_subjects: subjects held out (:func:`holdout_split`).
+        cache_dir: preprocessing cache folder (``None``: no cache).
+        jobs: preprocessing worker processes.
+    """
+    from stag.preprocess.pipeline import PrepareConfig
+    from stag.preprocess.rois import au_prior_adjacency
+
+    data = load_and_prepare("synthetic", prepare_config=PrepareConfig(image_size=image_size, keyframes=keyframes,
+                                                                      flow_method=flow_method),
+                            cache_dir=cache_dir, jobs=jobs, progress=False,
+                            data_params=dict(n_subjects=n_subjects, clips_per_subject=clips_per_subject,
+                                             image_size=image_size, seed=seed))
+    split = holdout_split(data.prepared, test_subjects)
+    return ChapterData(split.held_out, split.train_clips, split.test_clips, split.train, split.test,
+                       prepared=data.prepared, class_names=data.class_names, prior=au_prior_adjacency())
+
+
+def apex_keyframe(key_mask, magnitudes):
+    """``(B,)`` int64 index of each clip's apex keyframe: the real keyframe (``key_mask``)
+    with the largest motion magnitude.
+
+    Shapes:
+        key_mask: ``(B, K)`` bool tensor; magnitudes: ``(B, K)`` tensor.
+    """
+    if key_mask.shape != magnitudes.shape or key_mask.dim() != 2:
+        raise ValueError(f"apex_keyframe: key_mask {tuple(key_mask.shape)} and magnitudes "
+                         f"{tuple(magnitudes.shape)} must both be (B, K)")
+    return magnitudes.masked_fill(~key_mask, float("-inf")).argmax(dim=1)
