@@ -445,7 +445,8 @@ def test_a_gap_in_the_frame_numbers_is_a_warning_and_counted_in_the_summary(tmp_
         cs = load("casme2", data_root=tmp_path)
     gap, whole = cs
     assert gap.missing_frames == (8, 10, 11, 12) and whole.missing_frames == ()
-    assert gap.frame_numbers.tolist() == [5, 6, 7, 9, *range(13, 25)] and gap.apex == gap.frame_numbers.tolist().index(15)
+    assert gap.frame_numbers.tolist() == [5, 6, 7, 9, *range(13, 25)]
+    assert gap.apex == gap.frame_numbers.tolist().index(15)
     assert len(gap.load_frames()) == 16
     text = format_summary(cs)
     assert "Clips with frame gaps: 1\n  casme2/sub01/EP02_01f: missing frame(s) 8, 10-12" in text

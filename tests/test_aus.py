@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from stag.data.aus import AUCode, AUParseError, AUString, au_targets, code_kind, parse_au_string, parse_aus, read_au_cell
+from stag.data.aus import (AUCode, AUParseError, AUString, au_targets, code_kind, parse_au_string, parse_aus,
+                           read_au_cell)
 
 
 def _shared_data() -> Path:

@@ -214,7 +214,8 @@ def frame_clip(*, dataset: str, subject: str, name: str, folder: Path, emotion: 
         clip_id=clip_id, subject=subject, dataset=dataset,
         label=label, label_name=label_name, emotion=str(emotion).strip(),
         onset=rel["onset"], apex=rel["apex"], offset=rel["offset"], aus=tuple(aus), au_text=au_text,
-        au_error=au_error, fps=fps, frame_numbers=used.copy(), missing_frames=gaps, source=f"{folder} ({where})" if where else str(folder),
+        au_error=au_error, fps=fps, frame_numbers=used.copy(), missing_frames=gaps,
+        source=f"{folder} ({where})" if where else str(folder),
         loader=FrameLoader(tuple(str(p) for p in paths[lo:hi + 1])),
     )
 
