@@ -128,9 +128,18 @@ def plot_accuracy_vs_cost(points: pd.DataFrame, panels: Sequence[tuple[str, str]
     panels = [(c, lab) for c, lab in panels if c in points and points[c].notna().any()]
     if not panels:
         raise ValueError("none of the panel columns is in points")
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
     fig, axes = new_figure(1, len(panels), width=width, height=height, sharey=True, squeeze=False)
     for ax, (column, xlabel) in zip(axes[0], panels):
         plot_efficiency(points, column, y, size=size, ax=ax, xlabel=xlabel, fontsize=fontsize - 1)
+        # Plain 1-2-5 tick labels: the default minor labels of a log axis spanning less than a
+        # decade overlap.
+        values = points[column].astype(float)
+        wide = np.log10(values.max() / values.min()) > 2
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0,) if wide else (1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _compact(v)))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.xaxis.label.set_size(fontsize)
         ax.yaxis.label.set_size(fontsize)
         ax.tick_params(labelsize=fontsize - 1)
@@ -139,3 +148,11 @@ def plot_accuracy_vs_cost(points: pd.DataFrame, panels: Sequence[tuple[str, str]
         ax.set_ylabel("")
     fig.tight_layout()
     return fig
+
+
+def _compact(v: float) -> str:
+    """``1500000 -> '1.5M'``, ``2000 -> '2k'``, ``0.5 -> '0.5'``."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= scale:
+            return f"{v / scale:g}{suffix}"
+    return f"{v:g}"
