@@ -138,3 +138,18 @@ def test_keyframe_table(clips):
     table = keyframe_table([prepare_clip(c, PrepareConfig(keyframes=3)) for c in clips[:2]])
     assert list(table["clip_id"]) == [c.clip_id for c in clips[:2]]
     assert {"apex_error", "coverage", "precision", "landmark_error_px"} <= set(table.columns)
+
+
+def test_flow_clip_records_where_its_landmarks_come_from():
+    """A flow-only clip with no apex face falls back to the template, and says so."""
+    from stag.data.clip import Clip
+    from stag.preprocess.pipeline import PrepareConfig, landmark_sources, prepare_clip
+
+    rng = np.random.default_rng(0)
+    clip = Clip(clip_id="c1", subject="s01", dataset="smic", label=0, label_name="negative",
+                flows=rng.normal(size=(1, 3, 28, 28)).astype(np.float32))
+    p = prepare_clip(clip, PrepareConfig(keyframes=1, image_size=28, output_size=28))
+    assert p.truth["landmarks_from"] == "template"
+    table = landmark_sources([p, p])
+    assert table.loc["smic", "template"] == 2 and table.loc["smic", "dlib"] == 0
+    assert table.loc["smic", "total"] == 2

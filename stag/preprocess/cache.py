@@ -19,7 +19,7 @@ from stag.files import atomic_write
 from stag.preprocess.prepared import Prepared
 
 # Bump when a change to the preprocessing code changes its output.
-CODE_VERSION = "prepare-3"
+CODE_VERSION = "prepare-4"
 
 _ARRAYS = ("flows", "key_mask", "magnitudes", "key_indices", "rois", "landmarks", "face")
 
