@@ -94,3 +94,69 @@ def bootstrap_ci(y_true, y_pred, num_classes: int, *, metric: str = "uf1", n_boo
         values[b] = scores_from_confusion(confusion_matrix(y_true[idx], y_pred[idx], num_classes))[metric]
     lo, hi = np.nanquantile(values, [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)
+
+
+def subject_bootstrap(y_true, y_pred, subjects, num_classes: int, *, weights=None, metric: str = "uf1",
+                      n_boot: int = 1000, random_state: int = 0) -> np.ndarray:
+    """Bootstrap over subjects: ``metric`` on ``n_boot`` resamples of whole subjects.
+
+    Each resample draws the subjects with replacement (as many as there are) and pools all
+    clips of every drawn subject, so a subject's clips always move together: the interval
+    reflects that LOSO folds are subjects, not independent clips. Every prediction set is
+    scored on the *same* resamples, so sets can be compared pairwise.
+
+    Args:
+        y_true: ``(n,)`` true class ids.
+        y_pred: ``(n,)`` predictions, or ``(m, n)`` for ``m`` prediction sets of the same clips
+            (seeds, models).
+        subjects: ``(n,)`` subject id of each clip (prefix the dataset for composites).
+        weights: ``(m,)`` combination of the sets' scores per resample, e.g. ``[1/3]*3`` for
+            the mean over three seeds, or ``[1/3]*3 + [-1/3]*3`` for the mean paired
+            difference of model A minus model B over three seeds. Default: the mean over sets.
+        metric: ``"uf1"``, ``"uar"`` or ``"accuracy"``.
+
+    Returns:
+        ``(n_boot,)`` values of ``weights @ metric`` (the MEGC summed-confusion scores).
+    """
+    if metric not in ("uf1", "uar", "accuracy"):
+        raise ValueError(f"metric={metric!r}: expected 'uf1', 'uar' or 'accuracy'")
+    y_true = np.asarray(y_true, dtype=np.int64)
+    preds = np.atleast_2d(np.asarray(y_pred, dtype=np.int64))
+    subjects = np.asarray(subjects, dtype=object)
+    if preds.shape[1] != len(y_true) or len(subjects) != len(y_true):
+        raise ValueError(f"y_true ({len(y_true)}), y_pred {preds.shape} and subjects ({len(subjects)}) "
+                         "must describe the same clips")
+    m = preds.shape[0]
+    weights = np.full(m, 1.0 / m) if weights is None else np.asarray(weights, dtype=np.float64)
+    if weights.shape != (m,):
+        raise ValueError(f"weights has shape {weights.shape}; expected ({m},), one per prediction set")
+    names, sid = np.unique(subjects.astype(str), return_inverse=True)
+    if len(names) == 0:
+        return np.full(n_boot, np.nan)
+    # Per-subject confusion matrices: a resample's matrix is their count-weighted sum.
+    per_subject = np.zeros((m, len(names), num_classes, num_classes), dtype=np.int64)
+    for j in range(m):
+        per_subject[j] = [confusion_matrix(y_true[sid == s], preds[j, sid == s], num_classes)
+                          for s in range(len(names))]
+    rng = np.random.default_rng(random_state)
+    counts = np.stack([np.bincount(rng.integers(0, len(names), len(names)), minlength=len(names))
+                       for _ in range(n_boot)])
+    cms = np.einsum("bs,mskl->bmkl", counts, per_subject)
+    values = np.array([[scores_from_confusion(cms[b, j])[metric] for j in range(m)] for b in range(n_boot)])
+    return values @ weights
+
+
+def subject_bootstrap_ci(y_true, y_pred, subjects, num_classes: int, *, weights=None, metric: str = "uf1",
+                         n_boot: int = 1000, level: float = 0.95,
+                         random_state: int = 0) -> tuple[float, float, float]:
+    """``(estimate, low, high)``: ``weights @ metric`` on all clips and its percentile
+    interval over :func:`subject_bootstrap` resamples (same arguments)."""
+    if not 0 < level < 1:
+        raise ValueError(f"level={level} must be in (0, 1)")
+    preds = np.atleast_2d(np.asarray(y_pred, dtype=np.int64))
+    w = np.full(len(preds), 1.0 / len(preds)) if weights is None else np.asarray(weights, dtype=np.float64)
+    point = float(sum(wj * scores(y_true, p, num_classes)[metric] for wj, p in zip(w, preds)))
+    values = subject_bootstrap(y_true, preds, subjects, num_classes, weights=w, metric=metric, n_boot=n_boot,
+                               random_state=random_state)
+    lo, hi = np.nanquantile(values, [(1 - level) / 2, (1 + level) / 2])
+    return point, float(lo), float(hi)

@@ -1,0 +1,571 @@
+"""Recorded runs: costly runs kept as raw predictions plus provenance, re-scored at build time.
+
+A recorded run is a folder ``results/<study>/<run>/`` holding exactly the two files a run
+writes at its end: ``results.json`` (scores, full configuration, provenance) and
+``predictions.csv`` (one row per test clip). Nothing else (no weights, no data) is kept::
+
+    stag train --dataset megc2019_flow --data-root ../shared/data/megc2019 --protocol loso \\
+        --model stag --selection last --seed 0 --out runs/megc2019/stag-last-seed0
+    stag record runs/megc2019/stag-last-seed0 results/megc2019/stag-last-seed0
+
+The book never types a number: :func:`load_recorded` re-scores every run from its
+predictions with :mod:`stag.train.metrics` (and fails, naming the run, when a number in
+``results.json`` disagrees), :func:`summary` and :func:`compare` build the tables, and
+:func:`findings` words the answer from them.
+
+Run names: ``<model>-<selection>-seed<N>`` for LOSO runs (``stag-last-seed0``,
+``ststnet-inner_val-seed2``) and ``<model>-lodo-<held-out dataset>-seed<N>`` for
+cross-dataset runs (``stag-lodo-casme2-seed0``). The tables read model, selection, seed and
+protocol from ``results.json``; the name only has to be unique.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stag.train.metrics import confusion_matrix, per_group_scores, scores, subject_bootstrap_ci
+from stag.train.report import ORACLE_SHORT, model_role
+
+RECORD_FILES = ("results.json", "predictions.csv")
+DATASET_NAMES = {"casme2": "CASME II", "samm": "SAMM", "smic": "SMIC"}
+SELECTION_ORDER = ("last", "inner_val", "oracle")
+ROLE_ORDER = ("STAG", "ablation", "baseline")
+HONEST = ("last", "inner_val")
+N_BOOT = 2000
+
+
+class RecordError(ValueError):
+    """A recorded run is inconsistent (scores that its predictions do not give, missing clips)."""
+
+
+@dataclass
+class RecordedRun:
+    """One recorded run: its folder name, ``results.json`` and ``predictions.csv``."""
+
+    name: str
+    path: Path
+    results: dict
+    predictions: pd.DataFrame
+
+    @classmethod
+    def load(cls, path: str | Path) -> RecordedRun:
+        path = Path(path)
+        for f in RECORD_FILES:
+            if not (path / f).is_file():
+                raise FileNotFoundError(f"recorded run {path.name}: {path / f} is missing")
+        pred = pd.read_csv(path / "predictions.csv", dtype={"subject": str, "clip_id": str, "dataset": str,
+                                                            "fold": str})
+        return cls(path.name, path, json.loads((path / "results.json").read_text()), pred)
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.results["class_names"])
+
+    @property
+    def groups(self) -> np.ndarray:
+        """``dataset/subject`` of every prediction row (the unit the bootstrap resamples)."""
+        return (self.predictions["dataset"] + "/" + self.predictions["subject"]).to_numpy(dtype=object)
+
+    @property
+    def provenance(self) -> dict:
+        return self.results.get("provenance") or {}
+
+
+# --------------------------------------------------------------------------- checking
+def rescore(run: RecordedRun | str | Path) -> dict:
+    """Scores of ``run`` recomputed from ``predictions.csv``, checked against ``results.json``.
+
+    Returns ``{uf1, uar, accuracy, per_dataset, confusion}`` (the MEGC way: one confusion
+    matrix summed over folds).
+
+    Raises:
+        RecordError: naming the run and the number that differs (a predictions file edited
+            or swapped after the run).
+    """
+    run = run if isinstance(run, RecordedRun) else RecordedRun.load(run)
+    d, pred = run.results, run.predictions
+    k = len(run.class_names)
+    s = scores(pred["y_true"], pred["y_pred"], k)
+    cm = confusion_matrix(pred["y_true"], pred["y_pred"], k)
+    per = per_group_scores(pred["y_true"], pred["y_pred"], pred["dataset"], k)
+    problems = []
+    for m in ("uf1", "uar", "accuracy"):
+        if not np.isclose(s[m], d[m], rtol=0, atol=1e-9, equal_nan=True):
+            problems.append(f"{m} {d[m]!r} in results.json, {s[m]!r} from predictions.csv")
+    if not np.array_equal(cm, np.asarray(d["confusion"])):
+        problems.append(f"confusion {d['confusion']} in results.json, {cm.tolist()} from predictions.csv")
+    if set(per) != set(d["per_dataset"]):
+        problems.append(f"datasets {sorted(d['per_dataset'])} in results.json, {sorted(per)} in predictions.csv")
+    else:
+        for name, v in per.items():
+            for m in ("uf1", "uar", "accuracy", "n"):
+                if not np.isclose(v[m], d["per_dataset"][name][m], rtol=0, atol=1e-9, equal_nan=True):
+                    problems.append(f"{name} {m} {d['per_dataset'][name][m]!r} in results.json, {v[m]!r} "
+                                    "from predictions.csv")
+    if problems:
+        raise RecordError(f"recorded run {run.name} ({run.path}): predictions.csv does not give the scores in "
+                          f"results.json: " + "; ".join(problems))
+    return {**s, "per_dataset": per, "confusion": cm}
+
+
+def check_coverage(run: RecordedRun) -> None:
+    """Every clip of the data is predicted (LOSO, k-fold: exactly once; cross-dataset: each
+    fold predicts every clip of its test dataset once).
+
+    Raises:
+        RecordError: naming the run, with the counts.
+    """
+    pred = run.predictions
+    d = run.results
+    n_data = (d.get("data") or {}).get("n_clips")
+    if d["protocol"] == "cross_dataset":
+        dup = pred.duplicated(["fold", "clip_id"])
+        if dup.any():
+            raise RecordError(f"recorded run {run.name}: clips predicted twice in one fold: "
+                              f"{pred.loc[dup, 'clip_id'].head(3).tolist()}")
+        for test, g in pred.groupby("dataset"):
+            sets = {f: frozenset(gg["clip_id"]) for f, gg in g.groupby("fold")}
+            if len(set(sets.values())) > 1:
+                raise RecordError(f"recorded run {run.name}: folds testing {test} predict different clips")
+        return
+    if pred["clip_id"].duplicated().any():
+        raise RecordError(f"recorded run {run.name}: some clips are predicted more than once "
+                          f"({pred['clip_id'][pred['clip_id'].duplicated()].head(3).tolist()})")
+    if n_data is not None and len(pred) != int(n_data):
+        raise RecordError(f"recorded run {run.name}: predictions.csv has {len(pred)} clips but the run's data "
+                          f"has {n_data}; record a finished run only")
+    if len(d.get("folds", [])) != pred["fold"].nunique():
+        raise RecordError(f"recorded run {run.name}: results.json lists {len(d.get('folds', []))} folds, "
+                          f"predictions.csv {pred['fold'].nunique()}")
+
+
+# --------------------------------------------------------------------------- the table
+def load_recorded(root: str | Path) -> pd.DataFrame:
+    """One row per recorded run under ``root`` (``root/*/results.json``), re-scored.
+
+    Columns: ``run, model, role, protocol, selection, seed, epochs, n_clips, uf1, uar,
+    accuracy, uf1_<dataset>, uar_<dataset>`` (each dataset present), ``commit, dirty,
+    data_checksum, command, device, cpu, cores, wall_time_s, cpu_time_s`` and ``record``
+    (the :class:`RecordedRun`). Scores come from :func:`rescore`, never from the JSON.
+    An absent or empty ``root`` gives an empty table with these columns.
+    """
+    root = Path(root)
+    rows = []
+    for rj in sorted(root.glob("*/results.json")) if root.is_dir() else []:
+        run = RecordedRun.load(rj.parent)
+        s = rescore(run)
+        check_coverage(run)
+        d, p = run.results, run.provenance
+        mach = p.get("machine") or {}
+        row = {"run": run.name, "model": d["model"], "role": model_role(d["model"]), "protocol": d["protocol"],
+               "selection": d["selection"], "seed": int(d["seed"]), "epochs": d["epochs"],
+               "n_clips": len(run.predictions), "uf1": s["uf1"], "uar": s["uar"], "accuracy": s["accuracy"]}
+        for name, v in s["per_dataset"].items():
+            row[f"uf1_{name}"], row[f"uar_{name}"] = v["uf1"], v["uar"]
+        row.update(commit=p.get("commit"), dirty=p.get("dirty"), data_checksum=p.get("data_checksum"),
+                   command=p.get("command"), device=mach.get("device"), cpu=mach.get("cpu"),
+                   cores=mach.get("logical_cores"), wall_time_s=p.get("wall_time_s", d.get("wall_time_s")),
+                   cpu_time_s=p.get("cpu_time_s"), record=run)
+        rows.append(row)
+    cols = ["run", "model", "role", "protocol", "selection", "seed", "epochs", "n_clips", "uf1", "uar", "accuracy",
+            "commit", "dirty", "data_checksum", "command", "device", "cpu", "cores", "wall_time_s", "cpu_time_s",
+            "record"]
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=cols)
+
+
+def _ordered(df: pd.DataFrame) -> pd.DataFrame:
+    key = {"role": lambda s: s.map({r: i for i, r in enumerate(ROLE_ORDER)}),
+           "selection": lambda s: s.map({r: i for i, r in enumerate(SELECTION_ORDER)})}
+    by = [c for c in ("selection", "role") if c in df]
+    return df.sort_values(by, key=lambda s: key[s.name](s), kind="stable").reset_index(drop=True) if by else df
+
+
+def _aligned(runs: list[RecordedRun]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """``(y_true, preds (m, n), groups, k)`` of runs over the same clips, in clip order.
+
+    Raises:
+        RecordError: the runs predict different clips or disagree on the truth.
+    """
+    frames = [r.predictions.sort_values("clip_id").reset_index(drop=True) for r in runs]
+    ref = frames[0]
+    for r, f in zip(runs[1:], frames[1:]):
+        if not (f["clip_id"].equals(ref["clip_id"]) and f["y_true"].equals(ref["y_true"])):
+            raise RecordError(f"recorded runs {runs[0].name} and {r.name} do not predict the same clips with the "
+                              "same labels; they cannot be paired")
+    groups = (ref["dataset"] + "/" + ref["subject"]).to_numpy(dtype=object)
+    return (ref["y_true"].to_numpy(), np.stack([f["y_pred"].to_numpy() for f in frames]), groups,
+            len(runs[0].class_names))
+
+
+def summary(table: pd.DataFrame, protocol: str = "loso", *, n_boot: int = N_BOOT) -> pd.DataFrame:
+    """Mean over seeds per model x selection, with the spread and a subject-bootstrap interval.
+
+    Columns: ``model, role, selection, seeds, uf1_mean, uf1_min, uf1_max, uf1_ci_low,
+    uf1_ci_high, uar_mean, uar_min, uar_max`` and ``uf1_<dataset>, uar_<dataset>`` (means over
+    seeds). The interval is the 95% percentile interval of the seed-mean UF1 when the
+    subjects are resampled (:func:`stag.train.metrics.subject_bootstrap`). Rows: STAG,
+    ablations, baselines; selections last, inner_val, oracle.
+    """
+    runs = table[table["protocol"] == protocol] if len(table) else table
+    if runs.empty:
+        return pd.DataFrame(columns=["model", "role", "selection", "seeds", "uf1_mean", "uf1_min", "uf1_max",
+                                     "uf1_ci_low", "uf1_ci_high", "uar_mean", "uar_min", "uar_max"])
+    per_ds = [c for c in runs.columns if c.startswith(("uf1_", "uar_")) and c[4:] in DATASET_NAMES]
+    rows = []
+    for (model, role, sel), g in runs.groupby(["model", "role", "selection"], sort=False):
+        y, preds, groups, k = _aligned(list(g["record"]))
+        _, lo, hi = subject_bootstrap_ci(y, preds, groups, k, n_boot=n_boot)
+        rows.append({"model": model, "role": role, "selection": sel, "seeds": len(g),
+                     "uf1_mean": g["uf1"].mean(), "uf1_min": g["uf1"].min(), "uf1_max": g["uf1"].max(),
+                     "uf1_ci_low": lo, "uf1_ci_high": hi,
+                     "uar_mean": g["uar"].mean(), "uar_min": g["uar"].min(), "uar_max": g["uar"].max(),
+                     **{c: g[c].mean() for c in per_ds}})
+    out = pd.DataFrame(rows)
+    return _ordered(out.sort_values("uf1_mean", ascending=False, kind="stable"))
+
+
+def _sel_label(sel: str) -> str:
+    return ORACLE_SHORT if sel == "oracle" else sel
+
+
+def headline(summ: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """The opening table: model, selection, UF1 mean [min-max] over seeds, its 95%
+    subject-bootstrap interval, UAR mean [min-max], seeds."""
+    f = f"{{:.{digits}f}}"
+    return pd.DataFrame({
+        "model": summ["model"], "selection": summ["selection"].map(_sel_label), "seeds": summ["seeds"],
+        "UF1 mean [min-max]": [f"{f.format(a)} [{f.format(b)}-{f.format(c)}]"
+                               for a, b, c in zip(summ["uf1_mean"], summ["uf1_min"], summ["uf1_max"])],
+        "UF1 95% subject bootstrap": [f"[{f.format(a)}, {f.format(b)}]"
+                                      for a, b in zip(summ["uf1_ci_low"], summ["uf1_ci_high"])],
+        "UAR mean [min-max]": [f"{f.format(a)} [{f.format(b)}-{f.format(c)}]"
+                               for a, b, c in zip(summ["uar_mean"], summ["uar_min"], summ["uar_max"])],
+    })
+
+
+def per_dataset(summ: pd.DataFrame) -> pd.DataFrame:
+    """UF1 and UAR per source dataset (mean over seeds), one row per model x selection;
+    columns named ``"CASME II UF1"`` etc."""
+    out = summ[["model", "selection"]].copy()
+    out["selection"] = out["selection"].map(_sel_label)
+    for ds, label in DATASET_NAMES.items():
+        for m in ("uf1", "uar"):
+            col = f"{m}_{ds}"
+            if col in summ:
+                out[f"{label} {m.upper()}"] = summ[col].round(3)
+    return out
+
+
+def confusions(table: pd.DataFrame, protocol: str = "loso",
+               selection: str = "last") -> tuple[list[tuple[str, np.ndarray]], list[str]]:
+    """``([(title, confusion summed over seeds), ...], class_names)`` per model for one
+    selection, ready for :func:`stag.viz.results.plot_confusions`."""
+    runs = table[(table["protocol"] == protocol) & (table["selection"] == selection)] if len(table) else table
+    items, names = [], []
+    for model, g in _ordered(runs.assign(role=runs["role"])).groupby("model", sort=False):
+        recs = list(g["record"])
+        names = recs[0].class_names
+        cm = sum(rescore(r)["confusion"] for r in recs)
+        items.append((f"{model} ({len(recs)} seed{'s' * (len(recs) > 1)})", cm))
+    return items, names
+
+
+def compare(table: pd.DataFrame, a: str = "stag", b: str | None = None, protocol: str = "loso", *,
+            n_boot: int = N_BOOT) -> pd.DataFrame:
+    """Paired per-seed UF1 differences ``a - b`` per selection, with a subject-bootstrap interval.
+
+    ``b`` defaults to the best baseline (highest mean UF1) of each selection. Seeds present
+    for both models are paired (seed s of A with seed s of B); the interval is the 95%
+    percentile interval of the mean paired difference when the subjects are resampled,
+    both models scored on the same resample.
+
+    Columns: ``selection, a, b, seeds, diff_per_seed, diff_mean, ci_low, ci_high``.
+    """
+    cols = ["selection", "a", "b", "seeds", "diff_per_seed", "diff_mean", "ci_low", "ci_high"]
+    runs = table[table["protocol"] == protocol] if len(table) else table
+    rows = []
+    for sel in SELECTION_ORDER:
+        r = runs[runs["selection"] == sel] if len(runs) else runs
+        if r.empty or a not in set(r["model"]):
+            continue
+        other = b
+        if other is None:
+            base = r[r["role"] == "baseline"]
+            if base.empty:
+                continue
+            other = base.groupby("model")["uf1"].mean().idxmax()
+        ra = r[r["model"] == a].set_index("seed")
+        rb = r[r["model"] == other].set_index("seed")
+        seeds = sorted(set(ra.index) & set(rb.index))
+        if not seeds:
+            continue
+        y, preds, groups, k = _aligned([ra.loc[s, "record"] for s in seeds] + [rb.loc[s, "record"] for s in seeds])
+        n = len(seeds)
+        w = np.r_[np.full(n, 1 / n), np.full(n, -1 / n)]
+        est, lo, hi = subject_bootstrap_ci(y, preds, groups, k, weights=w, n_boot=n_boot)
+        diffs = [float(ra.loc[s, "uf1"] - rb.loc[s, "uf1"]) for s in seeds]
+        rows.append({"selection": _sel_label(sel), "a": a, "b": other, "seeds": n,
+                     "diff_per_seed": ", ".join(f"{x:+.3f}" for x in diffs), "diff_mean": est,
+                     "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def findings(table: pd.DataFrame, comparison: pd.DataFrame | None = None) -> str:
+    """The chapter's answer in one sentence, worded from the tables (never typed by hand).
+
+    Uses the honest selection ``last`` (else ``inner_val``) of :func:`compare`.
+    """
+    comparison = compare(table) if comparison is None else comparison
+    honest = comparison[comparison["selection"].isin(HONEST)] if len(comparison) else comparison
+    if honest.empty:
+        return ("No recorded honest LOSO runs of STAG and a baseline yet, so the question is open "
+                "(record runs under results/megc2019/ with `stag record`).")
+    row = honest.iloc[0]
+    loso = table[(table["protocol"] == "loso") & (table["selection"] == row["selection"])]
+    ua = loso[loso["model"] == row["a"]]["uf1"]
+    ub = loso[loso["model"] == row["b"]]["uf1"]
+    if row["ci_low"] > 0:
+        verdict = "beats"
+        tail = "the interval excludes zero"
+    elif row["ci_high"] < 0:
+        verdict = "is worse than"
+        tail = "the interval excludes zero"
+    else:
+        verdict = "does not measurably beat"
+        tail = "the interval includes zero"
+    return (f"Under honest LOSO on the MEGC2019 composite ({row['selection']} epoch, {row['seeds']} seed"
+            f"{'s' * int(row['seeds'] > 1)}), STAG {verdict} the best baseline, {row['b']}: UF1 {ua.mean():.3f} "
+            f"[{ua.min():.3f}-{ua.max():.3f}] against {ub.mean():.3f} [{ub.min():.3f}-{ub.max():.3f}], a paired "
+            f"difference of {row['diff_mean']:+.3f} (95% subject-bootstrap interval [{row['ci_low']:+.3f}, "
+            f"{row['ci_high']:+.3f}]; {tail}).")
+
+
+def lodo(table: pd.DataFrame, models: list[str] | None = None) -> pd.DataFrame:
+    """Leave-one-dataset-out table: one row per model x held-out dataset (``cross_dataset``
+    runs), UF1/UAR mean [min-max] over seeds, or ``"not recorded"``.
+
+    ``models`` default: the models with LOSO records (STAG first).
+    """
+    if models is None:
+        loso = table[table["protocol"] == "loso"] if len(table) else table
+        models = list(_ordered(loso[["model", "role"]].drop_duplicates())["model"]) if len(loso) else ["stag"]
+    cross = table[table["protocol"] == "cross_dataset"] if len(table) else table
+    rows = []
+    for model in models:
+        for ds, label in DATASET_NAMES.items():
+            uf1, uar, train = [], [], set()
+            for _, r in (cross[cross["model"] == model] if len(cross) else cross).iterrows():
+                pred = r["record"].predictions
+                held = pred[pred["dataset"] == ds]
+                if held.empty:
+                    continue
+                k = len(r["record"].class_names)
+                s = scores(held["y_true"], held["y_pred"], k)
+                uf1.append(s["uf1"])
+                uar.append(s["uar"])
+                train |= {f.split("->")[0] for f in held["fold"].unique()}
+            if uf1:
+                rows.append({"model": model, "held-out": label, "trained on": " + ".join(sorted(train)),
+                             "seeds": len(uf1), "UF1 mean [min-max]": f"{np.mean(uf1):.3f} [{min(uf1):.3f}-"
+                                                                          f"{max(uf1):.3f}]",
+                             "UAR mean [min-max]": f"{np.mean(uar):.3f} [{min(uar):.3f}-{max(uar):.3f}]"})
+            else:
+                rows.append({"model": model, "held-out": label, "trained on": "", "seeds": 0,
+                             "UF1 mean [min-max]": "not recorded", "UAR mean [min-max]": "not recorded"})
+    return pd.DataFrame(rows)
+
+
+def provenance_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Where every recorded number comes from: run, commit (12 chars, ``+dirty``), data
+    checksum (16 hex), command, machine, wall and CPU time."""
+    if table.empty:
+        return pd.DataFrame(columns=["run", "commit", "data checksum", "command", "machine", "wall time (s)",
+                                     "CPU time (s)"])
+    return pd.DataFrame({
+        "run": table["run"],
+        "commit": [f"{str(c)[:12]}{'+dirty' if d else ''}" if c else "unrecorded"
+                   for c, d in zip(table["commit"], table["dirty"])],
+        "data checksum": [str(c).removeprefix("sha256:")[:16] if c else "unrecorded"
+                          for c in table["data_checksum"]],
+        "command": table["command"].fillna("unrecorded"),
+        "machine": [f"{cpu}, {n} cores, {dev}" for cpu, n, dev in zip(table["cpu"], table["cores"], table["device"])],
+        "wall time (s)": pd.to_numeric(table["wall_time_s"]).round(0),
+        "CPU time (s)": pd.to_numeric(table["cpu_time_s"]).round(0),
+    })
+
+
+def tried(root: str | Path) -> str:
+    """The committed list of what was tried and with what budget (``TRIED.md``, else
+    ``TRIED.yaml``/``TRIED.yml`` rendered as a Markdown list); a note when absent."""
+    root = Path(root)
+    if (root / "TRIED.md").is_file():
+        return (root / "TRIED.md").read_text()
+    for name in ("TRIED.yaml", "TRIED.yml"):
+        if (root / name).is_file():
+            import yaml
+
+            data = yaml.safe_load((root / name).read_text())
+            items = data if isinstance(data, list) else [{"what": k, "budget": v} for k, v in (data or {}).items()]
+            return "\n".join("- " + "; ".join(f"**{k}**: {v}" for k, v in (i.items() if isinstance(i, dict)
+                                                                           else [("what", i)]))
+                             for i in items)
+    return f"_No list of what was tried has been recorded ({root / 'TRIED.md'} is absent)._"
+
+
+# --------------------------------------------------------------------------- recording
+def record_run(run_dir: str | Path, dest: str | Path, *, force: bool = False) -> Path:
+    """Copy a finished run's ``results.json`` and ``predictions.csv`` (only those) to ``dest``.
+
+    The run must carry provenance, cover every clip and re-score to its own numbers. An
+    existing different record at ``dest`` is refused unless ``force``; an identical one is
+    left as it is.
+
+    Raises:
+        FileNotFoundError: the run folder lacks one of the two files.
+        RecordError: no provenance, missing clips, scores that do not match, or a different
+            record at ``dest`` without ``force``.
+    """
+    run_dir, dest = Path(run_dir), Path(dest)
+    run = RecordedRun.load(run_dir)
+    run.name = dest.name
+    if not run.provenance.get("commit"):
+        raise RecordError(f"{run_dir}/results.json has no provenance; rerun it with this version of `stag train`")
+    check_coverage(run)
+    rescore(run)
+    if dest.exists():
+        same = all((dest / f).is_file() and (dest / f).read_bytes() == (run_dir / f).read_bytes()
+                   for f in RECORD_FILES)
+        extra = sorted(p.name for p in dest.iterdir() if p.name not in RECORD_FILES)
+        if same and not extra:
+            return dest
+        if not force:
+            raise RecordError(f"{dest} already holds a different record; pass --force to replace it")
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for f in RECORD_FILES:
+        shutil.copyfile(run_dir / f, dest / f)
+    return dest
+
+
+# --------------------------------------------------------------------------- reproducing
+def retrain_command(run: RecordedRun, data_root: str | Path, out: str | Path, device: str = "auto") -> list[str]:
+    """The recorded ``stag train`` command with another data root, run folder and device
+    (the ``argv`` after ``stag``)."""
+    cmd = run.provenance.get("command") or ""
+    argv = shlex.split(cmd)
+    if len(argv) < 2 or argv[0] != "stag" or argv[1] != "train":
+        raise RecordError(f"recorded run {run.name}: its command {cmd!r} is not a `stag train` command line")
+    argv, out_args = argv[1:], []
+    replace = {"--data-root": str(data_root), "--out": str(out), "--device": device}
+    i = 0
+    while i < len(argv):
+        key = argv[i].split("=", 1)[0]
+        if key in replace:
+            i += 1 if "=" in argv[i] else 2
+            continue
+        out_args.append(argv[i])
+        i += 1
+    for key, value in replace.items():
+        out_args += [key, value]
+    return out_args
+
+
+def retrain(table: pd.DataFrame, data_root: str | Path, out_root: str | Path, device: str = "auto") -> pd.DataFrame:
+    """Rerun every recorded run with its recorded command through ``stag train`` on the data at
+    ``data_root`` into ``out_root/<run>`` (resumable), and load the new runs as a table like
+    :func:`load_recorded`'s."""
+    from stag.cli import main
+
+    out_root = Path(out_root)
+    for run in table["record"]:
+        argv = retrain_command(run, data_root, out_root / run.name, device)
+        if main([*argv, "--quiet"] if "--quiet" not in argv else argv) != 0:
+            raise RuntimeError(f"retraining recorded run {run.name} failed: stag {shlex.join(argv)}")
+    return load_recorded(out_root)
+
+
+def smallest_fold(run: RecordedRun) -> str:
+    """The fold with the fewest test clips (first by name among ties)."""
+    counts = run.predictions.groupby("fold").size()
+    return str(counts[counts == counts.min()].sort_index().index[0])
+
+
+def reproduce_fold(run: RecordedRun | str | Path, data_root: str | Path, fold: str | None = None, *,
+                   device: str = "cpu", cache_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Retrain one fold of a recorded run from its recorded configuration.
+
+    Loads the data with the recorded loader and preprocessing settings, rebuilds the model
+    and training configuration from ``results.json`` (checking the configuration hash),
+    trains ``fold`` (default :func:`smallest_fold`) the way the run did, and returns
+    ``(new, recorded)`` predictions of that fold, both sorted by clip id.
+
+    Raises:
+        RecordError: the rebuilt configuration is not the recorded one.
+    """
+    from stag.preprocess.pipeline import PrepareConfig
+    from stag.train.config import TrainConfig, stable_hash
+    from stag.train.experiment import load_and_prepare
+    from stag.train.protocols import get_protocol
+    from stag.train.run import _fold_task, _fold_frame, _pack, data_fingerprint, model_spec
+
+    run = run if isinstance(run, RecordedRun) else RecordedRun.load(run)
+    d = run.results
+    data = d.get("data") or {}
+    fold = fold or smallest_fold(run)
+    prep = PrepareConfig(**data.get("prepare", {}))
+    loaded = load_and_prepare(data["dataset"], data_root=data_root, annotations=data.get("annotations"),
+                              prepare_config=prep, cache_dir=cache_dir, jobs=1, progress=False,
+                              data_params=data.get("params") or {})
+    train = {**d["config"]["train"], "device": device}
+    config = TrainConfig(**train)
+    class_names = tuple(d["class_names"])
+    spec = model_spec(d["model"], loaded.prepared, len(class_names), config)
+    if spec.describe() != d["config"]["model"]:
+        raise RecordError(f"recorded run {run.name}: the model rebuilt from its config, {spec.describe()}, is not "
+                          f"the recorded {d['config']['model']}")
+    pack = _pack(loaded.prepared)
+    proto = get_protocol(d["protocol"] if d["protocol"] != "cross_dataset" else
+                         "cross_dataset:" + ",".join(f"{a}->{b}" for a, b in d["config"]["protocol"].get("pairs", [])),
+                         n_splits=d["config"]["protocol"].get("n_splits", 5), random_state=config.seed)
+    groups = np.array([f"{a}/{b}" for a, b in zip(pack["dataset"], pack["subject"])], dtype=object)
+    splits = {f: (tr, te) for f, tr, te in proto.split(groups, pack["label"], np.array(pack["dataset"], dtype=object))}
+    if fold not in splits:
+        raise RecordError(f"recorded run {run.name}: fold {fold!r} is not a fold of {d['protocol']} on this data")
+    rec_hash = d.get("config_hash")
+    run_info = {"data": data_fingerprint(pack), "n_clips": len(loaded.prepared), "class_names": list(class_names),
+                "model": spec.describe(), "protocol": proto.describe(),
+                "train": {k: v for k, v in {**d["config"]["train"]}.items() if k != "threads"}}
+    if rec_hash and stable_hash(run_info) != rec_hash:
+        raise RecordError(f"recorded run {run.name}: data or configuration differ from the recording (config hash "
+                          f"{stable_hash(run_info)} here, {rec_hash} recorded); check the data checksum")
+    tr, te = splits[fold]
+    res = _fold_task(pack, spec, fold, tr, te, config, len(class_names), config.threads)
+    new = _fold_frame(pack, te, res["output"].probs, class_names, fold)
+    recorded = run.predictions[run.predictions["fold"] == fold]
+    return (new.sort_values("clip_id").reset_index(drop=True), recorded.sort_values("clip_id").reset_index(drop=True))
+
+
+# --------------------------------------------------------------------------- stag record
+HELP = "copy a finished run's results.json and predictions.csv into a recorded-runs folder (results/...)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", type=Path, help="finished run folder (stag train --out)")
+    parser.add_argument("dest", type=Path, help="record folder, e.g. results/megc2019/stag-last-seed0")
+    parser.add_argument("--force", action="store_true", help="replace a different existing record")
+
+
+def run(args: argparse.Namespace) -> int:
+    dest = record_run(args.run_dir, args.dest, force=args.force)
+    r = rescore(dest)
+    print(f"recorded {args.run_dir} -> {dest} (UF1 {r['uf1']:.3f}, UAR {r['uar']:.3f}; results.json + "
+          "predictions.csv only)")
+    return 0
