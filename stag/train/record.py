@@ -492,6 +492,14 @@ def retrain(table: pd.DataFrame, data_root: str | Path, out_root: str | Path, de
     return load_recorded(out_root)
 
 
+def load_or_retrain(records: str | Path, data_root: str | Path = "", device: str = "auto",
+                    out_root: str | Path = "runs/megc2019-retrain") -> pd.DataFrame:
+    """The chapter's table: the recorded runs (:func:`load_recorded`), or, when
+    ``data_root`` is given, the same runs retrained on that data (:func:`retrain`)."""
+    table = load_recorded(records)
+    return retrain(table, data_root, out_root, device) if data_root else table
+
+
 def smallest_fold(run: RecordedRun) -> str:
     """The fold with the fewest test clips (first by name among ties)."""
     counts = run.predictions.groupby("fold").size()

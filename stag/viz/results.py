@@ -156,3 +156,35 @@ def _compact(v: float) -> str:
         if abs(v) >= scale:
             return f"{v / scale:g}{suffix}"
     return f"{v:g}"
+
+
+def plot_confusions_or_note(items: Sequence[tuple[str, np.ndarray]], class_names: Sequence[str], *,
+                            ncols: int = 3, note: str = "no recorded runs"):
+    """:func:`plot_confusions`, or a figure that says ``note`` when ``items`` is empty."""
+    if items:
+        return plot_confusions(items, class_names, ncols=ncols)
+    fig, ax = new_figure(width=4.0, height=1.0)
+    ax.axis("off")
+    ax.text(0.5, 0.5, note, ha="center", va="center")
+    return fig
+
+
+def plot_paired_differences(comparison: pd.DataFrame, *, ax=None):
+    """Mean paired UF1 difference (A - B) per selection with its interval (``ci_low``,
+    ``ci_high``) and the per-seed differences (``diff_per_seed``, comma-separated) as dots;
+    the dashed line is no difference."""
+    if ax is None:
+        _, ax = new_figure(width=6.0, height=0.6 + 0.6 * max(1, len(comparison)))
+    for i, (_, r) in enumerate(comparison.iterrows()):
+        ax.plot([r["ci_low"], r["ci_high"]], [i, i], color=PALETTE[0], lw=3, solid_capstyle="butt")
+        ax.plot(r["diff_mean"], i, "o", color=PALETTE[0], ms=8)
+        seeds = [float(x) for x in str(r["diff_per_seed"]).split(",") if x.strip()]
+        ax.plot(seeds, [i + 0.18] * len(seeds), "x", color=PALETTE[1], ms=6)
+    ax.axvline(0, color="0.4", ls="--", lw=1)
+    ax.set_yticks(range(len(comparison)))
+    ax.set_yticklabels([f"{r['a']} - {r['b']}\n({r['selection']})" for _, r in comparison.iterrows()])
+    ax.set_xlabel("UF1 difference (dot: mean over seeds, bar: 95% subject bootstrap, x: per seed)")
+    if comparison.empty:
+        ax.text(0.5, 0.5, "no paired runs recorded", ha="center", va="center", transform=ax.transAxes)
+    ax.invert_yaxis()
+    return ax
