@@ -97,3 +97,34 @@ def test_temporal_encoder_masks_padding_and_uses_order():
 def test_temporal_encoder_errors():
     with pytest.raises(ValueError, match="temporal layers must be >= 1"):
         TemporalEncoder(3, 16, layers=0)
+
+
+def test_stag_at_the_apex_keyframe_alone_and_with_noisy_padding():
+    # The invariants the temporal chapter relies on, on a whole (untrained) STAG: one
+    # keyframe (the apex) gets temporal weight exactly 1, and padded keyframes, even full of
+    # noise, get weight exactly 0 and leave the logits unchanged.
+    from stag.models import build
+    from stag.models.baselines import apex_flow
+    from stag.train.experiment import apex_keyframe
+    from _model_inputs import make_inputs
+
+    torch.manual_seed(0)
+    model = build("stag", num_classes=3, in_channels=3, num_rois=16, dim=16, heads=2, dropout=0.0).eval()
+    flows, rois, key_mask, mags = make_inputs(4, 5, valid=[5, 3, 1, 4], seed=3)
+    apex = apex_keyframe(key_mask, mags)
+    assert apex.tolist() == [int(torch.argmax(mags[b, :n])) for b, n in enumerate([5, 3, 1, 4])]
+    rows = torch.arange(len(apex))
+    assert torch.equal(flows[rows, apex], apex_flow(flows, key_mask, mags))
+    pad = 3
+    padded = (torch.cat([flows, torch.randn(4, pad, *flows.shape[2:]) * 3], 1), rois,
+              torch.cat([key_mask, torch.zeros(4, pad, dtype=torch.bool)], 1), torch.cat([mags, torch.ones(4, pad)], 1))
+    with torch.no_grad():
+        k1 = model.forward_details(flows[rows, apex][:, None], rois, torch.ones(4, 1, dtype=torch.bool),
+                                   mags[rows, apex][:, None])
+        base = model.forward_details(flows, rois, key_mask, mags)
+        out = model.forward_details(*padded)
+    assert torch.equal(k1.temporal_attention, torch.ones(4, 1)) and k1.logits.shape == (4, 3)
+    assert float(out.temporal_attention[:, 5:].abs().max()) == 0.0
+    torch.testing.assert_close(out.logits, base.logits, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="apex_keyframe"):
+        apex_keyframe(key_mask[:, :2], mags)

@@ -157,3 +157,14 @@ def apex_keyframe(key_mask, magnitudes):
         raise ValueError(f"apex_keyframe: key_mask {tuple(key_mask.shape)} and magnitudes "
                          f"{tuple(magnitudes.shape)} must both be (B, K)")
     return magnitudes.masked_fill(~key_mask, float("-inf")).argmax(dim=1)
+
+
+def forward_details(model, batch: dict):
+    """``model.forward_details`` on a collated batch, in eval mode and without gradients:
+    the attention maps, adjacency and gates the chapters plot
+    (:class:`~stag.models.output.ModelOutput`, detached)."""
+    import torch
+
+    model.eval()
+    with torch.no_grad():
+        return model.forward_details(batch["flows"], batch["rois"], batch["key_mask"], batch["magnitudes"]).detach()
