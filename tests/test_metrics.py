@@ -68,3 +68,36 @@ def test_bootstrap_ci_brackets_estimate_and_is_seeded():
     assert (lo, hi) == bootstrap_ci(yt, yp, 3, n_boot=300, random_state=1)
     with pytest.raises(ValueError):
         bootstrap_ci(yt, yp, 3, metric="f2")
+
+
+def test_subject_bootstrap_identical_predictions_give_zero_width_difference():
+    from stag.train.metrics import subject_bootstrap_ci
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 3, 60)
+    p = np.where(rng.random(60) < 0.6, y, (y + 1) % 3)
+    subjects = np.repeat([f"s{i}" for i in range(12)], 5)
+    est, lo, hi = subject_bootstrap_ci(y, np.stack([p, p]), subjects, 3, weights=[1, -1], n_boot=200)
+    assert est == lo == hi == 0.0
+
+
+def test_subject_bootstrap_moves_a_subjects_clips_together():
+    from stag.train.metrics import subject_bootstrap
+
+    # subject a: 10 clips all right; subject b: 1 clip wrong. Resampling subjects can only give
+    # accuracy 1 (a, a), 0 (b, b) or 10/11 (a, b); resampling clips would give many more values.
+    y = np.zeros(11, dtype=int)
+    p = np.r_[np.zeros(10, dtype=int), 1]
+    subjects = ["a"] * 10 + ["b"]
+    values = subject_bootstrap(y, p, subjects, 3, metric="accuracy", n_boot=300, random_state=0)
+    assert set(np.round(values, 6)) <= {1.0, 0.0, round(10 / 11, 6)}
+    assert len(set(np.round(values, 6))) == 3
+
+
+def test_subject_bootstrap_validates_shapes():
+    from stag.train.metrics import subject_bootstrap
+
+    with pytest.raises(ValueError, match="same clips"):
+        subject_bootstrap([0, 1], [0, 1, 1], ["a", "b"], 3)
+    with pytest.raises(ValueError, match="weights"):
+        subject_bootstrap([0, 1], [[0, 1], [1, 1]], ["a", "b"], 3, weights=[1.0])

@@ -1,0 +1,172 @@
+"""Recorded runs: provenance, re-scoring, the subject bootstrap, `stag record`, one fold reproduced."""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stag.cli import main
+from stag.train import record
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def composite(tmp_path_factory):
+    from test_train_cli import _composite
+
+    root = tmp_path_factory.mktemp("megc")
+    _composite(root / "data", per_subject=2)
+    return root
+
+
+@pytest.fixture(scope="module")
+def run_dir(composite):
+    out = composite / "runs" / "ststnet-last-seed0"
+    args = ["train", "--dataset", "megc2019_flow", "--data-root", str(composite / "data"), "--model", "ststnet",
+            "--keyframes", "1", "--image-size", "28", "--epochs", "1", "--device", "cpu",
+            "--cache-dir", str(composite / "cache"), "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    return out
+
+
+def test_provenance_fields(run_dir):
+    p = json.loads((run_dir / "results.json").read_text())["provenance"]
+    for key in ("commit", "dirty", "data_checksum", "data_fingerprint", "command", "machine", "started_utc",
+                "finished_utc", "wall_time_s", "cpu_time_s"):
+        assert p.get(key) is not None, key
+    assert p["command"].startswith("stag train --dataset megc2019_flow")
+    assert p["data_checksum"].startswith("sha256:") and isinstance(p["dirty"], bool)
+    assert {"platform", "cpu", "logical_cores", "torch", "torch_threads", "device"} <= set(p["machine"])
+    import socket
+
+    assert socket.gethostname() not in json.dumps(p["machine"])
+    assert p["started_utc"] <= p["finished_utc"]
+
+
+def test_data_checksum_stable_and_sensitive(composite, tmp_path):
+    from stag.data import load
+    from stag.train.provenance import data_checksum
+
+    a = data_checksum(load("megc2019_flow", data_root=composite / "data"))
+    copy = tmp_path / "copy"
+    shutil.copytree(composite / "data", copy)
+    assert data_checksum(load("megc2019_flow", data_root=copy)) == a  # same files elsewhere
+    flow = sorted(p for p in copy.rglob("*.png"))[0]
+    data = bytearray(flow.read_bytes())
+    import cv2
+
+    img = cv2.imread(str(flow), cv2.IMREAD_UNCHANGED)
+    img[0, 0, 0] = (int(img[0, 0, 0]) + 1) % 256
+    cv2.imwrite(str(flow), img)
+    assert flow.read_bytes() != bytes(data)
+    assert data_checksum(load("megc2019_flow", data_root=copy)) != a
+
+
+def test_rescore_matches_and_tampering_is_caught(run_dir, tmp_path):
+    dest = record.record_run(run_dir, tmp_path / "rec" / "ststnet-last-seed0")
+    assert sorted(p.name for p in dest.iterdir()) == ["predictions.csv", "results.json"]
+    s = record.rescore(dest)
+    d = json.loads((dest / "results.json").read_text())
+    assert s["uf1"] == pytest.approx(d["uf1"]) and s["confusion"].tolist() == d["confusion"]
+    table = record.load_recorded(tmp_path / "rec")
+    assert list(table["run"]) == ["ststnet-last-seed0"] and table.loc[0, "uf1"] == pytest.approx(d["uf1"])
+    pred = pd.read_csv(dest / "predictions.csv")
+    pred.loc[0, "y_pred"] = (pred.loc[0, "y_pred"] + 1) % 3
+    pred.to_csv(dest / "predictions.csv", index=False)
+    with pytest.raises(record.RecordError, match="ststnet-last-seed0.*does not give the scores"):
+        record.rescore(dest)
+    with pytest.raises(record.RecordError, match="ststnet-last-seed0"):
+        record.load_recorded(tmp_path / "rec")
+
+
+def test_stag_record_refuses_to_overwrite(run_dir, tmp_path, capsys):
+    dest = tmp_path / "rec" / "r"
+    assert main(["record", str(run_dir), str(dest)]) == 0
+    assert main(["record", str(run_dir), str(dest)]) == 0  # identical: fine
+    (dest / "predictions.csv").write_text((dest / "predictions.csv").read_text() + "\n")
+    assert main(["record", str(run_dir), str(dest)]) == 2
+    assert "already holds a different record" in capsys.readouterr().err
+    assert main(["record", str(run_dir), str(dest), "--force"]) == 0
+    assert (dest / "predictions.csv").read_bytes() == (run_dir / "predictions.csv").read_bytes()
+
+
+def test_record_refuses_an_unfinished_run(run_dir, tmp_path):
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    shutil.copy(run_dir / "results.json", partial)
+    pd.read_csv(run_dir / "predictions.csv").iloc[:-2].to_csv(partial / "predictions.csv", index=False)
+    with pytest.raises(record.RecordError, match="record a finished run only"):
+        record.record_run(partial, tmp_path / "dest")
+
+
+def _fake_run(root, name, model, seed, y_true, y_pred, subjects, selection="last"):
+    from stag.train.metrics import confusion_matrix, per_group_scores, scores
+
+    d = root / name
+    d.mkdir(parents=True)
+    n = len(y_true)
+    pred = pd.DataFrame({"clip_id": [f"c{i:03d}" for i in range(n)], "subject": subjects, "dataset": "casme2",
+                         "fold": ["casme2/" + s for s in subjects], "y_true": y_true, "y_pred": y_pred})
+    pred.to_csv(d / "predictions.csv", index=False)
+    s = scores(y_true, y_pred, 3)
+    per = {k: {m: v[m] for m in ("uf1", "uar", "accuracy", "n")}
+           for k, v in per_group_scores(y_true, y_pred, pred["dataset"], 3).items()}
+    (d / "results.json").write_text(json.dumps({
+        **s, "per_dataset": per, "confusion": confusion_matrix(y_true, y_pred, 3).tolist(),
+        "folds": [{"fold": f} for f in sorted(set(pred["fold"]))], "protocol": "loso", "model": model,
+        "selection": selection, "seed": seed, "epochs": 1, "class_names": ["negative", "positive", "surprise"],
+        "provenance": {"commit": "abc", "dirty": False, "data_checksum": "sha256:00", "command": "stag train"}}))
+
+
+def test_tables_and_findings_from_synthetic_records(tmp_path):
+    rng = np.random.default_rng(0)
+    subjects = [f"sub{i:02d}" for i in range(10) for _ in range(5)]
+    y = rng.integers(0, 3, 50)
+    for seed in (0, 1):
+        good = np.where(rng.random(50) < 0.8, y, (y + 1) % 3)
+        bad = np.where(rng.random(50) < 0.3, y, (y + 1) % 3)
+        _fake_run(tmp_path, f"stag-last-seed{seed}", "stag", seed, y, good, subjects)
+        _fake_run(tmp_path, f"ststnet-last-seed{seed}", "ststnet", seed, y, bad, subjects)
+    table = record.load_recorded(tmp_path)
+    summ = record.summary(table, n_boot=200)
+    assert list(summ["model"]) == ["stag", "ststnet"] and set(summ["seeds"]) == {2}
+    assert (summ["uf1_ci_low"] <= summ["uf1_mean"]).all() and (summ["uf1_mean"] <= summ["uf1_ci_high"]).all()
+    comp = record.compare(table, n_boot=200)
+    assert comp.loc[0, "b"] == "ststnet" and comp.loc[0, "ci_low"] > 0
+    text = record.findings(table, comp)
+    assert text.startswith("Under honest LOSO") and "STAG beats the best baseline, ststnet" in text
+    assert (record.lodo(table)["UF1 mean [min-max]"] == "not recorded").all()
+    assert len(record.provenance_table(table)) == 4
+    assert "No recorded honest" in record.findings(record.load_recorded(tmp_path / "absent"))
+
+
+def _recorded_seed0_stag():
+    data = Path(os.environ.get("STAG_MEGC2019", ROOT.parent / "shared" / "data" / "megc2019"))
+    records = ROOT / "results" / "megc2019"
+    run = records / "stag-last-seed0"
+    if not data.is_dir():
+        pytest.skip(f"MEGC2019 composite not present at {data} (set $STAG_MEGC2019)")
+    if not (run / "results.json").is_file():
+        pytest.skip(f"no recorded seed-0 STAG run at {run} (record it with `stag record`)")
+    return data, run
+
+
+def test_recorded_fold_reproduces(tmp_path):
+    data, run = _recorded_seed0_stag()
+    new, recorded = record.reproduce_fold(run, data, device="cpu", cache_dir=tmp_path / "cache")
+    assert list(new["clip_id"]) == list(recorded["clip_id"])
+    assert list(new["y_pred"]) == list(recorded["y_pred"]), (
+        f"fold {recorded['fold'].iloc[0]} of {run.name} does not reproduce its recorded predictions")
+    probs = [c for c in recorded.columns if c.startswith("p_")]
+    np.testing.assert_allclose(new[probs].to_numpy(), recorded[probs].to_numpy(), atol=1e-5)
+
+
+def test_reproduce_fold_on_fixture(run_dir, composite):
+    new, recorded = record.reproduce_fold(run_dir, composite / "data", cache_dir=composite / "cache")
+    assert recorded["fold"].nunique() == 1 and len(new) == len(recorded)
+    assert list(new["y_pred"]) == list(recorded["y_pred"])
