@@ -70,6 +70,7 @@ gradshap_samples = 16
 target = "pred"
 occlusion_window = 8
 occlusion_stride = 4
+threads = 1
 
 # %%
 import time
@@ -98,7 +99,7 @@ runs_root = Path(cache_dir) / "runs" / "06_loso_training"
 explain_config = ExplainConfig(methods=tuple(m.strip() for m in methods.split(",")), target=target,
                                n_steps=n_steps, gradshap_samples=gradshap_samples, occlusion_window=occlusion_window,
                                occlusion_stride=occlusion_stride, clips_per_fold=clips_per_fold,
-                               random_state=seed, device=device)
+                               random_state=seed, device=device, threads=threads)
 pd.Series(explain_config.__dict__, name="value").to_frame()
 
 # %% [markdown]
@@ -124,19 +125,21 @@ pd.DataFrame([{"model": r.model, "folds": len(r.folds), "UF1": r.uf1, "UAR": r.u
 # Every fold's checkpoint stores the ids of its test clips, and only those are explained.
 # By default `clips_per_fold` clips are taken per fold, spread evenly over its clips, which
 # keeps the chapter within its CPU budget. Each method explains the class the model
-# predicted (`target="pred"`).
+# predicted (`target="pred"`). The explanations are stored beside the run, keyed by the
+# run, the data and these settings, so a rerun with the same parameters loads them.
 
 # %%
 explanations = {}
 for run in runs:
-    start, cpu_start = time.perf_counter(), time.process_time()
-    explanations[run.model] = explain_run(data.prepared, run.out, explain_config, progress=False)
+    start, cpu_start, cached = time.perf_counter(), time.process_time(), {}
+    explanations[run.model] = explain_run(data.prepared, run.out, explain_config, progress=False, cache=True,
+                                          stats=cached)
     ex = explanations[run.model]
     print(f"{run.model}: {len(ex.clips)} held-out clips from {ex.clips['fold'].nunique()} folds in "
-          f"{time.perf_counter() - start:.1f} s ({time.process_time() - cpu_start:.1f} CPU s; "
-          f"accuracy on them {ex.clips['correct'].mean():.2f})")
+          f"{time.perf_counter() - start:.1f} s ({time.process_time() - cpu_start:.1f} CPU s, "
+          f"{len(cached['hits'])} folds from the cache; accuracy on them {ex.clips['correct'].mean():.2f})")
 ex = explanations[runs[0].model]
-pd.Series(ex.timings, name="seconds").round(1).to_frame().T
+pd.Series(ex.timings, name="seconds when computed").round(1).to_frame().T
 
 # %% [markdown]
 # Integrated Gradients comes with a check of its own. The attributions of a clip must add

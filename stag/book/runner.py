@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from stag.files import atomic_write_text
+from stag.threads import environment, wait_env
 
 EXECUTED_DIR = Path("book") / "executed"
 NOTEBOOK_DIR = Path("notebooks")
@@ -167,10 +168,13 @@ def execute_notebook(root: Path, stem: str, parameters: dict) -> NotebookRun:
                          started=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     start = time.perf_counter()
     try:
-        papermill.execute_notebook(
-            str(src), str(running), parameters=parameters, cwd=str(root / NOTEBOOK_DIR),
-            kernel_name="python3", progress_bar=False, log_output=False,
-        )
+        # The kernel inherits this environment: its idle OpenMP threads sleep instead of
+        # spinning against another job's (stag.threads).
+        with environment(wait_env()):
+            papermill.execute_notebook(
+                str(src), str(running), parameters=parameters, cwd=str(root / NOTEBOOK_DIR),
+                kernel_name="python3", progress_bar=False, log_output=False,
+            )
     except PapermillExecutionError as exc:
         record.wall_time_s = time.perf_counter() - start
         record.status = "failed"

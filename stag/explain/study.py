@@ -7,6 +7,13 @@ fold of a :func:`stag.train.run_protocol` output folder, each fold's model on **
 held-out clips only** (the ``test_clip_ids`` stored in its checkpoint), so no explanation is
 computed on a clip the model was trained on.
 
+With ``cache=True``, :func:`explain_run` keeps each fold's explanation under the run folder,
+keyed like the training runs (:func:`explanation_key`), so a second caller with the same run,
+data and settings (``pytest --nbmake`` after ``stag book``) loads it instead of recomputing::
+
+    <run_dir>/explanations/<key>/explain.json           what the key was computed from
+    <run_dir>/explanations/<key>/<fold>-<model>.pkl     one fold's Explanation (<model>: hash of model.pt)
+
 Where the clip carries synthetic ground truth (``truth["au_masks"]``), each map is scored
 (:mod:`stag.explain.scores`) beside two controls that use no model: a *random* map (lift ~1
 by construction) and the *motion* map (the flow magnitude itself: how much any map that
@@ -15,9 +22,12 @@ follows the input motion would get).
 
 from __future__ import annotations
 
+import hashlib
+import json
+import pickle
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +47,8 @@ from stag.explain.attributions import (
     roi_occlusion,
 )
 from stag.explain.faithfulness import DEFAULT_FRACTIONS, pixel_curves, roi_curves
+from stag.files import atomic_write, atomic_write_text
+from stag.threads import limit_threads
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,10 @@ class ExplainConfig:
         keep_attributions: keep the full ``(B, K, C, H, W)`` arrays (for saving), not only maps.
         random_state: seed of GradientShap, the random map control and the random curves.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        threads: CPU threads (torch, BLAS, OpenCV) while explaining; ``None`` leaves the
+            process's setting. One by default: the attributions are thousands of small ops, and
+            a second thread gained nothing on idle cores and lost up to tenfold on busy ones
+            (see :mod:`stag.threads`). Not part of the cache key.
     """
 
     methods: tuple[str, ...] = ("ig", "gradshap", "saliency", "occlusion")
@@ -82,6 +98,7 @@ class ExplainConfig:
     keep_attributions: bool = False
     random_state: int = 0
     device: str = "auto"
+    threads: int | None = 1
 
     def __post_init__(self) -> None:
         bad = [m for m in self.methods if m not in METHODS]
@@ -93,6 +110,12 @@ class ExplainConfig:
             raise ValueError(f"ExplainConfig.clips_per_fold={self.clips_per_fold}: expected >= 1 or None")
         if self.batch_size < 1:
             raise ValueError(f"ExplainConfig.batch_size={self.batch_size}: expected >= 1")
+        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
+            raise ValueError(f"ExplainConfig.threads={self.threads!r}: expected None or an integer >= 1")
+
+    def to_dict(self) -> dict:
+        """Plain values of every field (JSON-serialisable)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     def attribution(self, method: str) -> AttributionConfig:
         return AttributionConfig(method=method, target=self.target, n_steps=self.n_steps,
@@ -252,9 +275,11 @@ def explain_clips(model: nn.Module, clips: Sequence, config: ExplainConfig | Non
     device = resolve_device(cfg.device)
     model = model.to(device).eval()
     parts = []
-    for start in range(0, len(clips), cfg.batch_size):
-        chunk = clips[start:start + cfg.batch_size]
-        parts.append(_explain_batch(model, chunk, collate(chunk), cfg, fold, device, class_names, offset=start))
+    with limit_threads(cfg.threads):
+        for start in range(0, len(clips), cfg.batch_size):
+            chunk = clips[start:start + cfg.batch_size]
+            parts.append(_explain_batch(model, chunk, collate(chunk), cfg, fold, device, class_names,
+                                        offset=start))
     return Explanation.concat(parts)
 
 
@@ -440,9 +465,73 @@ def heldout_clips(prepared: Sequence, checkpoint: dict, *, clip_ids: Sequence[st
     return [by_id[cid] for cid in test_ids if cid in held]
 
 
+#: Bumped when the stored Explanation changes meaning, so older cache entries are not read.
+CACHE_VERSION = 1
+
+
+def _digest(obj, h) -> None:
+    """Feed ``obj`` (arrays, containers, scalars) into the hash ``h``, order-stable."""
+    if isinstance(obj, np.ndarray):
+        a = np.ascontiguousarray(obj)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+    elif isinstance(obj, dict):
+        for k in sorted(obj, key=str):
+            h.update(f"<{k}>".encode())
+            _digest(obj[k], h)
+    elif isinstance(obj, (list, tuple)):
+        h.update(f"[{len(obj)}".encode())
+        for v in obj:
+            _digest(v, h)
+    else:
+        h.update(repr(obj).encode())
+
+
+def explain_fingerprint(prepared: Sequence) -> str:
+    """Hash of everything an explanation reads from the clips: the training data fingerprint
+    (:func:`stag.train.run.data_fingerprint`) plus the apex faces, keyframe indices, landmarks
+    and ground truth (AU masks and intensities)."""
+    from stag.train.run import _pack, data_fingerprint
+
+    prepared = list(prepared)
+    h = hashlib.sha256(data_fingerprint(_pack(prepared)).encode())
+    for p in prepared:
+        _digest([p.clip_id, p.face, p.key_indices, p.landmarks, p.truth or {}], h)
+    return h.hexdigest()[:16]
+
+
+def explanation_key(run_dir: str | Path, prepared: Sequence, config: ExplainConfig,
+                    clip_ids: Sequence[str] | None = None) -> tuple[str, dict]:
+    """The cache key of explaining ``run_dir`` on ``prepared`` with ``config``, and what it hashes.
+
+    The key covers the run's ``config_hash`` (its ``run.json``: data, model, protocol, training
+    settings), :func:`explain_fingerprint` of the clips, every :class:`ExplainConfig` field
+    except ``threads``, the clip selection and :data:`CACHE_VERSION`. Each fold's file is
+    further named by a hash of its ``model.pt``, so retrained weights never reuse an entry.
+    """
+    from stag.train.config import stable_hash
+
+    run_json = Path(run_dir) / "run.json"
+    if not run_json.exists():
+        raise FileNotFoundError(f"{run_dir}: no run.json; caching needs a `stag train` / run_protocol folder")
+    info = {
+        "version": CACHE_VERSION,
+        "run": json.loads(run_json.read_text())["config_hash"],
+        "data": explain_fingerprint(prepared),
+        "explain": {k: v for k, v in config.to_dict().items() if k != "threads"},
+        "clip_ids": sorted(clip_ids) if clip_ids is not None else None,
+    }
+    return stable_hash(info), info
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
 def explain_run(prepared: Sequence, run_dir: str | Path, config: ExplainConfig | None = None, *,
                 folds: Sequence[str] | None = None, clip_ids: Sequence[str] | None = None,
-                on_fold: Callable[[str, Explanation], None] | None = None, progress: bool = True) -> Explanation:
+                on_fold: Callable[[str, Explanation], None] | None = None, progress: bool = True,
+                cache: bool = False, stats: dict | None = None) -> Explanation:
     """Explain every trained fold of ``run_dir`` on its own held-out clips.
 
     Args:
@@ -452,15 +541,27 @@ def explain_run(prepared: Sequence, run_dir: str | Path, config: ExplainConfig |
         folds: fold names to explain (default all).
         clip_ids: restrict to these clips (each is explained by the fold that held it out).
         on_fold: called with ``(fold, explanation)`` after each fold (e.g. to save arrays).
+        cache: load each fold's explanation from ``run_dir/explanations/<key>/`` when it is
+            there, and store it there when computed (see :func:`explanation_key`). An entry
+            is written once, atomically, and never replaced; another key is another folder.
+        stats: if a dict is given, it receives ``hits`` and ``computed`` (fold names) and
+            ``entry`` (the cache folder, or None).
     """
     from tqdm import tqdm
 
-    from stag.train.run import load_fold_model
+    from stag.train.run import fold_dirname, load_fold_model
 
     cfg = config or ExplainConfig()
     parts = []
     wanted = set(clip_ids) if clip_ids is not None else None
     paths = fold_checkpoints(run_dir)
+    entry = None
+    if cache:
+        key, info = explanation_key(run_dir, prepared, cfg, clip_ids)
+        entry = Path(run_dir) / "explanations" / key
+        if not (entry / "explain.json").exists():
+            atomic_write_text(entry / "explain.json", json.dumps({"key": key, **info}, indent=2, default=str))
+    hits, computed = [], []
     for path in tqdm(paths, desc="explain folds", disable=not progress):
         model, ckpt = load_fold_model(path)
         fold = str(ckpt.get("fold", path.parent.name))
@@ -473,11 +574,22 @@ def explain_run(prepared: Sequence, run_dir: str | Path, config: ExplainConfig |
                 continue
         held = heldout_clips(prepared, ckpt, clip_ids=chosen)
         held = [held[i] for i in _spread(len(held), cfg.clips_per_fold)]
-        with torch.enable_grad():
-            part = explain_clips(model, held, cfg, fold=fold, class_names=ckpt.get("class_names"))
+        stored = entry / f"{fold_dirname(fold)}-{_file_hash(path)}.pkl" if entry is not None else None
+        if stored is not None and stored.exists():
+            with open(stored, "rb") as fh:
+                part = pickle.load(fh)
+            hits.append(fold)
+        else:
+            with torch.enable_grad():
+                part = explain_clips(model, held, cfg, fold=fold, class_names=ckpt.get("class_names"))
+            if stored is not None and not stored.exists():  # another process may have just stored it
+                atomic_write(stored, lambda p: p.write_bytes(pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)))
+            computed.append(fold)
         if on_fold is not None:
             on_fold(fold, part)
         parts.append(part)
+    if stats is not None:
+        stats.update(hits=hits, computed=computed, entry=entry)
     if not parts:
         what = f"folds={list(folds)!r}" if folds is not None else f"clips {sorted(wanted or [])[:5]}"
         raise ValueError(f"{run_dir}: no fold held out {what}; explanations are only computed on a model's "

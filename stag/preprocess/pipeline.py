@@ -314,16 +314,13 @@ def _prepare_flows(clip, cfg: PrepareConfig, face_model=None) -> Prepared:
 
 # ---------------------------------------------------------------------------- datasets
 def _limit_threads() -> None:
-    """One thread per worker: OpenCV, BLAS and torch would otherwise each spawn one per core."""
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = "1"
-    import cv2
+    """One thread per worker: OpenCV, BLAS and torch would otherwise each spawn one per core
+    (the policy of :mod:`stag.threads`; torch is not imported just for this)."""
+    import cv2  # noqa: F401  (loaded first, so its thread count is set too)
 
-    cv2.setNumThreads(1)
-    import sys
+    from stag.threads import configure_process
 
-    if "torch" in sys.modules:  # never import torch just for this: it costs seconds per worker
-        sys.modules["torch"].set_num_threads(1)
+    configure_process(1)
 
 
 def _work(clip, cfg: PrepareConfig, cache_root: str | None, params: dict, force: bool = False):

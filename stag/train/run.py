@@ -34,6 +34,7 @@ import pandas as pd
 
 from stag.files import atomic_write
 from stag.train.config import ORACLE_LABEL, ORACLE_WARNING, TrainConfig, fold_seed, stable_hash
+from stag.train.dataset import check_au_targets
 from stag.train.metrics import bootstrap_ci, confusion_matrix, per_group_scores, scores
 from stag.train.protocols import Protocol, get_protocol
 from stag.train.provenance import provenance, python_call
@@ -250,27 +251,31 @@ def data_fingerprint(pack: dict) -> str:
 
 
 @contextmanager
-def _torch_threads(n: int | None) -> Iterator[None]:
-    import torch
+def _torch_threads(n: int | None, worker: bool = False) -> Iterator[None]:
+    """``n`` threads for a fold (see :mod:`stag.threads`): for good in a worker process we own,
+    restored afterwards in the caller's process."""
+    from stag.threads import configure_process, limit_threads
 
-    if n is None:
+    if worker and n is not None:
+        configure_process(n)  # before train_fold imports torch: the OpenMP wait policy acts
         yield
         return
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
+    with limit_threads(n):
         yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def _fold_task(pack: dict, spec: ModelSpec, fold: str, train_idx: np.ndarray, test_idx: np.ndarray,
-               config: TrainConfig, num_classes: int, threads: int | None, progress: bool = False) -> dict:
-    """Train one fold (runs in this process, a loky worker or a Dask worker)."""
+               config: TrainConfig, num_classes: int, threads: int | None, progress: bool = False,
+               worker: bool = False) -> dict:
+    """Train one fold (runs in this process, a loky worker or a Dask worker).
+
+    ``threads``: torch/BLAS/OpenCV threads of the fold (None: leave them); ``worker``: this
+    process is a pool worker, whose thread settings are set for good (:mod:`stag.threads`).
+    """
     from stag.train.loop import train_fold
 
     start, cpu_start = time.perf_counter(), time.process_time()
-    with _torch_threads(threads), warnings.catch_warnings():
+    with _torch_threads(threads, worker=worker), warnings.catch_warnings():
         if config.is_oracle:  # warned once by run_protocol, not once per fold
             warnings.simplefilter("ignore", UserWarning)
         out = train_fold(spec.build, _unpack(pack, train_idx), _unpack(pack, test_idx), config,
@@ -313,6 +318,7 @@ def run_protocol(prepared: Sequence, model: str | ModelSpec | Callable = "stag",
     prepared = list(prepared)
     if not prepared:
         raise ValueError("run_protocol: no prepared clips")
+    check_au_targets(prepared, config.au_loss_weight)  # before packing, which keeps only the AUs
     if class_names is not None:
         class_names = tuple(class_names)
         num_classes = num_classes or len(class_names)
@@ -408,7 +414,8 @@ def _execute(pending, pack, spec, config, num_classes, jobs, dask, threads, prog
             try:
                 data = client.scatter(pack, broadcast=True)
                 futures = [client.submit(_fold_task, data, spec, f, tr, te, config, num_classes, threads,
-                                         pure=False, key=f"stag-fold-{fold_dirname(f)}-{time.time_ns()}")
+                                         worker=True, pure=False,
+                                         key=f"stag-fold-{fold_dirname(f)}-{time.time_ns()}")
                            for f, tr, te in pending]
                 for fut in as_completed(futures):
                     yield fut.result()
@@ -417,14 +424,18 @@ def _execute(pending, pack, spec, config, num_classes, jobs, dask, threads, prog
                 if not isinstance(dask, Client):
                     client.close()
         elif jobs > 1 and len(pending) > 1:
-            from joblib import Parallel, delayed
+            from joblib import Parallel, delayed, parallel_config
 
-            par = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered", max_nbytes="1M")
+            # Workers start with `threads` in OMP/MKL/OpenBLAS_NUM_THREADS (joblib) and set the
+            # rest themselves (worker=True): jobs x threads never exceeds the cores.
+            with parallel_config(backend="loky", inner_max_num_threads=threads):
+                par = Parallel(n_jobs=jobs, return_as="generator_unordered", max_nbytes="1M")
             with warnings.catch_warnings():
                 # loky restarts the shared worker pool when another caller (preprocessing) left
                 # it with other settings; that is expected, not a leak.
                 warnings.filterwarnings("ignore", message="A worker stopped while some jobs")
-                for res in par(delayed(_fold_task)(pack, spec, f, tr, te, config, num_classes, threads)
+                for res in par(delayed(_fold_task)(pack, spec, f, tr, te, config, num_classes, threads,
+                                                   worker=True)
                                for f, tr, te in pending):
                     yield res
                     bar.update()
