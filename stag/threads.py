@@ -7,27 +7,32 @@ Policy:
    (:func:`threads_per_process`): ``--jobs N`` workers get ``cores // N`` threads each, a
    single process gets all the cores, and never fewer than one.
 2. **Every process that computes sets its budget deliberately, at its entry point:** the
-   training fold task (:func:`stag.train.run._fold_task`, in-process, loky or Dask), the
-   preprocessing workers, the explanation loop and the book's notebook kernels. In a worker
-   that is :func:`configure_process` (the process is ours); inside a library call it is the
-   :func:`limit_threads` context manager, which puts everything back on exit. Both set
-   torch's intra-op threads, OpenCV's threads and the BLAS pools; the environment variables
-   (``OMP_NUM_THREADS``...) carry the same number to any child process.
+   training fold task (:func:`stag.train.run._fold_task`, in-process, loky or Dask; loky
+   workers also start with ``inner_max_num_threads``), the preprocessing workers and the
+   explanation loop (``ExplainConfig.threads``, a chapter parameter). In a worker that is
+   :func:`configure_process` (the process is ours); inside a library call, or in a notebook
+   kernel, it is the :func:`limit_threads` context manager, which puts everything back on
+   exit. Both set torch's intra-op threads, OpenCV's threads and the BLAS pools; the
+   environment variables (``OMP_NUM_THREADS``...) carry the same number to child processes.
+   A notebook kernel keeps every core for its own ops (chapters run one at a time) and is
+   started by ``stag book`` with :func:`wait_env` only.
 3. **Idle OpenMP threads sleep instead of spinning** (``OMP_WAIT_POLICY=PASSIVE``,
    ``KMP_BLOCKTIME=0``; :data:`WAIT_ENV`). torch's OpenMP (GNU libgomp here) makes a
    thread that waits at the end of a parallel region spin for a while by default. That is
    harmless on idle cores, but when another job holds the cores, the spinning thread burns
    the time slice the thread it waits for needs, at every one of the thousands of small ops
-   an attribution makes. Measured on 2 shared cores (chapter 7's explanation loop, 8 clips):
-   2 spinning torch threads took 136 s (47 CPU s) beside a 2-process CPU load, against
-   5-12 s (4.5 CPU s) with 1 thread, and 17 s (5 CPU s) with 2 passive threads. OpenMP
+   an attribution makes. Measured on 2 cores (chapter 7's explanation loop with its default
+   parameters, 2 folds, 8 clips) beside a 2-process CPU load: 2 spinning torch threads took
+   136 s (47 CPU s), 2 passive threads 17 s (5 CPU s), 1 thread 5-12 s (4.5 CPU s). OpenMP
    reads these variables once, when torch loads it, so they only act in a process that sets
    them before ``import torch``: a worker (:func:`configure_process` runs before the task
-   imports torch), a kernel started with :func:`thread_env` in its environment, or a
-   chapter that calls :func:`configure_process` in its first code cell.
+   imports torch), a kernel started with :func:`wait_env` in its environment (``stag book``;
+   ``pytest --nbmake`` kernels inherit pytest's environment), or the test process
+   (``tests/conftest.py``).
 4. **Small-op workloads use one thread.** The explanation loop (:class:`stag.explain.ExplainConfig`
-   ``threads=1``) runs thousands of ops on a handful of 64x64 clips: one thread was as fast
-   as two on idle cores and far faster on busy ones.
+   ``threads=1``) runs thousands of ops on a handful of 64x64 clips: one thread was faster
+   than two even on idle cores (8.5 s, 4.6 CPU s, against 17.7 s, 15.6 CPU s), and far
+   faster on busy ones.
 
 Nothing here changes results beyond float rounding; thread counts are therefore never part
 of a cache key.

@@ -3,6 +3,10 @@
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Idle OpenMP threads of this process and its workers sleep instead of spinning (stag.threads);
+# set before anything imports torch.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("KMP_BLOCKTIME", "0")
 
 import pytest  # noqa: E402
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -299,6 +300,46 @@ def test_explain_run_uses_each_folds_heldout_clips_only(stag_run):
         heldout_clips(prepared, ckpt, clip_ids=[trained_on])
     with pytest.raises(ValueError, match="held out"):
         explain_run(prepared, out, cfg, clip_ids=["toy/s99/c00"], progress=False)
+
+
+def test_explain_run_cache_reuses_and_never_overwrites(stag_run, tmp_path):
+    import shutil
+    from dataclasses import replace
+
+    from stag.explain.study import ExplainConfig, explain_run, explanation_key
+
+    prepared, src = stag_run
+    out = tmp_path / "run"
+    shutil.copytree(src, out)
+    cfg = ExplainConfig(methods=("saliency",), clips_per_fold=1, fractions=(0.0, 1.0), layer_ig=False,
+                        roi_occlusion=False, device="cpu")
+    first, again = {}, {}
+    ex = explain_run(prepared, out, cfg, progress=False, cache=True, stats=first)
+    assert first["hits"] == [] and len(first["computed"]) == 3
+    entry = first["entry"]
+    stored = {p.name: p.read_bytes() for p in entry.glob("*.pkl")}
+    assert len(stored) == 3 and (entry / "explain.json").exists()
+    ex2 = explain_run(prepared, out, replace(cfg, threads=2), progress=False, cache=True, stats=again)
+    assert again["entry"] == entry and again["computed"] == [] and len(again["hits"]) == 3  # threads: same key
+    for name in ("clips", "scores", "regions", "keyframes", "curves"):
+        pd.testing.assert_frame_equal(getattr(ex, name), getattr(ex2, name))
+    np.testing.assert_array_equal(ex.maps["saliency"], ex2.maps["saliency"])
+    # Another setting, other data or other weights: computed into another entry or file;
+    # what was stored stays as it was.
+    changed = {}
+    explain_run(prepared, out, replace(cfg, random_state=1), progress=False, cache=True, stats=changed)
+    assert changed["entry"] != entry and len(changed["computed"]) == 3
+    faces = [replace(p, face=np.full(p.flows.shape[-2:], 7, np.uint8)) for p in prepared]
+    assert explanation_key(out, faces, cfg)[0] != explanation_key(out, prepared, cfg)[0]
+    ckpt_path = sorted((out / "folds").glob("*/model.pt"))[0]
+    ckpt = torch.load(ckpt_path, weights_only=False)
+    ckpt["state_dict"] = {k: v + 0.01 if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
+    torch.save(ckpt, ckpt_path)  # as if that fold were retrained
+    retrained = {}
+    explain_run(prepared, out, cfg, progress=False, cache=True, stats=retrained)
+    assert retrained["entry"] == entry and len(retrained["computed"]) == 1 and len(retrained["hits"]) == 2
+    assert {p.name: p.read_bytes() for p in entry.glob("*.pkl") if p.name in stored} == stored
+    assert len(list(entry.glob("*.pkl"))) == 4
 
 
 def test_cli_helpers_validate_arguments(tmp_path):

@@ -71,7 +71,7 @@ def test_configure_process_acts_before_torch_loads():
                           "wait": os.environ["OMP_WAIT_POLICY"]}))
     """)
     env = {k: v for k, v in os.environ.items() if k not in (*T.THREAD_VARS, *T.WAIT_ENV)}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) == {"torch": 1, "omp": "1", "wait": "PASSIVE"}
 
