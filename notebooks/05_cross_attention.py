@@ -16,25 +16,16 @@
 # %% [markdown]
 # # Cross-attention, fusion and efficiency
 #
-# ## Overview
-# The two branches meet in a **bidirectional cross-attention** layer:
-#
-# - graph $\to$ time: each ROI token queries the keyframe tokens ("when did this region
-#   move?");
-# - time $\to$ graph: each keyframe token queries the ROI tokens ("where did the face move
-#   in this frame?").
-#
-# Both directions read the tokens from before the update, so the layer is symmetric. Padded
-# keyframes are masked as keys. Each side then goes through its readout: attention over
-# ROIs, and the magnitude-prior attention over keyframes. A **gated fusion**
-# $y = z \odot g + (1 - z) \odot t$, with $z = \sigma(W[g \Vert t] + b)$, mixes the graph
-# vector $g$ and the temporal vector $t$ feature by feature. The late-fusion ablation
-# (`stag_late_fusion`) keeps the gate but removes the cross-attention.
-#
-# The chapter ends with the efficiency of every registered model: parameters, FLOPs and CPU
-# latency.
+# **Where do facial regions look in time when the two branches meet, and what does the
+# whole model cost?** STAG's graph and temporal branches meet in a bidirectional
+# cross-attention layer: each ROI token queries the keyframe tokens ("when did this region
+# move?"), and each keyframe token queries the ROI tokens ("where did the face move in this
+# frame?"). This layer has no magnitude prior, so any preference for the apex is learned.
+# The table gives, per ROI and over the held-out clips, the share of its graph $\to$ time
+# attention that falls on the clip's apex keyframe (largest magnitude), and its ratio to a
+# uniform $1/K$.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 seed = 0
 n_subjects = 10
 clips_per_subject = 8
@@ -42,6 +33,7 @@ image_size = 64
 keyframes = 8
 flow_method = "dis"
 epochs = 20
+threads = 1
 test_subjects = 2
 cache_dir = "../.stag-cache"
 jobs = 2
@@ -51,43 +43,59 @@ bench_keyframes = "1,8"
 bench_repeats = 10
 bench_threads = 1
 
-# %%
+# %% tags=["hide-input"]
 import pandas as pd
 import torch
 
 from stag.bench.model import efficiency_table
 from stag.models import list_models
-from stag.models.quickfit import QuickFitConfig, fit_or_load
 from stag.models.summaries import fusion_gate_table
-from stag.preprocess.pipeline import PrepareConfig
-from stag.preprocess.rois import ROI_NAMES, au_prior_adjacency
-from stag.train.experiment import holdout_split, load_and_prepare
+from stag.preprocess.rois import ROI_NAMES
+from stag.train import TrainConfig, fit_or_load
+from stag.train.experiment import apex_keyframe, chapter_setup, forward_details
 from stag.viz import attention as vizatt
 
-prepare_config = PrepareConfig(image_size=image_size, keyframes=keyframes, flow_method=flow_method)
-fit_config = QuickFitConfig(epochs=epochs, seed=seed)
+train_config = TrainConfig(epochs=epochs, seed=seed, threads=threads)
 bench_models = list_models() if models == "all" else [m.strip() for m in models.split(",")]
 sizes = tuple(int(s) for s in bench_sizes.split(","))
 ks = tuple(int(k) for k in bench_keyframes.split(","))
-_ = torch.manual_seed(seed)
 
-# %% [markdown]
-# ## Data and model
-# This chapter uses the same cached subset, split and briefly trained STAG as the two
-# previous chapters (the model is loaded from the cache when they ran first).
+# %% tags=["hide-input"]
+data = chapter_setup(seed=seed, n_subjects=n_subjects, clips_per_subject=clips_per_subject, image_size=image_size,
+                     keyframes=keyframes, flow_method=flow_method, test_subjects=test_subjects,
+                     cache_dir=cache_dir, jobs=jobs)
+model, _ = fit_or_load("stag", data.train_clips, train_config, cache_dir=cache_dir,
+                       num_classes=data.num_classes, prior=data.prior)
+out = forward_details(model, data.test)
+apex = apex_keyframe(data.test["key_mask"], data.test["magnitudes"])
+on_apex = out.cross_graph_to_time.mean(1)[torch.arange(len(apex)), :, apex]  # (B, N): heads averaged
+uniform = 1.0 / data.test["key_mask"].sum(1, keepdim=True).float()
+per_roi = pd.DataFrame({"share on apex keyframe": on_apex.mean(0).numpy(),
+                        "ratio to uniform": (on_apex / uniform).mean(0).numpy()}, index=list(ROI_NAMES))
 
 # %%
-data = load_and_prepare("synthetic", prepare_config=prepare_config, cache_dir=cache_dir, jobs=jobs, progress=False,
-                        data_params=dict(n_subjects=n_subjects, clips_per_subject=clips_per_subject,
-                                         image_size=image_size, seed=seed))
-prepared, split = data.prepared, holdout_split(data.prepared, test_subjects)
-held_out, train_clips, test_clips, train, test = (split.held_out, split.train_clips, split.test_clips,
-                                                  split.train, split.test)
-model, _ = fit_or_load("stag", train, fit_config, cache_dir=cache_dir, num_classes=3, prior=au_prior_adjacency())
-with torch.no_grad():
-    out = model.forward_details(test["flows"], test["rois"], test["key_mask"], test["magnitudes"]).detach()
-print(f"{len(test_clips)} held-out clips; cross-attention maps {tuple(out.cross_graph_to_time.shape)} (B, heads, N, K) "
-      f"and {tuple(out.cross_time_to_graph.shape)} (B, heads, K, N)")
+per_roi.sort_values("ratio to uniform", ascending=False).round(3)
+
+# %%
+print(f"Over {len(apex)} held-out clips and {len(ROI_NAMES)} ROIs, {float(on_apex.mean()):.3f} of the graph -> time "
+      f"attention falls on the apex keyframe against a uniform {float(uniform.mean()):.3f}; "
+      f"{int((per_roi['ratio to uniform'] > 1).sum())} of {len(per_roi)} ROIs read the apex more than uniform.")
+
+# %% [markdown]
+# ## How the layer works
+# Both directions read the tokens from before the update, so the layer is symmetric. Padded
+# keyframes are masked as keys. Each side then goes through its readout: attention over
+# ROIs, and the magnitude-prior attention over keyframes. A **gated fusion**
+# $y = z \odot g + (1 - z) \odot t$, with $z = \sigma(W[g \Vert t] + b)$, mixes the graph
+# vector $g$ and the temporal vector $t$ feature by feature. The late-fusion ablation
+# (`stag_late_fusion`) keeps the gate but removes the cross-attention.
+#
+# The model is the briefly trained STAG of the two previous chapters (same cached subset,
+# split and `TrainConfig` schedule; loaded from the cache when they ran first).
+
+# %%
+print(f"{len(data.test_clips)} held-out clips; cross-attention maps {tuple(out.cross_graph_to_time.shape)} "
+      f"(B, heads, N, K) and {tuple(out.cross_time_to_graph.shape)} (B, heads, K, N)")
 
 # %% [markdown]
 # ## The two maps of one clip
@@ -96,28 +104,11 @@ print(f"{len(test_clips)} held-out clips; cross-attention maps {tuple(out.cross_
 
 # %%
 i = 0
-clip = test_clips[i]
+clip = data.test_clips[i]
 fig = vizatt.plot_cross_attention(out.cross_graph_to_time[i].numpy(), out.cross_time_to_graph[i].numpy(), ROI_NAMES,
                                   key_labels=clip.key_indices)
 _ = fig.suptitle(f"{clip.clip_id}, true apex at frame {clip.truth.get('apex')}, "
-             f"AUs {'+'.join(map(str, clip.aus))}", y=1.02)
-
-# %% [markdown]
-# ## Where the ROIs look in time
-# Over all held-out clips, we measure how much of each ROI's graph $\to$ time attention falls
-# on the clip's apex keyframe (largest magnitude), compared with a uniform $1/K$. A share
-# above uniform means the region reads the apex more than the other frames. Cross-attention
-# has no magnitude prior, so any preference was learned.
-
-# %%
-g2t = out.cross_graph_to_time.mean(1)  # (B, N, K), averaged over heads
-apex = test["magnitudes"].masked_fill(~test["key_mask"], -1).argmax(1)
-on_apex = g2t[torch.arange(len(apex)), :, apex]  # (B, N)
-uniform = 1.0 / test["key_mask"].sum(1, keepdim=True).float()
-per_roi = pd.DataFrame({"share on apex keyframe": on_apex.mean(0).numpy(),
-                        "ratio to uniform": (on_apex / uniform).mean(0).numpy()}, index=list(ROI_NAMES))
-print(f"mean over ROIs and clips: {float(on_apex.mean()):.3f} on the apex keyframe vs uniform {float(uniform.mean()):.3f}")
-per_roi.sort_values("ratio to uniform", ascending=False).round(3)
+                 f"AUs {'+'.join(map(str, clip.aus))}", y=1.02)
 
 # %% [markdown]
 # ## The fusion gate
@@ -125,8 +116,7 @@ per_roi.sort_values("ratio to uniform", ascending=False).round(3)
 # from the graph branch. Its mean per clip, by class:
 
 # %%
-names = list(data.class_names)
-gates = fusion_gate_table(out.fusion_gate, test["label"], names)
+gates = fusion_gate_table(out.fusion_gate, data.test["label"], list(data.class_names))
 ax = vizatt.plot_fusion_gate(gates, title="fusion gate per held-out clip")
 gates.groupby("class")[["graph_share", "features_mostly_graph"]].mean().round(3)
 
@@ -161,8 +151,8 @@ if len(row):
 
 # %% [markdown]
 # ## What we learned
-# - Cross-attention gives one map per direction. The ROI $\to$ keyframe share printed above
-#   shows whether regions learned to read the apex more than a uniform $1/K$, without any
+# - Cross-attention gives one map per direction. The opening table and sentence show
+#   whether regions learned to read the apex more than a uniform $1/K$, without any
 #   magnitude prior in this layer.
 # - The fusion gate mixes graph and temporal features per feature. Its per-class means are
 #   printed above. A gate near 0.5 means both branches contribute, and a gate far from it
