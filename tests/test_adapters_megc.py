@@ -131,3 +131,84 @@ def test_writer_takes_records(tmp_path):
     cs = load("megc2019_flow", data_root=tmp_path)
     assert [c.clip_id for c in cs] == ["casme2/sub01/c0", "samm/006/c1", "smic/s02/c2"]
     assert np.abs(cs[0].flows).max() < 0.01  # a constant channel encodes as mid-grey = 0
+
+
+# ---------------------------------------------------------------------------- FACS codings join
+def _fake_codings(folder, casme_rows=None, samm_rows=None):
+    """The two released coding files (fake, with the real layouts) in ``folder``."""
+    c = fakes.write_casme2_layout(folder, casme_rows, n_frames=3)
+    s = fakes.write_samm_layout(folder, samm_rows, n_frames=3)
+    return c.annotations, s.annotations
+
+
+def test_megc_codings_join_gives_casme2_and_samm_clips_their_aus(tmp_path):
+    fakes.write_megc2019_flow_fake(tmp_path / "megc")
+    casme_rows = [{"subject": 1, "filename": "EP02_01f", "aus": "4+7", "emotion": "disgust"},
+                  {"subject": 2, "filename": "EP13_01", "aus": "1+2", "emotion": "surprise"},
+                  {"subject": 3, "filename": "EP01_01", "aus": "12", "emotion": "happiness"}]  # not in the composite
+    samm_rows = [{"subject": 6, "filename": "006_1_2", "aus": "R12 or R15", "emotion": "Anger"},
+                 {"subject": 7, "filename": "007_5_3", "aus": "X9", "emotion": "Surprise"}]  # unreadable
+    casme_file, samm_file = _fake_codings(tmp_path / "codings", casme_rows, samm_rows)
+    with pytest.warns(UserWarning) as caught:
+        cs = load("megc2019_flow", data_root=tmp_path / "megc", codings=tmp_path / "codings")
+    by_id = {c.clip_id: c for c in cs}
+    assert by_id["casme2/sub01/EP02_01f"].aus == (4, 7) and by_id["casme2/sub01/EP02_01f"].au_coded
+    assert by_id["casme2/sub01/EP02_01f"].au_text == "4+7"
+    assert by_id["casme2/sub02/EP13_01"].aus == (1, 2)
+    assert by_id["samm/006/006_1_2"].aus == (12, 15) and by_id["samm/006/006_1_2"].au_coded
+    bad = by_id["samm/007/007_5_3"]
+    assert bad.au_coded and bad.aus == () and "X9" in bad.au_error  # coded, but unreadable
+    missing = by_id["casme2/sub01/EP03_02"]  # in the composite, not in the codings
+    assert not missing.au_coded and missing.aus == ()
+    assert all(not c.au_coded and c.aus == () for c in cs if c.dataset == "smic")
+    assert cs.params["codings"] == {"casme2": str(casme_file), "samm": str(samm_file)}
+    assert cs.params["au_coded"] == {"casme2": 2, "samm": 2, "smic": 0}
+    assert cs.params["au_uncoded"] == ["casme2/sub01/EP03_02"]
+    text = " ".join(str(w.message) for w in caught)
+    assert "1 CASME II/SAMM clips have no row" in text and "casme2/sub01/EP03_02" in text
+    assert any("EP03_02" in m for _, m in cs.warnings)
+    # a list of files works as the folder does
+    with pytest.warns(UserWarning, match="EP03_02"):
+        cs2 = load("megc2019_flow", data_root=tmp_path / "megc", codings=[str(casme_file), str(samm_file)])
+    assert [(c.aus, c.au_coded) for c in cs2] == [(c.aus, c.au_coded) for c in cs]
+
+
+def test_megc_without_codings_no_clip_is_au_coded(tmp_path):
+    fakes.write_megc2019_flow_fake(tmp_path)
+    cs = load("megc2019_flow", data_root=tmp_path)
+    assert not any(c.au_coded for c in cs) and "codings" not in cs.params
+    with pytest.raises(FileNotFoundError, match="no coding files"):
+        load("megc2019_flow", data_root=tmp_path, codings=tmp_path / "STSNet_whole_norm_u_v_os")
+
+
+def test_au_coded_survives_preprocessing_cache_and_packing(tmp_path):
+    from stag.preprocess.cache import clip_key, read_prepared, write_prepared
+    from stag.preprocess.pipeline import PrepareConfig, prepare_clip
+    from stag.train.run import _pack, _unpack
+
+    fakes.write_megc2019_flow_fake(tmp_path / "megc")
+    _fake_codings(tmp_path / "codings")
+    cs = load("megc2019_flow", data_root=tmp_path / "megc", codings=tmp_path / "codings", faces="none")
+    smic, casme = next(c for c in cs if c.dataset == "smic"), cs[0]
+    cfg = PrepareConfig(keyframes=1, image_size=28, landmarks="given")
+    prepared = [prepare_clip(c, cfg) for c in (casme, smic)]
+    assert [p.au_coded for p in prepared] == [True, False]
+    for i, p in enumerate(prepared):
+        write_prepared(tmp_path / f"p{i}.npz", p)
+        assert read_prepared(tmp_path / f"p{i}.npz").au_coded is p.au_coded
+    assert [p.au_coded for p in _unpack(_pack(prepared), np.arange(2))] == [True, False]
+    params = cfg.to_dict() if hasattr(cfg, "to_dict") else {}
+    import dataclasses
+    assert clip_key(smic, params) != clip_key(dataclasses.replace(smic, au_coded=True), params)
+
+
+def test_real_codings_join_the_composite():
+    from pathlib import Path
+
+    shared = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    if not (shared / "megc2019").is_dir() or not (shared / "codings").is_dir():
+        pytest.skip(f"real MEGC2019 composite / codings not available at {shared} (licensed data; CI has it)")
+    cs = load("megc2019_flow", data_root=shared / "megc2019", codings=shared / "codings", faces="none")
+    assert cs.params["au_coded"] == {"casme2": 145, "samm": 133, "smic": 0}
+    assert cs.params["au_uncoded"] == []
+    assert sum(c.au_coded for c in cs) == 278 and not any(c.au_coded for c in cs if c.dataset == "smic")

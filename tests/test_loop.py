@@ -151,3 +151,60 @@ def test_focal_loss_and_au_head_train():
 
 def test_fold_seed_depends_on_fold_and_seed():
     assert fold_seed(0, "a") == fold_seed(0, "a") != fold_seed(0, "b") != fold_seed(1, "a")
+
+
+def test_masked_au_loss_ignores_uncoded_clips():
+    """Clips with ``au_coded=False`` (SMIC in the MEGC2019 composite) take no part in the AU loss."""
+    import dataclasses
+
+    from stag.train.dataset import check_au_targets
+    from stag.train.loop import masked_au_loss
+
+    items = toy_prepared(2, 2, keyframes=3, size=8)
+    items = [dataclasses.replace(p, au_coded=(i % 2 == 0)) for i, p in enumerate(items)]
+    batch = collate(items)
+    assert batch["au_mask"].dtype == torch.float32 and batch["au_mask"].tolist() == [1.0, 0.0, 1.0, 0.0]
+    crit = torch.nn.BCEWithLogitsLoss(reduction="none")
+    logits = torch.randn(4, 5, requires_grad=True)
+    targets = (torch.rand(4, 5) > 0.5).float()
+    loss = masked_au_loss(crit, logits, targets, batch["au_mask"])
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(logits[[0, 2]], targets[[0, 2]])
+    assert torch.allclose(loss, expected)
+    loss.backward()
+    assert torch.all(logits.grad[[1, 3]] == 0)  # uncoded rows get no gradient
+    none = masked_au_loss(crit, logits, targets, torch.zeros(4))
+    assert float(none.detach()) == 0.0 and none.requires_grad  # a batch with no coded clip: zero loss
+    # all coded: the plain mean over all AUs and samples
+    full = masked_au_loss(crit, logits, targets, torch.ones(4))
+    assert torch.allclose(full, torch.nn.functional.binary_cross_entropy_with_logits(logits, targets))
+    # an unreadable AU string is refused only for a coded clip
+    bad = dataclasses.replace(items[1], au_error="cannot parse action unit 'X9'")
+    check_au_targets([bad], 0.5)  # uncoded: skipped, not refused
+    with pytest.raises(ValueError, match="X9"):
+        check_au_targets([dataclasses.replace(bad, au_coded=True)], 0.5)
+
+
+def test_au_loss_on_only_uncoded_clips_trains_as_without_it():
+    """With every training clip uncoded, the AU loss is zero: training matches au_loss_weight=0."""
+    import dataclasses
+
+    train, test = _split(toy_prepared(4, 6))
+    uncoded = [dataclasses.replace(p, au_coded=False, au_error="unknown") for p in train]
+    off = train_fold(lambda: TinyNet(num_aus=17), train, test, TrainConfig(**FAST), num_classes=3)
+    on = train_fold(lambda: TinyNet(num_aus=17), uncoded, test, TrainConfig(**{**FAST, "au_loss_weight": 0.5}),
+                    num_classes=3)
+    assert [h["train_loss"] for h in on.history] == pytest.approx([h["train_loss"] for h in off.history],
+                                                                   rel=1e-6, abs=1e-7)
+    np.testing.assert_allclose(on.probs, off.probs, rtol=1e-5, atol=1e-6)
+
+
+def test_au_loss_off_is_unchanged_by_au_coded():
+    """au_loss_weight=0 (default): au_coded does not change anything, bit for bit."""
+    import dataclasses
+
+    train, test = _split(toy_prepared(4, 6))
+    half = [dataclasses.replace(p, au_coded=bool(i % 2)) for i, p in enumerate(train)]
+    a = train_fold(TinyNet, train, test, TrainConfig(**{**FAST, "augment": True}), num_classes=3)
+    b = train_fold(TinyNet, half, test, TrainConfig(**{**FAST, "augment": True}), num_classes=3)
+    assert [h["train_loss"] for h in a.history] == [h["train_loss"] for h in b.history]
+    assert np.array_equal(a.probs, b.probs)

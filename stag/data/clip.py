@@ -38,6 +38,9 @@ class Clip:
         au_text: the annotation's AU string as written (``"(R6 or R12)+R15"``), if any.
         au_error: why ``au_text`` could not be read (then ``aus == ()`` means *unknown*, and
             :func:`stag.data.aus.au_targets` refuses the clip), else ``""``.
+        au_coded: whether the clip was FACS coded at all: ``False`` for clips with no AU
+            annotation (SMIC in the MEGC2019 composite), whose ``aus == ()`` means *unknown*;
+            an AU loss skips them (not an error, unlike ``au_error``).
         fps: frame rate in frames per second, when known.
         frame_numbers: the dataset's own frame numbers of ``frames`` (e.g. ``46..86``).
         missing_frames: frame numbers absent from the folder inside the loaded range (a gap:
@@ -73,6 +76,7 @@ class Clip:
     source: str = ""
     loader: Callable[[], np.ndarray] | None = field(default=None, repr=False)
     fingerprint: str = field(default="", repr=False)
+    au_coded: bool = True
 
     def load_frames(self) -> np.ndarray:
         """Return the ``(T, H, W, 3)`` uint8 frames, reading them from disk if needed.

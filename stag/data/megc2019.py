@@ -24,17 +24,36 @@ order OpenCV reads them (peers wrote the ``(H, W, 3)`` stack ``[u, v, strain]`` 
 ``p / 32767.5 - 1``), so mid-grey is zero motion. Peers min-max normalised each image before
 saving, which cannot be undone: decoded values are relative, not pixels.
 ``Clip.flows`` is ``(1, 3, H, W)`` float32 (K = 1 onset-to-apex flow).
+
+FACS codings (``codings=``): the composite CSV has no action units, but its CASME II and SAMM
+clips are rows of the released codings ``CASME2-coding-*.xlsx`` and
+``SAMM_Micro_FACS_Codes*.xlsx`` (``codings`` is a folder holding them, found by the glob
+patterns of :mod:`stag.data.casme2` / :mod:`stag.data.samm`, or a list of the files; they are
+read with those adapters' columns by :func:`stag.data.annotations.read_annotations`). The join
+is on subject + clip name: composite ``sub01``, ``EP02_01f`` = CASME II ``Subject`` 1,
+``Filename`` ``EP02_01f``; composite ``006``, ``006_1_2`` = SAMM ``Subject`` 6, ``Filename``
+``006_1_2``. A joined clip gets ``aus`` (targets), ``au_text`` and ``au_error`` from
+:func:`stag.data.aus.read_au_cell` (an unreadable string is a warning, as in the adapters) and
+``au_coded=True``; SMIC clips (no AU codes) and CASME II/SAMM clips without a coding row get
+``au_coded=False`` (the latter are counted, named in a warning and in ``ClipSet.warnings``),
+so an AU loss skips them. Without ``codings`` every clip has ``au_coded=False``.
+``ClipSet.params`` reports the join: ``codings`` (file per source dataset), ``au_coded``
+(coded clips per source dataset) and ``au_uncoded`` (CASME II/SAMM clip ids left uncoded).
+With the real files all 145 CASME II and 133 SAMM clips of the composite are coded.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from stag.data.annotations import DataError, Excluded, Row, cell_text, find_annotation_file, normalise_header, \
-    normalise_subject, read_cells
+    normalise_subject, read_annotations, read_cells
+from stag.data.aus import AUString, read_au_cell
 from stag.data.clip import Clip, ClipSet
 from stag.data.frames import FrameLoader, collect_clips, encode_label, read_image
 from stag.data.labels import get_scheme
@@ -113,6 +132,61 @@ def _read_rows(path: Path) -> tuple[list[Row], bool]:
     return rows, has_header
 
 
+def _coding_sources() -> dict[str, tuple[tuple[str, ...], tuple[str, ...], dict]]:
+    """Per coded source dataset: (file glob patterns, required columns, subject normalisation)."""
+    from stag.data import casme2, samm
+
+    return {"casme2": (("CASME2-coding-*.xlsx", "CASME2*coding*.xlsx"), casme2.COLUMNS, dict(prefix="sub", width=2)),
+            "samm": (("SAMM_Micro_FACS_Codes*.xlsx", "SAMM*.xlsx"), samm.COLUMNS, dict(width=3))}
+
+
+def find_codings(codings: str | Path | list | tuple) -> dict[str, Path]:
+    """The coding file per source dataset (``casme2``, ``samm``) in a folder or a list of files.
+
+    Raises:
+        FileNotFoundError: the folder/files do not exist, or none matches a coding pattern.
+    """
+    sources = _coding_sources()
+    found: dict[str, Path] = {}
+    if isinstance(codings, (str, Path)) and Path(codings).is_dir():
+        for ds, (patterns, _, _) in sources.items():
+            try:
+                found[ds] = find_annotation_file(Path(codings), patterns, what=f"{ds} coding file")
+            except FileNotFoundError:
+                pass
+        where = f"folder {codings}"
+    else:
+        files = [Path(codings)] if isinstance(codings, (str, Path)) else [Path(f) for f in codings]
+        for f in files:
+            if not f.is_file():
+                raise FileNotFoundError(f"coding file {f} not found (codings= takes a folder or a list of files)")
+            ds = next((d for d, (patterns, _, _) in sources.items()
+                       if any(fnmatch.fnmatch(f.name, pat) for pat in patterns)), None)
+            if ds is None:
+                raise DataError(f"coding file {f.name}: not a CASME II or SAMM coding file name (expected "
+                                f"{' or '.join(p for v in sources.values() for p in v[0])})")
+            found[ds] = f
+        where = f"files {[str(f) for f in files]}"
+    if not found:
+        raise FileNotFoundError(f"no coding files in {where}; expected "
+                                f"{' or '.join(p for v in sources.values() for p in v[0])}")
+    return found
+
+
+def read_codings(files: dict[str, Path]) -> dict[tuple[str, str, str], tuple[AUString, str]]:
+    """``(dataset, subject, filename) -> (AU string, where)`` from the coding files."""
+    sources = _coding_sources()
+    out: dict[tuple[str, str, str], tuple[AUString, str]] = {}
+    for ds, path in files.items():
+        _, columns, norm = sources[ds]
+        for row in read_annotations(path, columns):
+            key = (ds, normalise_subject(row["Subject"], where=row.where, **norm), cell_text(row["Filename"]))
+            if key in out:
+                raise DataError(f"{row.where}: clip {key[1]}/{key[2]} is coded twice (also {out[key][1]})")
+            out[key] = (read_au_cell(row["Action Units"], row.where), row.where)
+    return out
+
+
 def _pick_folder(root: Path, explicit: str | Path | None, wanted: list[list[str]], what: str) -> Path | None:
     """The folder (``explicit``, or ``root`` / a sub-folder) holding most of the wanted names."""
     if explicit:
@@ -132,7 +206,7 @@ def _pick_folder(root: Path, explicit: str | Path | None, wanted: list[list[str]
 def load_megc2019_flow(data_root: str | Path, annotations: str | Path | None = None,
                        subsets: tuple[str, ...] | list[str] | str = SUBSETS, scheme: str = "composite3",
                        flow_dir: str | None = None, face_dir: str | None = None, faces: str = "truth",
-                       on_error: str = "raise") -> ClipSet:
+                       on_error: str = "raise", codings: str | Path | list | None = None) -> ClipSet:
     """Load the MEGC2019 composite flow images as clips with ``flows`` ``(1, 3, H, W)``.
 
     Args:
@@ -146,6 +220,8 @@ def load_megc2019_flow(data_root: str | Path, annotations: str | Path | None = N
             ``(H, W, 3)`` uint8 RGB), ``"frames"`` (lazy ``(1, H, W, 3)`` frames, apex = 0) or
             ``"none"``.
         on_error: ``"raise"`` or ``"skip"`` bad rows (recorded in ``ClipSet.skipped``).
+        codings: folder (or list of files) with the CASME II / SAMM FACS codings: joined clips
+            get ``aus``, ``au_text``, ``au_error``; the others ``au_coded=False`` (module doc).
     """
     if isinstance(subsets, str):
         subsets = [s.strip() for s in subsets.split(",") if s.strip()]
@@ -177,6 +253,8 @@ def load_megc2019_flow(data_root: str | Path, annotations: str | Path | None = N
                                 f"like {flow_names(rows[0])[:2] if rows else '{sub}_{filename_o}.png'}")
     face_names = [[cell_text(r["imagename"])] for r in rows if r.has("imagename") and cell_text(r["imagename"])]
     face_root = _pick_folder(root, face_dir, face_names, "apex face") if faces != "none" and face_names else None
+    coding_files = find_codings(codings) if codings not in (None, "", []) else {}
+    coded = read_codings(coding_files) if coding_files else {}
 
     def make(r: Row) -> Clip:
         w = r.where
@@ -201,7 +279,14 @@ def load_megc2019_flow(data_root: str | Path, annotations: str | Path | None = N
             truth["apex_frame"] = cell_text(r["apex"])
         clip = Clip(clip_id=f"{ds}/{subject}/{fname}", subject=subject, dataset=ds, label=label,
                     label_name=label_name, emotion=emotion, flows=decode_flow_png(path)[None], source=f"{path} ({w})",
-                    truth=truth)
+                    truth=truth, au_coded=False)
+        hit = coded.get((ds, subject, fname))
+        if hit is not None:
+            au = hit[0]
+            clip.aus, clip.au_text, clip.au_error, clip.au_coded = tuple(au.targets), au.text, au.error, True
+            if au.error:
+                warnings.warn(f"{au.error}; clip {clip.clip_id} loaded with unknown AUs (aus=()); AU targets "
+                              f"for it are refused")
         image = cell_text(r["imagename"]) if r.has("imagename") else ""
         if face_root is not None and image:
             face = face_root / image
@@ -217,5 +302,24 @@ def load_megc2019_flow(data_root: str | Path, annotations: str | Path | None = N
     params = dict(data_root=str(root), annotations=str(ann), header=has_header, subsets=list(subsets),
                   scheme=scheme_.name, flow_dir=str(flow_root), face_dir=str(face_root) if face_root else None,
                   faces=faces)
-    return collect_clips("megc2019_flow", scheme_, ((r.where, r) for r in rows), make, on_error=on_error,
-                         params=params)
+    if coding_files:
+        params["codings"] = {ds: str(p) for ds, p in coding_files.items()}
+    clipset = collect_clips("megc2019_flow", scheme_, ((r.where, r) for r in rows), make, on_error=on_error,
+                            params=params)
+    if coding_files:
+        n_coded = {ds: 0 for ds in SUBSETS if ds in subsets}
+        uncoded = []
+        for c in clipset:
+            if c.au_coded:
+                n_coded[c.dataset] += 1
+            elif c.dataset in ("casme2", "samm"):
+                uncoded.append(c.clip_id)
+        clipset.params["au_coded"] = n_coded
+        clipset.params["au_uncoded"] = uncoded
+        if uncoded:
+            msg = (f"{len(uncoded)} CASME II/SAMM clips have no row in the codings "
+                   f"({', '.join(p.name for p in coding_files.values())}): {', '.join(uncoded)}; "
+                   f"they load with au_coded=False (no AU loss)")
+            clipset.warnings.append(("codings", msg))
+            warnings.warn(msg)
+    return clipset

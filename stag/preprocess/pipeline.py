@@ -239,7 +239,8 @@ def prepare_clip(clip, cfg: PrepareConfig | None = None, face_model=None) -> Pre
     return Prepared(clip_id=clip.clip_id, subject=clip.subject, dataset=clip.dataset, label=int(clip.label),
                     flows=stack.astype(np.float32), key_mask=kf.mask, magnitudes=kf.magnitudes,
                     key_indices=kf.indices, rois=rois.astype(np.float32), landmarks=(lm * scale).astype(np.float32),
-                    face=face.astype(np.uint8), aus=tuple(clip.aus), truth=truth)
+                    face=face.astype(np.uint8), aus=tuple(clip.aus), truth=truth,
+                    au_coded=bool(getattr(clip, "au_coded", True)))
 
 
 def _apex_face(clip) -> np.ndarray | None:
@@ -309,7 +310,8 @@ def _prepare_flows(clip, cfg: PrepareConfig, face_model=None) -> Prepared:
     return Prepared(clip_id=clip.clip_id, subject=clip.subject, dataset=clip.dataset, label=int(clip.label),
                     flows=stack, key_mask=np.ones(k, bool), magnitudes=mags, key_indices=idx,
                     rois=roi_boxes(lm, out), landmarks=np.asarray(lm, np.float32), face=face,
-                    aus=tuple(clip.aus), truth={})
+                    aus=tuple(clip.aus), truth={},
+                    au_coded=bool(getattr(clip, "au_coded", True)))
 
 
 # ---------------------------------------------------------------------------- datasets

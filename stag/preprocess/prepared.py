@@ -45,3 +45,4 @@ class Prepared:
     face: np.ndarray | None = None
     aus: tuple[int, ...] = ()
     truth: dict = field(default_factory=dict)
+    au_coded: bool = True  # False: the clip has no AU coding at all (SMIC); an AU loss skips it

@@ -46,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--loss", default="focal", choices=("focal", "ce"))
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--au-loss-weight", type=float, default=0.0, metavar="W",
+                   help="weight of an auxiliary AU loss (adds an AU head; clips without AU codes are "
+                        "skipped; for megc2019_flow pass the codings with -p codings DIR; default 0 = off)")
     t.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
     r = parser.add_argument_group("run")
     r.add_argument("--out", required=True, type=Path, help="run folder for results.json, predictions.csv, folds/")
@@ -74,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     # Validate everything cheap before loading or preprocessing anything.
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, loss=args.loss,
                          seed=args.seed, device=args.device, selection=args.selection,
-                         average_last=args.average_last)
+                         average_last=args.average_last, au_loss_weight=args.au_loss_weight)
     get_protocol(args.protocol, n_splits=args.folds)
     from stag.models import list_models
 

@@ -13,7 +13,23 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from stag.data.aus import AU_VOCAB
+from stag.data.aus import AU_VOCAB, au_targets
+
+
+def check_au_targets(items: Sequence, au_loss_weight: float) -> None:
+    """With an AU loss, every AU-coded training clip must have readable AU codes.
+
+    Clips with ``au_coded=False`` (no FACS coding at all, e.g. SMIC in the MEGC2019 composite)
+    are not checked: the AU loss skips them (``au_mask`` of :func:`collate`).
+
+    Raises:
+        stag.data.aus.AUParseError: a coded clip whose AU string could not be read when it was
+            loaded (its ``aus`` are unknown, not empty); names the clip and the string.
+    """
+    if au_loss_weight > 0:
+        for p in items:
+            if getattr(p, "au_coded", True):
+                au_targets(p)
 
 
 def collate(items: Sequence, num_aus: int | None = None) -> dict[str, torch.Tensor]:
@@ -26,7 +42,9 @@ def collate(items: Sequence, num_aus: int | None = None) -> dict[str, torch.Tens
     Returns:
         dict with ``flows`` (B, K, C, H, W) float32, ``rois`` (B, N, 4) float32, ``key_mask``
         (B, K) bool, ``magnitudes`` (B, K) float32, ``label`` (B,) int64 and ``aus``
-        (B, num_aus) float32 multi-hot over :data:`~stag.data.aus.AU_VOCAB`.
+        (B, num_aus) float32 multi-hot over :data:`~stag.data.aus.AU_VOCAB`, and ``au_mask``
+        (B,) float32: 1 for AU-coded clips, 0 for clips with ``au_coded=False`` (their ``aus``
+        are unknown; the AU loss skips them).
     """
     if len(items) == 0:
         raise ValueError("collate: no samples")
@@ -49,6 +67,7 @@ def collate(items: Sequence, num_aus: int | None = None) -> dict[str, torch.Tens
         "magnitudes": torch.from_numpy(np.stack([np.asarray(p.magnitudes, dtype=np.float32) for p in items])),
         "label": torch.tensor([int(p.label) for p in items], dtype=torch.int64),
         "aus": torch.from_numpy(aus),
+        "au_mask": torch.tensor([float(bool(getattr(p, "au_coded", True))) for p in items], dtype=torch.float32),
     }
 
 

@@ -84,6 +84,21 @@ def lr_lambda(config: TrainConfig, steps_per_epoch: int) -> Callable[[int], floa
     return f
 
 
+def masked_au_loss(criterion: nn.Module, logits: torch.Tensor, targets: torch.Tensor,
+                   mask: torch.Tensor | None) -> torch.Tensor:
+    """AU loss averaged over the AU-coded samples only.
+
+    ``criterion`` gives element-wise losses (``reduction="none"``), ``(B, A)``; each sample's
+    loss is its mean over the ``A`` AUs, and the batch loss the mean over samples whose
+    ``mask`` is 1 (``au_coded``); zero (with a gradient path) when the batch has none.
+    """
+    per_sample = criterion(logits, targets).mean(dim=1)
+    if mask is None:
+        return per_sample.mean()
+    mask = mask.to(per_sample.dtype)
+    return (per_sample * mask).sum() / mask.sum().clamp_min(1.0)
+
+
 def _to(batch: dict, idx: np.ndarray | None, device: torch.device) -> dict:
     sel = (lambda t: t) if idx is None else (lambda t: t[torch.from_numpy(idx)])
     return {k: sel(v).to(device, non_blocking=True) for k, v in batch.items()}
@@ -163,7 +178,7 @@ def train_fold(model_factory: Callable[[], nn.Module], train: Sequence, test: Se
 
     model = model_factory().to(device)
     criterion = make_loss(config, labels, num_classes, device)
-    au_criterion = nn.BCEWithLogitsLoss() if config.au_loss_weight > 0 else None
+    au_criterion = nn.BCEWithLogitsLoss(reduction="none") if config.au_loss_weight > 0 else None
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps = len(_batches(labels, config, np.random.default_rng(0)))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lr_lambda(config, steps))
@@ -188,8 +203,9 @@ def train_fold(model_factory: Callable[[], nn.Module], train: Sequence, test: Se
                     out = model.forward_details(b["flows"], b["rois"], b["key_mask"], b["magnitudes"])
                     loss = criterion(out.logits.float(), b["label"])
                     if out.au_logits is not None:
-                        loss = loss + config.au_loss_weight * au_criterion(
-                            out.au_logits.float(), b["aus"][:, :out.au_logits.shape[1]])
+                        loss = loss + config.au_loss_weight * masked_au_loss(
+                            au_criterion, out.au_logits.float(), b["aus"][:, :out.au_logits.shape[1]],
+                            b.get("au_mask"))
                 else:
                     logits = model(b["flows"], b["rois"], b["key_mask"], b["magnitudes"])
                     loss = criterion(logits.float(), b["label"])

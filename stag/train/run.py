@@ -224,6 +224,7 @@ def _pack(prepared: Sequence) -> dict:
         "magnitudes": np.stack([np.asarray(p.magnitudes, dtype=np.float32) for p in prepared]),
         "label": np.array([int(p.label) for p in prepared], dtype=np.int64),
         "aus": [tuple(p.aus) for p in prepared],
+        "au_coded": [bool(getattr(p, "au_coded", True)) for p in prepared],
         "subject": [str(p.subject) for p in prepared],
         "dataset": [str(p.dataset) for p in prepared],
         "clip_id": [str(p.clip_id) for p in prepared],
@@ -236,7 +237,8 @@ def _unpack(pack: dict, idx: np.ndarray) -> list:
     return [Prepared(clip_id=pack["clip_id"][i], subject=pack["subject"][i], dataset=pack["dataset"][i],
                      label=int(pack["label"][i]), flows=pack["flows"][i], key_mask=pack["key_mask"][i],
                      magnitudes=pack["magnitudes"][i], key_indices=np.zeros(0, np.int64),
-                     rois=pack["rois"][i], aus=pack["aus"][i]) for i in idx]
+                     rois=pack["rois"][i], aus=pack["aus"][i],
+                     au_coded=pack.get("au_coded", [True] * len(pack["clip_id"]))[i]) for i in idx]
 
 
 def data_fingerprint(pack: dict) -> str:
