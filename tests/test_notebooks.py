@@ -10,7 +10,7 @@ import yaml
 from stag.book.runner import toc_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+SOURCES = sorted((ROOT / "notebooks").glob("[0-9][0-9]*_*.py"))
 
 
 def test_there_are_chapters():

@@ -124,3 +124,19 @@ def test_inner_validation_never_contains_the_test_subject(seed):
         assert sorted(np.concatenate([fit, val])) == sorted(tr)
         assert len(set(g[val])) == 2  # 25% of 7 training subjects, rounded
         assert len(set(y[val])) >= 2
+
+
+def test_leave_one_dataset_out_trains_on_the_others_and_tests_on_each_once():
+    from stag.train.protocols import get_protocol
+
+    datasets = np.array(["casme2"] * 4 + ["samm"] * 3 + ["smic"] * 5, dtype=object)
+    groups = np.array([f"{d}/s{i % 2}" for i, d in enumerate(datasets)], dtype=object)
+    folds = list(get_protocol("lodo").split(groups, np.zeros(len(groups), int), datasets))
+    assert [f for f, _, _ in folds] == ["samm+smic->casme2", "casme2+smic->samm", "casme2+samm->smic"]
+    tested = np.concatenate([te for _, _, te in folds])
+    assert sorted(tested) == list(range(12))  # every clip tested exactly once
+    for name, tr, te in folds:
+        held_out = name.split("->")[1]
+        assert set(datasets[te]) == {held_out} and held_out not in set(datasets[tr])
+    with pytest.raises(ValueError, match="at least two datasets"):
+        list(get_protocol("lodo").split(groups[:4], None, datasets[:4]))

@@ -148,7 +148,7 @@ def test_tables_and_findings_from_synthetic_records(tmp_path):
 def _recorded_seed0_stag():
     data = Path(os.environ.get("STAG_MEGC2019", ROOT.parent / "shared" / "data" / "megc2019"))
     records = ROOT / "results" / "megc2019"
-    run = records / "stag-last-seed0"
+    run = records / "stag-seed0"
     if not data.is_dir():
         pytest.skip(f"MEGC2019 composite not present at {data} (set $STAG_MEGC2019)")
     if not (run / "results.json").is_file():
@@ -162,6 +162,8 @@ def test_recorded_fold_reproduces(tmp_path):
     assert list(new["clip_id"]) == list(recorded["clip_id"])
     assert list(new["y_pred"]) == list(recorded["y_pred"]), (
         f"fold {recorded['fold'].iloc[0]} of {run.name} does not reproduce its recorded predictions")
+    if "y_pred_last_epoch" in recorded:  # an oracle record: its honest last epoch reproduces too
+        assert list(new["y_pred_last_epoch"]) == list(recorded["y_pred_last_epoch"])
     probs = [c for c in recorded.columns if c.startswith("p_")]
     np.testing.assert_allclose(new[probs].to_numpy(), recorded[probs].to_numpy(), atol=1e-5)
 
@@ -170,3 +172,25 @@ def test_reproduce_fold_on_fixture(run_dir, composite):
     new, recorded = record.reproduce_fold(run_dir, composite / "data", cache_dir=composite / "cache")
     assert recorded["fold"].nunique() == 1 and len(new) == len(recorded)
     assert list(new["y_pred"]) == list(recorded["y_pred"])
+
+
+def test_an_oracle_record_gives_an_honest_and_an_oracle_view(composite, tmp_path):
+    """``--selection oracle`` records the last epoch too; it is read as two runs, each re-scored."""
+    out = composite / "runs" / "ststnet-seed0"
+    args = ["train", "--dataset", "megc2019_flow", "--data-root", str(composite / "data"), "--model", "ststnet",
+            "--keyframes", "1", "--image-size", "28", "--epochs", "2", "--device", "cpu", "--selection", "oracle",
+            "--cache-dir", str(composite / "cache"), "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    dest = record.record_run(out, tmp_path / "records" / "ststnet-seed0")
+    table = record.load_recorded(tmp_path / "records")
+    assert list(table["run"]) == ["ststnet-seed0/last", "ststnet-seed0/oracle"]
+    assert list(table["selection"]) == ["last", "oracle"]
+    d = json.loads((dest / "results.json").read_text())
+    assert table.loc[0, "uf1"] == pytest.approx(d["honest_last_epoch"]["uf1"], abs=1e-12)
+    assert table.loc[1, "uf1"] == pytest.approx(d["uf1"], abs=1e-12)
+    # The honest view is checked against its own scores: a changed last-epoch column is caught.
+    pred = pd.read_csv(dest / "predictions.csv")
+    pred["y_pred_last_epoch"] = (pred["y_true"] + 1) % 3
+    pred.to_csv(dest / "predictions.csv", index=False)
+    with pytest.raises(record.RecordError, match="ststnet-seed0/last"):
+        record.load_recorded(tmp_path / "records")

@@ -21,12 +21,13 @@ import numpy as np
 
 Split = tuple[str, np.ndarray, np.ndarray]
 
-PROTOCOLS = ("loso", "group_kfold", "stratified_kfold", "cross_dataset")
+PROTOCOLS = ("loso", "group_kfold", "stratified_kfold", "cross_dataset", "lodo")
 _ALIASES = {
     "loso": "loso", "logo": "loso",
     "group_kfold": "group_kfold", "groupkfold": "group_kfold", "gkf": "group_kfold",
     "stratified_kfold": "stratified_kfold", "stratifiedkfold": "stratified_kfold", "skf": "stratified_kfold",
     "cross_dataset": "cross_dataset", "crossdataset": "cross_dataset", "cross": "cross_dataset",
+    "lodo": "lodo", "leave_one_dataset_out": "lodo",
 }
 
 
@@ -174,11 +175,28 @@ class CrossDataset(Protocol):
             yield f"{a}->{b}", np.flatnonzero(datasets == a), np.flatnonzero(datasets == b)
 
 
+@dataclass(frozen=True)
+class LeaveOneDatasetOut(Protocol):
+    """Train on every dataset but one, test on the one left out: one fold per dataset, named
+    ``"A+B->C"``. With the MEGC2019 composite: two sources in training, the third unseen."""
+
+    name: str = "lodo"
+
+    def _split(self, groups, labels, datasets):
+        present = sorted(set(datasets))
+        if len(present) < 2:
+            raise ValueError(f"lodo needs at least two datasets; found {present}")
+        for test in present:
+            train = [d for d in present if d != test]
+            yield f"{'+'.join(train)}->{test}", np.flatnonzero(datasets != test), np.flatnonzero(datasets == test)
+
+
 def get_protocol(spec: str | Protocol, *, n_splits: int = 5, random_state: int = 0) -> Protocol:
     """Build a protocol from its name.
 
     ``spec`` is ``"loso"``, ``"group_kfold"``, ``"stratified_kfold"``, ``"cross_dataset"``
-    (every ordered pair) or ``"cross_dataset:A->B[,C->D]"`` (``"cross:casme2->samm"`` too).
+    (every ordered pair), ``"cross_dataset:A->B[,C->D]"`` (``"cross:casme2->samm"`` too) or
+    ``"lodo"`` (leave one dataset out).
     A :class:`Protocol` passes through.
     """
     if isinstance(spec, Protocol):
@@ -197,6 +215,8 @@ def get_protocol(spec: str | Protocol, *, n_splits: int = 5, random_state: int =
         return GroupKFold(n_splits=n_splits, random_state=random_state)
     if key == "stratified_kfold":
         return StratifiedKFold(n_splits=n_splits, random_state=random_state)
+    if key == "lodo":
+        return LeaveOneDatasetOut()
     pairs = []
     for item in filter(None, (p.strip() for p in rest.split(","))):
         a, arrow, b = item.partition("->")

@@ -5,17 +5,21 @@ writes at its end: ``results.json`` (scores, full configuration, provenance) and
 ``predictions.csv`` (one row per test clip). Nothing else (no weights, no data) is kept::
 
     stag train --dataset megc2019_flow --data-root ../shared/data/megc2019 --protocol loso \\
-        --model stag --selection last --seed 0 --out runs/megc2019/stag-last-seed0
-    stag record runs/megc2019/stag-last-seed0 results/megc2019/stag-last-seed0
+        --model stag --keyframes 1 --output-size 64 --epochs 30 --selection oracle --seed 0 \\
+        --device cpu --jobs 2 --out runs/megc2019/stag-seed0
+    stag record runs/megc2019/stag-seed0 results/megc2019/stag-seed0
 
 The book never types a number: :func:`load_recorded` re-scores every run from its
 predictions with :mod:`stag.train.metrics` (and fails, naming the run, when a number in
 ``results.json`` disagrees), :func:`summary` and :func:`compare` build the tables, and
 :func:`findings` words the answer from them.
 
-Run names: ``<model>-<selection>-seed<N>`` for LOSO runs (``stag-last-seed0``,
-``ststnet-inner_val-seed2``) and ``<model>-lodo-<held-out dataset>-seed<N>`` for
-cross-dataset runs (``stag-lodo-casme2-seed0``). The tables read model, selection, seed and
+A run with ``--selection oracle`` holds its honest last-epoch predictions as well, so it is
+read as two runs (:meth:`RecordedRun.views`): ``<run>/last`` and ``<run>/oracle``.
+
+Run names: ``<model>-seed<N>`` for LOSO runs recorded with ``--selection oracle`` (both
+views), ``<model>-<selection>-seed<N>`` for others (``ststnet-inner_val-seed2``) and
+``<model>-lodo-seed<N>`` for leave-one-dataset-out runs. The tables read model, selection, seed and
 protocol from ``results.json``; the name only has to be unique.
 """
 
@@ -78,6 +82,27 @@ class RecordedRun:
     def provenance(self) -> dict:
         return self.results.get("provenance") or {}
 
+    def views(self) -> list[RecordedRun]:
+        """The selections this record holds.
+
+        A run trained with ``--selection oracle`` evaluates the test fold after every epoch
+        only to *report* the best one; training itself is the same as with ``last`` (same
+        seed, batches and weights), and it also records each fold's last-epoch prediction
+        (``y_pred_last_epoch``, scored in ``honest_last_epoch``). Such a record gives two
+        views: ``<run>/last`` (honest) and ``<run>/oracle`` (labelled, literature comparison
+        only). Every other record is its own single view.
+        """
+        d, pred = self.results, self.predictions
+        if d.get("selection") != "oracle" or "y_pred_last_epoch" not in pred:
+            return [self]
+        honest = d.get("honest_last_epoch") or {}
+        last_pred = pred.drop(columns=[c for c in pred if c.startswith("p_")]).assign(y_pred=pred["y_pred_last_epoch"])
+        last = {k: v for k, v in d.items() if k not in ("confusion", "per_dataset", "uf1_ci95", "warning",
+                                                        "honest_last_epoch", "selection_label")}
+        last.update(selection="last", oracle=False, **{m: honest.get(m) for m in ("uf1", "uar", "accuracy")})
+        return [RecordedRun(f"{self.name}/last", self.path, last, last_pred),
+                RecordedRun(f"{self.name}/oracle", self.path, d, pred)]
+
 
 # --------------------------------------------------------------------------- checking
 def rescore(run: RecordedRun | str | Path) -> dict:
@@ -100,9 +125,11 @@ def rescore(run: RecordedRun | str | Path) -> dict:
     for m in ("uf1", "uar", "accuracy"):
         if not np.isclose(s[m], d[m], rtol=0, atol=1e-9, equal_nan=True):
             problems.append(f"{m} {d[m]!r} in results.json, {s[m]!r} from predictions.csv")
-    if not np.array_equal(cm, np.asarray(d["confusion"])):
+    if "confusion" in d and not np.array_equal(cm, np.asarray(d["confusion"])):
         problems.append(f"confusion {d['confusion']} in results.json, {cm.tolist()} from predictions.csv")
-    if set(per) != set(d["per_dataset"]):
+    if "per_dataset" not in d:
+        pass  # the last-epoch view of an oracle record: results.json scores it overall only
+    elif set(per) != set(d["per_dataset"]):
         problems.append(f"datasets {sorted(d['per_dataset'])} in results.json, {sorted(per)} in predictions.csv")
     else:
         for name, v in per.items():
@@ -159,8 +186,9 @@ def load_recorded(root: str | Path) -> pd.DataFrame:
     """
     root = Path(root)
     rows = []
-    for rj in sorted(root.glob("*/results.json")) if root.is_dir() else []:
-        run = RecordedRun.load(rj.parent)
+    runs = [v for rj in (sorted(root.glob("*/results.json")) if root.is_dir() else [])
+            for v in RecordedRun.load(rj.parent).views()]
+    for run in runs:
         s = rescore(run)
         check_coverage(run)
         d, p = run.results, run.provenance
@@ -349,15 +377,17 @@ def findings(table: pd.DataFrame, comparison: pd.DataFrame | None = None) -> str
 
 
 def lodo(table: pd.DataFrame, models: list[str] | None = None) -> pd.DataFrame:
-    """Leave-one-dataset-out table: one row per model x held-out dataset (``cross_dataset``
-    runs), UF1/UAR mean [min-max] over seeds, or ``"not recorded"``.
+    """Leave-one-dataset-out table: one row per model x held-out dataset (``lodo`` runs, and
+    ``cross_dataset`` runs that test on it), UF1/UAR mean [min-max] over seeds, or
+    ``"not recorded"``. Only honest selections count.
 
     ``models`` default: the models with LOSO records (STAG first).
     """
     if models is None:
         loso = table[table["protocol"] == "loso"] if len(table) else table
         models = list(_ordered(loso[["model", "role"]].drop_duplicates())["model"]) if len(loso) else ["stag"]
-    cross = table[table["protocol"] == "cross_dataset"] if len(table) else table
+    cross = (table[table["protocol"].isin(["lodo", "cross_dataset"]) & table["selection"].isin(HONEST)]
+             if len(table) else table)
     rows = []
     for model in models:
         for ds, label in DATASET_NAMES.items():
@@ -464,7 +494,7 @@ def retrain_command(run: RecordedRun, data_root: str | Path, out: str | Path, de
     if len(argv) < 2 or argv[0] != "stag" or argv[1] != "train":
         raise RecordError(f"recorded run {run.name}: its command {cmd!r} is not a `stag train` command line")
     argv, out_args = argv[1:], []
-    replace = {"--data-root": str(data_root), "--out": str(out), "--device": device}
+    replace = {"--data-root": str(data_root), "--out": str(out), "--device": device, "--cache-dir": ".stag-cache"}
     i = 0
     while i < len(argv):
         key = argv[i].split("=", 1)[0]
@@ -557,6 +587,8 @@ def reproduce_fold(run: RecordedRun | str | Path, data_root: str | Path, fold: s
     tr, te = splits[fold]
     res = _fold_task(pack, spec, fold, tr, te, config, len(class_names), config.threads)
     new = _fold_frame(pack, te, res["output"].probs, class_names, fold)
+    if res["output"].probs_last is not None:
+        new["y_pred_last_epoch"] = res["output"].probs_last.argmax(1)
     recorded = run.predictions[run.predictions["fold"] == fold]
     return (new.sort_values("clip_id").reset_index(drop=True), recorded.sort_values("clip_id").reset_index(drop=True))
 
