@@ -1,4 +1,4 @@
-"""STAG-book: the Spatio-Temporal AU-Graph network for micro-expression recognition.
+"""STAG-book: STAG (Spatio-temporal Evolving Structural Representation of Action Units) for micro-expression recognition.
 
 Dependencies point one way: ``data -> preprocess -> models -> train -> explain/bench -> cli``.
 Import submodules explicitly (``from stag.data import load``); importing :mod:`stag` itself

@@ -27,7 +27,7 @@ def _mini_book(tmp_path: Path, page: str) -> Path:
 
 @pytest.mark.slow
 def test_good_mini_book_builds(tmp_path):
-    root = _mini_book(tmp_path, "# Chapter\n\nAs in {cite:p}`sharma2026stag`, see {ref}`intro-label`.\n")
+    root = _mini_book(tmp_path, "# Chapter\n\nAs in {cite:p}`singh2026stag`, see {ref}`intro-label`.\n")
     assert build_html(root, log=lambda *a, **k: None).exists()
 
 

@@ -7,7 +7,7 @@ import torch
 
 from stag.models import build, list_models
 from stag.models.stag import NOT_APPLICABLE_AT_K1, ablation_note
-from tests._model_inputs import make_inputs
+from _model_inputs import make_inputs
 
 
 def _pair(name_a: str, name_b: str):

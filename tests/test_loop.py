@@ -153,6 +153,27 @@ def test_fold_seed_depends_on_fold_and_seed():
     assert fold_seed(0, "a") == fold_seed(0, "a") != fold_seed(0, "b") != fold_seed(1, "a")
 
 
+def test_unreadable_au_string_is_refused_only_with_an_au_loss(tmp_path):
+    """A clip whose AU string could not be read trains without the AU loss, and is named with it."""
+    import dataclasses
+
+    import pytest
+
+    from stag.data.aus import AUParseError
+    from stag.train import TrainConfig
+    from stag.train.dataset import check_au_targets
+    from stag.preprocess.prepared import Prepared
+
+    p = Prepared(clip_id="samm/006/006_1_2", subject="006", dataset="samm", label=0,
+                 flows=np.zeros((1, 3, 16, 16), np.float32), key_mask=np.ones(1, bool),
+                 magnitudes=np.ones(1, np.float32), key_indices=np.zeros(1, np.int64),
+                 rois=np.zeros((16, 4), np.float32), au_error="cannot parse action unit 'X9'")
+    check_au_targets([p], TrainConfig().au_loss_weight)  # no AU loss: fine
+    with pytest.raises(AUParseError, match="006_1_2.*X9"):
+        check_au_targets([p], 0.5)
+    check_au_targets([dataclasses.replace(p, au_error="")], 0.5)
+
+
 def test_masked_au_loss_ignores_uncoded_clips():
     """Clips with ``au_coded=False`` (SMIC in the MEGC2019 composite) take no part in the AU loss."""
     import dataclasses

@@ -24,7 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stag.data.annotations import cell_text, find_annotation_file, frame_cell, read_annotations
-from stag.data.aus import parse_aus
+from stag.data.aus import read_au_cell
 from stag.data.clip import ClipSet
 from stag.data.frames import check_modes, collect_clips, find_frames_root, frame_clip, list_frames
 from stag.data.labels import get_scheme
@@ -64,7 +64,7 @@ def load_casme3_a(data_root: str | Path, annotations: str | Path | None = None, 
             emotion=row["emotion"], scheme=scheme_, where=w, fps=FPS, onset=onset,
             apex=frame_cell(row["Apex"], "Apex", w, required=False),
             offset=frame_cell(row["Offset"], "Offset", w),
-            aus=parse_aus(row["AU"], w), frames=frames, on_order_error=on_order_error, listing=listings[folder])
+            aus=read_au_cell(row["AU"], w), frames=frames, on_order_error=on_order_error, listing=listings[folder])
 
     params = dict(data_root=str(root), annotations=str(ann), scheme=scheme_.name, frames=frames,
                   frames_dir=str(frames_root), modality=modality)

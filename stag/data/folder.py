@@ -40,7 +40,7 @@ import re
 from pathlib import Path
 
 from stag.data.annotations import cell_text, find_annotation_file, frame_cell, read_annotations
-from stag.data.aus import parse_aus
+from stag.data.aus import AUString, read_au_cell
 from stag.data.clip import ClipSet
 from stag.data.frames import check_modes, collect_clips, frame_clip, list_frames
 from stag.data.labels import get_scheme
@@ -55,11 +55,13 @@ PRESETS: dict[str, dict] = {
 }
 
 
-def clean_aus(text: object, where: str = "") -> tuple[int, ...]:
-    """``"AU4+AU7(k)"`` -> ``(4, 7)``: drop ``AU`` prefixes and parenthesised markers, then parse."""
+def clean_aus(text: object, where: str = "") -> AUString:
+    """``"AU4+AU7(k)"`` -> AUs ``(4, 7)``: drop ``AU`` prefixes and parenthesised markers (but
+    keep ``ref(...)``), then read with :func:`~stag.data.aus.read_au_cell`, which never raises:
+    an unreadable string loads the clip with unknown AUs and a warning."""
     if isinstance(text, str):
-        text = re.sub(r"\([^)]*\)", "", re.sub(r"(?i)\bAU\s*", "", text))
-    return parse_aus(text, where)
+        text = re.sub(r"(?<!ref)\([^)]*\)", "", re.sub(r"(?i)\bAU\s*", "", text))
+    return read_au_cell(text, where)
 
 
 def load_folder(data_root: str | Path, annotations: str | Path | None = None, preset: str | None = None,

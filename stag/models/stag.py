@@ -1,4 +1,4 @@
-"""STAG: the Spatio-Temporal AU-Graph network, assembled from its branches.
+"""STAG (Singh, Sharma and Sharma, 2026): the spatio-temporal AU-graph network, assembled from its branches.
 
 ::
 
@@ -106,7 +106,7 @@ class STAGConfig:
 
 
 class STAG(nn.Module):
-    """Spatio-Temporal AU-Graph network.
+    """STAG: a spatio-temporal graph over AU regions (Spatio-temporal Evolving Structural Representation of Action Units).
 
     Args:
         config (STAGConfig, optional): the configuration; keyword arguments override its

@@ -58,7 +58,7 @@ def clip_key(clip, params: dict, frames: np.ndarray | None = None) -> str:
     _update(h, CODE_VERSION)
     _update(h, json.dumps(params, sort_keys=True, default=str))
     _update(h, [clip.clip_id, clip.subject, clip.dataset, int(clip.label), clip.onset, clip.apex,
-                clip.offset, tuple(clip.aus)]
+                clip.offset, tuple(clip.aus), clip.au_error]
             + ([] if getattr(clip, "au_coded", True) else ["au_coded=False"]))
     if clip.fingerprint:
         _update(h, "fingerprint:" + clip.fingerprint)
@@ -110,7 +110,7 @@ def write_prepared(path: Path, p: Prepared) -> None:
         else:
             truth_meta[k] = v
     meta = {"clip_id": p.clip_id, "subject": p.subject, "dataset": p.dataset, "label": int(p.label),
-            "aus": list(p.aus), "au_coded": bool(p.au_coded), "truth": truth_meta, **scalars}
+            "aus": list(p.aus), "au_error": p.au_error, "au_coded": bool(p.au_coded), "truth": truth_meta, **scalars}
     arrays["meta"] = np.array(json.dumps(meta, default=_json_default))
 
     def write(tmp: Path) -> None:
@@ -144,5 +144,5 @@ def read_prepared(path: Path) -> Prepared:
                     label=int(meta["label"]), flows=arrays["flows"], key_mask=arrays["key_mask"],
                     magnitudes=arrays["magnitudes"], key_indices=arrays["key_indices"],
                     rois=arrays["rois"], landmarks=arrays.get("landmarks"), face=arrays.get("face"),
-                    aus=tuple(meta["aus"]), truth=truth,
+                    aus=tuple(meta["aus"]), truth=truth, au_error=meta.get("au_error", ""),
                     au_coded=bool(meta.get("au_coded", True)))

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from stag.preprocess.cache import PrepareCache, clip_key
 from stag.preprocess.flow import FLOW_METHODS, flow_channels, flow_magnitude, flow_stack, normalise_stack, \
@@ -240,7 +241,7 @@ def prepare_clip(clip, cfg: PrepareConfig | None = None, face_model=None) -> Pre
                     flows=stack.astype(np.float32), key_mask=kf.mask, magnitudes=kf.magnitudes,
                     key_indices=kf.indices, rois=rois.astype(np.float32), landmarks=(lm * scale).astype(np.float32),
                     face=face.astype(np.uint8), aus=tuple(clip.aus), truth=truth,
-                    au_coded=bool(getattr(clip, "au_coded", True)))
+                    au_error=clip.au_error, au_coded=bool(getattr(clip, "au_coded", True)))
 
 
 def _apex_face(clip) -> np.ndarray | None:
@@ -257,6 +258,24 @@ def _apex_face(clip) -> np.ndarray | None:
     if img.dtype != np.uint8:
         img = np.clip(img * (255 if img.max() <= 1.0 else 1), 0, 255).astype(np.uint8)
     return to_grey(img[None])[0] if img.ndim == 3 else img
+
+
+# Where a flow-only clip's ROI landmarks come from (``Prepared.truth["landmarks_from"]``): the
+# clip's own landmarks, dlib on its apex face, or the aligned-face template when dlib finds no
+# face (or there is no apex face).
+LANDMARK_SOURCES: tuple[str, ...] = ("given", "dlib", "template")
+
+
+def landmark_sources(prepared) -> pd.DataFrame:
+    """Clips per dataset by landmark source (columns :data:`LANDMARK_SOURCES`, plus ``total``);
+    clips prepared before the source was recorded count as ``unknown``."""
+    rows = [(p.dataset, (p.truth or {}).get("landmarks_from", "unknown")) for p in prepared]
+    table = pd.crosstab(pd.Series([r[0] for r in rows], name="dataset"),
+                        pd.Series([r[1] for r in rows], name="landmarks from"))
+    cols = [c for c in (*LANDMARK_SOURCES, "unknown") if c in table.columns or c in LANDMARK_SOURCES]
+    table = table.reindex(columns=cols, fill_value=0)
+    table["total"] = table.sum(axis=1)
+    return table
 
 
 def _prepare_flows(clip, cfg: PrepareConfig, face_model=None) -> Prepared:
@@ -290,16 +309,17 @@ def _prepare_flows(clip, cfg: PrepareConfig, face_model=None) -> Prepared:
     mags = flow_magnitude(np.moveaxis(stack[:, :2], 1, -1)).mean(axis=(1, 2))
     mags = (mags / mags.max() if mags.max() > 0 else np.ones(k)).astype(np.float32)
     face = _apex_face(clip)
-    lm = None
+    lm, source = None, LANDMARK_SOURCES[2]
     if clip.landmarks is not None:
         lms = np.asarray(clip.landmarks, np.float32)
         lm = lms[min(int(clip.apex or 0), len(lms) - 1)] if lms.ndim == 3 else lms
-        lm = lm * (out / w)
+        lm, source = lm * (out / w), LANDMARK_SOURCES[0]
     elif face is not None:
         model = face_model or load_face_model()
         try:
             box = find_face(model, face, clip.clip_id, int(clip.apex or 0))
             lm = model.landmarks(face, box) * np.array([out / face.shape[1], out / face.shape[0]], np.float32)
+            source = LANDMARK_SOURCES[1]
         except RuntimeError:
             lm = None  # no face found on the apex image: use the template below
     if lm is None:
@@ -310,8 +330,8 @@ def _prepare_flows(clip, cfg: PrepareConfig, face_model=None) -> Prepared:
     return Prepared(clip_id=clip.clip_id, subject=clip.subject, dataset=clip.dataset, label=int(clip.label),
                     flows=stack, key_mask=np.ones(k, bool), magnitudes=mags, key_indices=idx,
                     rois=roi_boxes(lm, out), landmarks=np.asarray(lm, np.float32), face=face,
-                    aus=tuple(clip.aus), truth={},
-                    au_coded=bool(getattr(clip, "au_coded", True)))
+                    aus=tuple(clip.aus), truth={"landmarks_from": source},
+                    au_error=clip.au_error, au_coded=bool(getattr(clip, "au_coded", True)))
 
 
 # ---------------------------------------------------------------------------- datasets

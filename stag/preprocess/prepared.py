@@ -15,7 +15,8 @@ class Prepared:
     """One preprocessed clip.
 
     Attributes:
-        clip_id, subject, dataset, label, aus: copied from the :class:`~stag.data.Clip`.
+        clip_id, subject, dataset, label, aus, au_error: copied from the :class:`~stag.data.Clip`
+            (``au_error`` non-empty: the AU string was unreadable, so the clip has no AU targets).
         flows: ``(K, C, H, W)`` float32. ``flows[k]`` is the optical flow from the onset frame
             to keyframe ``k`` on the aligned face; channels follow :data:`FLOW_CHANNELS`
             (``u, v`` in pixels, x right / y down; ``strain``; optionally ``magnitude``),
@@ -45,4 +46,5 @@ class Prepared:
     face: np.ndarray | None = None
     aus: tuple[int, ...] = ()
     truth: dict = field(default_factory=dict)
+    au_error: str = ""  # why the clip's AU string could not be read (then ``aus`` is unknown)
     au_coded: bool = True  # False: the clip has no AU coding at all (SMIC); an AU loss skips it

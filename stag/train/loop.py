@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from stag.train.config import ORACLE_WARNING, TrainConfig
-from stag.train.dataset import augment, collate
+from stag.train.dataset import augment, check_au_targets, collate
 from stag.train.metrics import scores
 from stag.train.protocols import inner_validation_split
 
@@ -163,6 +163,7 @@ def train_fold(model_factory: Callable[[], nn.Module], train: Sequence, test: Se
         warnings.warn(ORACLE_WARNING, UserWarning, stacklevel=2)
     rng = seed_everything(seed)
     train = list(train)
+    check_au_targets(train, config.au_loss_weight)
     labels_all = np.array([int(p.label) for p in train], dtype=np.int64)
 
     val_batch = None

@@ -107,7 +107,8 @@ def python_call(func: str, **kwargs) -> str:
 def dataset_files(clipset) -> tuple[list[Path], list[Path]]:
     """``(read_whole, listed)``: the files a loader read for ``clipset``.
 
-    ``read_whole`` are hashed by content: the annotation file and, for flow datasets
+    ``read_whole`` are hashed by content: the annotation file, any coding files joined onto
+    the clips (``params["codings"]``), and, for flow datasets
     (clips with ``flows``), each clip's flow file (``truth["flow_file"]``) and apex face
     (``truth["imagename"]`` in ``params["face_dir"]`` or the clip's frame loader).
     ``listed`` are frame files of frame datasets, checksummed by name and size only, so the
@@ -119,6 +120,8 @@ def dataset_files(clipset) -> tuple[list[Path], list[Path]]:
     ann = params.get("annotations")
     if ann and Path(ann).is_file():
         whole.append(Path(ann))
+    codings = params.get("codings") or {}  # FACS coding files joined onto the clips (MEGC2019)
+    whole.extend(Path(f) for f in (codings.values() if isinstance(codings, dict) else []) if Path(f).is_file())
     face_dir = params.get("face_dir")
     for clip in clipset:
         truth = clip.truth or {}

@@ -34,6 +34,7 @@ import pandas as pd
 
 from stag.files import atomic_write
 from stag.train.config import ORACLE_LABEL, ORACLE_WARNING, TrainConfig, fold_seed, stable_hash
+from stag.train.dataset import check_au_targets
 from stag.train.metrics import bootstrap_ci, confusion_matrix, per_group_scores, scores
 from stag.train.protocols import Protocol, get_protocol
 from stag.train.provenance import provenance, python_call
@@ -319,6 +320,7 @@ def run_protocol(prepared: Sequence, model: str | ModelSpec | Callable = "stag",
     prepared = list(prepared)
     if not prepared:
         raise ValueError("run_protocol: no prepared clips")
+    check_au_targets(prepared, config.au_loss_weight)  # before packing, which keeps only the AUs
     if class_names is not None:
         class_names = tuple(class_names)
         num_classes = num_classes or len(class_names)
