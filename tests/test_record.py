@@ -194,3 +194,13 @@ def test_an_oracle_record_gives_an_honest_and_an_oracle_view(composite, tmp_path
     pred.to_csv(dest / "predictions.csv", index=False)
     with pytest.raises(record.RecordError, match="ststnet-seed0/last"):
         record.load_recorded(tmp_path / "records")
+
+
+def test_a_run_with_the_au_loss_is_its_own_stag_variant():
+    from stag.train.report import model_role
+
+    plain = {"model": "stag", "config": {"train": {"au_loss_weight": 0.0}}}
+    au = {"model": "stag", "config": {"train": {"au_loss_weight": 0.5}}}
+    assert record.variant_name(plain) == "stag" and record.variant_name(au) == "stag+au"
+    assert model_role("stag+au") == "STAG" and model_role("stag_no_graph") == "ablation"
+    assert model_role("offapexnet") == "baseline"

@@ -175,6 +175,13 @@ def check_coverage(run: RecordedRun) -> None:
 
 
 # --------------------------------------------------------------------------- the table
+def variant_name(results: dict) -> str:
+    """The model as the tables name it: the registry name, plus ``+au`` when it was trained
+    with the auxiliary AU loss (same network, one more training target)."""
+    train = (results.get("config") or {}).get("train") or {}
+    return results["model"] + ("+au" if float(train.get("au_loss_weight") or 0) > 0 else "")
+
+
 def load_recorded(root: str | Path) -> pd.DataFrame:
     """One row per recorded run under ``root`` (``root/*/results.json``), re-scored.
 
@@ -193,7 +200,8 @@ def load_recorded(root: str | Path) -> pd.DataFrame:
         check_coverage(run)
         d, p = run.results, run.provenance
         mach = p.get("machine") or {}
-        row = {"run": run.name, "model": d["model"], "role": model_role(d["model"]), "protocol": d["protocol"],
+        model = variant_name(d)
+        row = {"run": run.name, "model": model, "role": model_role(model), "protocol": d["protocol"],
                "selection": d["selection"], "seed": int(d["seed"]), "epochs": d["epochs"],
                "n_clips": len(run.predictions), "uf1": s["uf1"], "uar": s["uar"], "accuracy": s["accuracy"]}
         for name, v in s["per_dataset"].items():
@@ -344,6 +352,56 @@ def compare(table: pd.DataFrame, a: str = "stag", b: str | None = None, protocol
                      "diff_per_seed": ", ".join(f"{x:+.3f}" for x in diffs), "diff_mean": est,
                      "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows, columns=cols)
+
+
+def components(table: pd.DataFrame, keyframes: int = 1, selection: str = "last", *,
+               n_boot: int = N_BOOT) -> pd.DataFrame:
+    """What each part of STAG buys: full STAG minus each ablation (and training variant),
+    paired by seed, with a subject-bootstrap interval, under one honest ``selection``.
+
+    Every registered ablation gets a row: recorded ones are compared; one that is not a
+    meaningful ablation at ``keyframes`` per clip says why (``n/a at K=1``); the others read
+    ``not recorded``. Columns: ``model, removes, seeds, stag_minus_model_per_seed,
+    stag_minus_model, ci_low, ci_high, verdict``.
+    """
+    from stag.models import list_models
+    from stag.models.stag import ablation_note
+
+    cols = ["model", "removes", "seeds", "stag_minus_model_per_seed", "stag_minus_model", "ci_low", "ci_high",
+            "verdict"]
+    loso = table[(table["protocol"] == "loso") & (table["selection"] == selection)] if len(table) else table
+    recorded = set(loso["model"]) if len(loso) else set()
+    names = [m for m in list_models() if m.startswith("stag_")] + sorted(m for m in recorded if m.startswith("stag+"))
+    rows = []
+    for name in names:
+        row = {"model": name, "removes": ABLATION_REMOVES.get(name, ""), "seeds": 0,
+               "stag_minus_model_per_seed": "", "stag_minus_model": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+        note = ablation_note(name, keyframes)
+        comp = compare(table, "stag", name, n_boot=n_boot) if name in recorded and "stag" in recorded else None
+        comp = comp[comp["selection"] == _sel_label(selection)] if comp is not None else None
+        if note:
+            row["verdict"] = note
+        elif comp is None or comp.empty:
+            row["verdict"] = "not recorded"
+        else:
+            c = comp.iloc[0]
+            row.update(seeds=int(c["seeds"]), stag_minus_model_per_seed=c["diff_per_seed"],
+                       stag_minus_model=c["diff_mean"], ci_low=c["ci_low"], ci_high=c["ci_high"])
+            row["verdict"] = ("STAG better" if c["ci_low"] > 0 else "STAG worse" if c["ci_high"] < 0
+                              else "no measurable difference")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=cols)
+
+
+# What each ablation (or training variant) changes relative to full STAG.
+ABLATION_REMOVES: dict[str, str] = {
+    "stag_no_graph": "the ROI graph branch (and cross-attention)",
+    "stag_no_temporal": "the whole-face (temporal) branch (and cross-attention)",
+    "stag_late_fusion": "cross-attention (branches meet only in the gated fusion)",
+    "stag_static_adj": "per-clip re-weighting of the AU-prior edges",
+    "stag_no_mag_prior": "the keyframe magnitude prior",
+    "stag+au": "nothing: adds an auxiliary AU loss on the CASME II/SAMM FACS codings",
+}
 
 
 def findings(table: pd.DataFrame, comparison: pd.DataFrame | None = None) -> str:
@@ -591,6 +649,41 @@ def reproduce_fold(run: RecordedRun | str | Path, data_root: str | Path, fold: s
         new["y_pred_last_epoch"] = res["output"].probs_last.argmax(1)
     recorded = run.predictions[run.predictions["fold"] == fold]
     return (new.sort_values("clip_id").reset_index(drop=True), recorded.sort_values("clip_id").reset_index(drop=True))
+
+
+# --------------------------------------------------------------------------- ROI landmarks
+LANDMARKS_RECORD = "landmarks.json"
+
+
+def landmark_record(data_root: str | Path, *, cache_dir: str | Path | None = None, jobs: int = 2) -> dict:
+    """Where the composite's ROI landmarks come from: dlib (HOG detector, 68 points) on each
+    clip's apex face, or the aligned-face template when dlib finds no face; per source
+    dataset, with the provenance of the count (commit, data checksum, the call)."""
+    from stag.preprocess.pipeline import PrepareConfig, landmark_sources
+    from stag.train.experiment import load_and_prepare
+    from stag.train.provenance import data_checksum, python_call, source_commit, utc_now
+
+    data = load_and_prepare("megc2019_flow", data_root=data_root, prepare_config=PrepareConfig(keyframes=1,
+                            output_size=64), cache_dir=cache_dir, jobs=jobs, progress=False)
+    commit, dirty = source_commit()
+    table = landmark_sources(data.prepared)
+    return {"table": table.reset_index().to_dict(orient="records"),
+            "provenance": {"commit": commit, "dirty": dirty, "data_checksum": data_checksum(data.clipset),
+                           "command": python_call("stag.train.record.landmark_record", data_root=str(data_root)),
+                           "finished_utc": utc_now()}}
+
+
+def landmark_table(records: str | Path, data_root: str | Path = "") -> tuple[pd.DataFrame, dict]:
+    """The landmark-source table and its provenance: recomputed from ``data_root`` when given,
+    else read from ``records/landmarks.json`` (empty when absent)."""
+    path = Path(records) / LANDMARKS_RECORD
+    rec = landmark_record(data_root) if data_root else (json.loads(path.read_text()) if path.is_file() else None)
+    if rec is None:
+        return pd.DataFrame(columns=["dataset", "dlib", "template", "total"]), {}
+    table = pd.DataFrame(rec["table"])
+    table = table.loc[:, (table != 0).any(axis=0)]  # a source no clip used is not a column
+    table.insert(len(table.columns), "found by dlib", (table.get("dlib", 0) / table["total"]).map("{:.0%}".format))
+    return table, rec["provenance"]
 
 
 # --------------------------------------------------------------------------- stag record

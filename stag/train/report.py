@@ -21,8 +21,9 @@ ORACLE_SHORT = "oracle (test-selected epoch)"
 
 
 def model_role(name: str) -> str:
-    """``"STAG"``, ``"ablation"`` (``stag_*``) or ``"baseline"``."""
-    if name == "stag":
+    """``"STAG"`` (also a training variant of it, ``stag+au``), ``"ablation"`` (``stag_*``) or
+    ``"baseline"``."""
+    if name == "stag" or name.startswith("stag+"):
         return "STAG"
     return "ablation" if name.startswith("stag_") else "baseline"
 
