@@ -439,13 +439,12 @@ def lodo(table: pd.DataFrame, models: list[str] | None = None) -> pd.DataFrame:
     ``cross_dataset`` runs that test on it), UF1/UAR mean [min-max] over seeds, or
     ``"not recorded"``. Only honest selections count.
 
-    ``models`` default: the models with LOSO records (STAG first).
+    ``models`` default: the models with such records (STAG first).
     """
-    if models is None:
-        loso = table[table["protocol"] == "loso"] if len(table) else table
-        models = list(_ordered(loso[["model", "role"]].drop_duplicates())["model"]) if len(loso) else ["stag"]
     cross = (table[table["protocol"].isin(["lodo", "cross_dataset"]) & table["selection"].isin(HONEST)]
              if len(table) else table)
+    if models is None:  # the models with such runs (STAG first), else STAG's row says "not recorded"
+        models = list(_ordered(cross[["model", "role"]].drop_duplicates())["model"]) if len(cross) else ["stag"]
     rows = []
     for model in models:
         for ds, label in DATASET_NAMES.items():
