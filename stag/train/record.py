@@ -587,6 +587,19 @@ def load_or_retrain(records: str | Path, data_root: str | Path = "", device: str
     return retrain(table, data_root, out_root, device) if data_root else table
 
 
+def fold_threads(run: RecordedRun) -> int:
+    """Torch threads each fold of ``run`` trained with: its ``threads`` setting, else the
+    recorded machine's cores divided by the command's ``--jobs`` (as :func:`run_protocol`
+    chose them). Float sums depend on the thread count, so a reproduction uses the same."""
+    train = (run.results.get("config") or {}).get("train") or {}
+    if train.get("threads"):
+        return int(train["threads"])
+    argv = shlex.split(run.provenance.get("command") or "")
+    jobs = next((int(argv[i + 1]) for i, a in enumerate(argv[:-1]) if a == "--jobs"), 1)
+    cores = int((run.provenance.get("machine") or {}).get("logical_cores") or 1)
+    return max(1, cores // max(1, jobs))
+
+
 def smallest_fold(run: RecordedRun) -> str:
     """The fold with the fewest test clips (first by name among ties)."""
     counts = run.predictions.groupby("fold").size()
@@ -642,7 +655,7 @@ def reproduce_fold(run: RecordedRun | str | Path, data_root: str | Path, fold: s
         raise RecordError(f"recorded run {run.name}: data or configuration differ from the recording (config hash "
                           f"{stable_hash(run_info)} here, {rec_hash} recorded); check the data checksum")
     tr, te = splits[fold]
-    res = _fold_task(pack, spec, fold, tr, te, config, len(class_names), config.threads)
+    res = _fold_task(pack, spec, fold, tr, te, config, len(class_names), fold_threads(run))
     new = _fold_frame(pack, te, res["output"].probs, class_names, fold)
     if res["output"].probs_last is not None:
         new["y_pred_last_epoch"] = res["output"].probs_last.argmax(1)
