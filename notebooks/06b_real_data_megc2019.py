@@ -104,7 +104,7 @@ plot_paired_differences(comparison);
 # an auxiliary loss on the FACS codings of the CASME II and SAMM clips (SMIC has none).
 
 # %%
-components.round(3)
+components.drop(columns="stag_minus_model_per_seed").round(3)
 
 # %% [markdown]
 # ## Where the ROIs come from
