@@ -106,6 +106,9 @@ plot_paired_differences(comparison);
 # %%
 components.drop(columns="stag_minus_model_per_seed").round(3)
 
+# %%
+print(record.component_findings(components))
+
 # %% [markdown]
 # ## Where the ROIs come from
 #

@@ -204,3 +204,12 @@ def test_a_run_with_the_au_loss_is_its_own_stag_variant():
     assert record.variant_name(plain) == "stag" and record.variant_name(au) == "stag+au"
     assert model_role("stag+au") == "STAG" and model_role("stag_no_graph") == "ablation"
     assert model_role("offapexnet") == "baseline"
+
+
+def test_component_findings_name_each_verdict():
+    table = pd.DataFrame({"model": ["stag_no_temporal", "stag_no_graph", "stag_no_mag_prior", "stag_static_adj"],
+                          "verdict": ["STAG better", "no measurable difference", "n/a at K=1: x", "not recorded"]})
+    text = record.component_findings(table)
+    assert text.startswith("Against 2 recorded ablations")
+    assert "measurably better than stag_no_temporal" in text and "measurably worse than none" in text
+    assert "not measurably different from stag_no_graph" in text and "stag_static_adj" not in text

@@ -134,7 +134,7 @@ def real_data_markdown(root: Path) -> str:
     head = record.headline(record.summary(honest))
     head = head[["model", "selection", "seeds", "UF1 mean [min-max]", "UF1 95% subject bootstrap", "UAR mean [min-max]"]]
     return (markdown_table(head.to_dict(orient="records"), list(head.columns)) + "\n\n"
-            + record.findings(table) + "\n")
+            + record.findings(table) + " " + record.component_findings(record.components(table)) + "\n")
 
 
 def package_results(root: Path, facts: dict, dest: Path) -> Path:

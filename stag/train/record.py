@@ -393,6 +393,22 @@ def components(table: pd.DataFrame, keyframes: int = 1, selection: str = "last",
     return pd.DataFrame(rows, columns=cols)
 
 
+def component_findings(components_table: pd.DataFrame) -> str:
+    """One sentence from :func:`components`: which parts STAG measurably needs, which it does
+    not (the interval includes zero), which are n/a or not recorded."""
+    t = components_table
+    if t.empty:
+        return "No ablation of STAG is recorded."
+
+    def names(verdict: str) -> str:
+        return ", ".join(t.loc[t["verdict"] == verdict, "model"]) or "none"
+
+    measured = t[~t["verdict"].isin(["not recorded"]) & ~t["verdict"].str.startswith("n/a")]
+    return (f"Against {len(measured)} recorded ablations and variants, full STAG is measurably better than "
+            f"{names('STAG better')}, measurably worse than {names('STAG worse')}, and not measurably different "
+            f"from {names('no measurable difference')} (95% subject-bootstrap intervals of the paired difference).")
+
+
 # What each ablation (or training variant) changes relative to full STAG.
 ABLATION_REMOVES: dict[str, str] = {
     "stag_no_graph": "the ROI graph branch (and cross-attention)",
