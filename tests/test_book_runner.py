@@ -111,3 +111,20 @@ def test_profiles_reach_the_real_notebooks():
         assert all(p.get("device", "cpu") == "cpu" for p in plan.values())
     full = plan_parameters(root, profile="full")
     assert full["06_loso_training"]["epochs"] == PROFILES["full"]["epochs"]
+
+
+def test_injected_parameters_cell_is_folded(tmp_path):
+    import nbformat
+
+    from stag.book.runner import fold_injected_parameters
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters", "hide-input"]}),
+        nbformat.v4.new_code_cell("# Parameters\nx = 2", metadata={"tags": ["injected-parameters"]}),
+        nbformat.v4.new_code_cell("print(x)")])
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    fold_injected_parameters(path)
+    cells = nbformat.read(path, as_version=4).cells
+    assert cells[1].metadata.tags == ["injected-parameters", "hide-input"]
+    assert "tags" not in cells[2].metadata

@@ -150,6 +150,22 @@ def resolve_parameters(root: Path, stems: list[str], overrides: dict[str, object
     return per_notebook
 
 
+def fold_injected_parameters(path: Path) -> None:
+    """Tag the cell papermill injects (``injected-parameters``) ``hide-input``, like the
+    parameters cell it overrides: plumbing stays one click away, off the first screen."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    changed = False
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags and "hide-input" not in tags:
+            cell["metadata"]["tags"] = [*tags, "hide-input"]
+            changed = True
+    if changed:
+        nbformat.write(nb, path)
+
+
 def execute_notebook(root: Path, stem: str, parameters: dict) -> NotebookRun:
     """Run one notebook with papermill; raise :class:`NotebookFailed` naming the cell."""
     import papermill
@@ -193,6 +209,7 @@ def execute_notebook(root: Path, stem: str, parameters: dict) -> NotebookRun:
         raise
     record.wall_time_s = time.perf_counter() - start
     record.status = "ok"
+    fold_injected_parameters(running)
     running.replace(final)
     if failed.exists():
         failed.unlink()
