@@ -638,7 +638,7 @@ def reproduce_fold(run: RecordedRun | str | Path, data_root: str | Path, fold: s
     from stag.train.config import TrainConfig, stable_hash
     from stag.train.experiment import load_and_prepare
     from stag.train.protocols import get_protocol
-    from stag.train.run import _fold_task, _fold_frame, _pack, data_fingerprint, model_spec
+    from stag.train.run import _fold_task, _pack, fold_predictions, model_spec, run_identity
 
     run = run if isinstance(run, RecordedRun) else RecordedRun.load(run)
     d = run.results
@@ -664,17 +664,13 @@ def reproduce_fold(run: RecordedRun | str | Path, data_root: str | Path, fold: s
     if fold not in splits:
         raise RecordError(f"recorded run {run.name}: fold {fold!r} is not a fold of {d['protocol']} on this data")
     rec_hash = d.get("config_hash")
-    run_info = {"data": data_fingerprint(pack), "n_clips": len(loaded.prepared), "class_names": list(class_names),
-                "model": spec.describe(), "protocol": proto.describe(),
-                "train": {k: v for k, v in {**d["config"]["train"]}.items() if k != "threads"}}
+    run_info = run_identity(pack, class_names, spec, proto, d["config"]["train"])
     if rec_hash and stable_hash(run_info) != rec_hash:
         raise RecordError(f"recorded run {run.name}: data or configuration differ from the recording (config hash "
                           f"{stable_hash(run_info)} here, {rec_hash} recorded); check the data checksum")
     tr, te = splits[fold]
     res = _fold_task(pack, spec, fold, tr, te, config, len(class_names), fold_threads(run))
-    new = _fold_frame(pack, te, res["output"].probs, class_names, fold)
-    if res["output"].probs_last is not None:
-        new["y_pred_last_epoch"] = res["output"].probs_last.argmax(1)
+    new = fold_predictions(pack, te, res["output"], class_names, fold)
     recorded = run.predictions[run.predictions["fold"] == fold]
     return (new.sort_values("clip_id").reset_index(drop=True), recorded.sort_values("clip_id").reset_index(drop=True))
 

@@ -336,11 +336,7 @@ def run_protocol(prepared: Sequence, model: str | ModelSpec | Callable = "stag",
     groups = np.array([f"{d}/{s}" for d, s in zip(pack["dataset"], pack["subject"])], dtype=object)
     splits = list(proto.split(groups, pack["label"], np.array(pack["dataset"], dtype=object)))
 
-    run_info = {
-        "data": data_fingerprint(pack), "n_clips": len(prepared), "class_names": list(class_names),
-        "model": spec.describe(), "protocol": proto.describe(),
-        "train": {k: v for k, v in config.to_dict().items() if k not in ("threads",)},
-    }
+    run_info = run_identity(pack, class_names, spec, proto, config.to_dict())
     chash = stable_hash(run_info)
     tmpdir = None
     if out is None:
@@ -464,6 +460,23 @@ def _fold_frame(pack, idx, probs, class_names, fold) -> pd.DataFrame:
     return df
 
 
+def fold_predictions(pack, idx, output, class_names, fold) -> pd.DataFrame:
+    """A fold's ``predictions.csv`` rows from its :class:`~stag.train.loop.FoldOutput`: the
+    kept model's prediction and probabilities, and with ``oracle`` the last epoch's too."""
+    df = _fold_frame(pack, idx, output.probs, class_names, fold)
+    if output.probs_last is not None:
+        df["y_pred_last_epoch"] = output.probs_last.argmax(1)
+    return df
+
+
+def run_identity(pack: dict, class_names, spec: ModelSpec, proto: Protocol, train: dict) -> dict:
+    """What makes two runs the same (data, classes, model, protocol, training config less
+    ``threads``); its :func:`~stag.train.config.stable_hash` is the run's config hash."""
+    return {"data": data_fingerprint(pack), "n_clips": len(pack["label"]), "class_names": list(class_names),
+            "model": spec.describe(), "protocol": proto.describe(),
+            "train": {k: v for k, v in train.items() if k != "threads"}}
+
+
 def _write_fold(out, res, pack, splits, spec, config, chash, class_names) -> None:
     import torch
 
@@ -476,9 +489,7 @@ def _write_fold(out, res, pack, splits, spec, config, chash, class_names) -> Non
             "train_config": config.to_dict(), "config_hash": chash,
             "test_clip_ids": [pack["clip_id"][i] for i in test_idx]}
     atomic_write(d / "model.pt", lambda p: torch.save(ckpt, p))
-    df = _fold_frame(pack, test_idx, fo.probs, class_names, fold)
-    if fo.probs_last is not None:
-        df["y_pred_last_epoch"] = fo.probs_last.argmax(1)
+    df = fold_predictions(pack, test_idx, fo, class_names, fold)
     atomic_write(d / "predictions.csv", lambda p: df.to_csv(p, index=False))
     s = scores(df["y_true"], df["y_pred"], len(class_names))
     _write_json(d / "fold.json", {
