@@ -18,8 +18,9 @@ import numpy as np
 from stag.files import atomic_write
 from stag.preprocess.prepared import Prepared
 
-# Bump when a change to the preprocessing code changes its output.
-CODE_VERSION = "prepare-4"
+# Bump when a change to the preprocessing code changes its output. prepare-5: the keyframe
+# magnitude curve uses DEFAULT_FLOW (tuned DIS) instead of DIS "medium", so keyframes moved.
+CODE_VERSION = "prepare-5"
 
 _ARRAYS = ("flows", "key_mask", "magnitudes", "key_indices", "rois", "landmarks", "face")
 

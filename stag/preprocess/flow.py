@@ -27,6 +27,11 @@ FLOW_PRESETS: dict[str, dict] = {
                   "poly_sigma": 1.2},
 }
 FLOW_METHODS: tuple[str, ...] = tuple(FLOW_PRESETS)
+# The one default flow preset: preprocessing (PrepareConfig), the keyframe magnitude curve, the
+# CLIs and the chapters all read it from here. Tuned DIS had the lowest or second-lowest
+# end-point error against known flow at over ten times TV-L1's speed on one core (chapter 02,
+# ``stag bench flow``).
+DEFAULT_FLOW = "dis"
 
 
 @lru_cache(maxsize=8)
@@ -81,13 +86,13 @@ def _as_grey(img: np.ndarray, name: str) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
-def compute_flow(first: np.ndarray, second: np.ndarray, method: str = "tvl1", **params) -> np.ndarray:
+def compute_flow(first: np.ndarray, second: np.ndarray, method: str = DEFAULT_FLOW, **params) -> np.ndarray:
     """Dense optical flow from ``first`` to ``second``.
 
     Args:
         first, second: ``(H, W)`` uint8 grey images (RGB is converted).
         method: a preset of :data:`FLOW_PRESETS` (``tvl1``, ``tvl1_default``, ``dis``,
-            ``dis_medium``, ``farneback``).
+            ``dis_medium``, ``farneback``); default :data:`DEFAULT_FLOW`.
         **params: override the preset's parameters (names as in :data:`FLOW_PRESETS`).
 
     Returns:
@@ -161,7 +166,7 @@ def flow_channels(flow: np.ndarray, channels: int = 3, strain_sigma: float = 0.0
     return np.stack(out).astype(np.float32)
 
 
-def flow_stack(reference: np.ndarray, frames: np.ndarray, *, method: str = "tvl1", channels: int = 3,
+def flow_stack(reference: np.ndarray, frames: np.ndarray, *, method: str = DEFAULT_FLOW, channels: int = 3,
                strain_sigma: float = 0.0, flow_fn: Callable | None = None, **params) -> np.ndarray:
     """Flow from ``reference`` to every frame, as the model's stack.
 

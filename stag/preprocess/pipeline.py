@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from stag.preprocess.cache import PrepareCache, clip_key
-from stag.preprocess.flow import FLOW_METHODS, flow_channels, flow_magnitude, flow_stack, normalise_stack, \
+from stag.preprocess.flow import DEFAULT_FLOW, FLOW_METHODS, flow_channels, flow_magnitude, flow_stack, normalise_stack, \
     optical_strain, resize_stack
 from stag.preprocess.keyframes import MAGNITUDE_METHODS, SELECTION_STRATEGIES, keyframe_scores, \
     motion_magnitude, select_keyframes
@@ -33,9 +33,10 @@ class PrepareConfig:
             area-resampled; ``u``, ``v`` (and ``magnitude``) are multiplied by
             ``output_size / image_size`` so they stay in output pixels; ROIs and landmarks are scaled too.
         keyframes: K, the number of keyframes (``1`` = onset-apex flow only).
-        flow_method: preset of :data:`stag.preprocess.flow.FLOW_PRESETS`. The default, tuned DIS,
-            had a lower end-point error than TV-L1 on the synthetic ground truth at over ten times
-            the speed (``stag bench flow``, chapter 02).
+        flow_method: preset of :data:`stag.preprocess.flow.FLOW_PRESETS`. The default,
+            :data:`stag.preprocess.flow.DEFAULT_FLOW` (tuned DIS), had a lower end-point error than
+            TV-L1 on the synthetic ground truth at over ten times the speed (``stag bench flow``,
+            chapter 02).
         channels: 2..4 channels of :data:`FLOW_CHANNELS` (3 = u, v, strain; 4 adds magnitude).
         strain_sigma: Gaussian smoothing (px) of the flow before its strain is taken.
         magnitude_method: ``"flow"`` (fast DIS flow on every frame, global head motion removed)
@@ -54,7 +55,7 @@ class PrepareConfig:
     image_size: int = 128
     output_size: int | None = None
     keyframes: int = 8
-    flow_method: str = "dis"
+    flow_method: str = DEFAULT_FLOW
     channels: int = 3
     strain_sigma: float = 2.0
     magnitude_method: str = "flow"

@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from stag.preprocess.flow import DEFAULT_FLOW, FLOW_METHODS
+
 HELP = "train and evaluate a model under a protocol (LOSO, GroupKFold, ...) and write results.json"
 
 
@@ -28,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     d.add_argument("--image-size", type=int, default=128, help="aligned face side in pixels (default 128)")
     d.add_argument("--output-size", type=int, default=None, help="flow side fed to the model (default: image size)")
     d.add_argument("--keyframes", type=int, default=8, help="K keyframes per clip (default 8)")
-    d.add_argument("--flow-method", default="tvl1", help="optical flow preset (default tvl1)")
+    d.add_argument("--flow-method", default=DEFAULT_FLOW, choices=FLOW_METHODS,
+                   help=f"optical flow preset (default {DEFAULT_FLOW})")
     d.add_argument("--landmarks", default="detect", choices=("detect", "given"),
                    help="dlib detection, or the clip's own landmarks when it has them (default detect)")
     e = parser.add_argument_group("evaluation")

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from stag.preprocess.flow import DEFAULT_FLOW
+
 
 @dataclass
 class PreparedData:
@@ -120,7 +122,7 @@ class ChapterData(HoldOut):
 
 
 def chapter_setup(*, seed: int = 0, n_subjects: int = 10, clips_per_subject: int = 8, image_size: int = 64,
-                  keyframes: int = 8, flow_method: str = "dis", test_subjects: int = 2,
+                  keyframes: int = 8, flow_method: str = DEFAULT_FLOW, test_subjects: int = 2,
                   cache_dir: str | Path | None = None, jobs: int = 2) -> ChapterData:
     """The synthetic subset and subject hold-out of the architecture chapters (graph,
     temporal, cross-attention), prepared through the cache so the chapters share it.
