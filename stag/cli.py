@@ -21,23 +21,6 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def parse_parameters(pairs: list[tuple[str, str]] | list[list[str]]) -> dict[str, object]:
-    """``-p NAME VALUE`` pairs -> ``{NAME: value}``, each value read as YAML (``3``, ``true``, ``[a, b]``).
-
-    Raises:
-        ValueError: naming the parameter whose value is not valid YAML.
-    """
-    import yaml
-
-    out = {}
-    for name, value in pairs:
-        try:
-            out[name] = yaml.safe_load(value)
-        except yaml.YAMLError as exc:
-            raise ValueError(f"-p {name} {value!r}: not a valid YAML value ({exc})") from None
-    return out
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stag", description="STAG-book: micro-expression recognition study")
     parser.add_argument("--version", action="version", version=f"stag {__import__('stag').__version__}")

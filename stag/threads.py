@@ -7,7 +7,7 @@ Policy:
    (:func:`threads_per_process`): ``--jobs N`` workers get ``cores // N`` threads each, a
    single process gets all the cores, and never fewer than one.
 2. **Every process that computes sets its budget deliberately, at its entry point:** the
-   training fold task (:func:`stag.train.run._fold_task`, in-process, loky or Dask; loky
+   training fold task (:func:`stag.train.run.fold_task`, in-process, loky or Dask; loky
    workers also start with ``inner_max_num_threads``), the preprocessing workers and the
    explanation loop (``ExplainConfig.threads``, a chapter parameter). In a worker that is
    :func:`configure_process` (the process is ours); inside a library call, or in a notebook

@@ -184,7 +184,7 @@ def test_megc_without_codings_no_clip_is_au_coded(tmp_path):
 def test_au_coded_survives_preprocessing_cache_and_packing(tmp_path):
     from stag.preprocess.cache import clip_key, read_prepared, write_prepared
     from stag.preprocess.pipeline import PrepareConfig, prepare_clip
-    from stag.train.run import _pack, _unpack
+    from stag.train.run import pack_prepared, unpack_prepared
 
     fakes.write_megc2019_flow_fake(tmp_path / "megc")
     _fake_codings(tmp_path / "codings")
@@ -196,7 +196,7 @@ def test_au_coded_survives_preprocessing_cache_and_packing(tmp_path):
     for i, p in enumerate(prepared):
         write_prepared(tmp_path / f"p{i}.npz", p)
         assert read_prepared(tmp_path / f"p{i}.npz").au_coded is p.au_coded
-    assert [p.au_coded for p in _unpack(_pack(prepared), np.arange(2))] == [True, False]
+    assert [p.au_coded for p in unpack_prepared(pack_prepared(prepared), np.arange(2))] == [True, False]
     params = cfg.to_dict() if hasattr(cfg, "to_dict") else {}
     import dataclasses
     assert clip_key(smic, params) != clip_key(dataclasses.replace(smic, au_coded=True), params)

@@ -161,7 +161,7 @@ def test_registry_register_callable_and_parameter_check():
     finally:
         from stag.data import registry
 
-        registry._LOADERS.pop("_tiny_test", None)
+        registry.LOADERS.pop("_tiny_test", None)
 
 
 def test_registry_resolves_module_strings():

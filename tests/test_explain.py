@@ -18,6 +18,7 @@ from torch import nn
 from stag.explain import attributions as A
 from stag.explain import faithfulness as F
 from stag.explain import scores as S
+from stag.explain.forward import INPUT_KEYS
 
 H = W = 24
 K, C = 2, 3
@@ -90,7 +91,7 @@ def trained():
     model = TinyFlowNet()
     batch = make_batch(64, seed=1)
     opt = torch.optim.Adam(model.parameters(), lr=0.05)
-    args = [batch[k] for k in A.INPUT_KEYS]
+    args = [batch[k] for k in INPUT_KEYS]
     for _ in range(60):
         opt.zero_grad()
         loss = nn.functional.cross_entropy(model(*args), batch["label"])
@@ -99,7 +100,7 @@ def trained():
     model.eval()
     test = make_batch(8, seed=2)
     with torch.no_grad():
-        acc = (model(*[test[k] for k in A.INPUT_KEYS]).argmax(1) == test["label"]).float().mean().item()
+        acc = (model(*[test[k] for k in INPUT_KEYS]).argmax(1) == test["label"]).float().mean().item()
     assert acc == 1.0, "the stand-in must learn the toy task for the tests below to mean anything"
     return model, test
 

@@ -72,8 +72,8 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(data, tmp_path, mon
     assert len(list((tmp_path / "resumed" / "folds").glob("*/fold.json"))) == 2
 
     trained = []
-    real_task = run_mod._fold_task
-    monkeypatch.setattr(run_mod, "_fold_task", lambda *a, **k: trained.append(a[2]) or real_task(*a, **k))
+    real_task = run_mod.fold_task
+    monkeypatch.setattr(run_mod, "fold_task", lambda *a, **k: trained.append(a[2]) or real_task(*a, **k))
     resumed = _run(data, tmp_path / "resumed")
     assert len(trained) == 3 and not set(trained) & set(calls)
     pd.testing.assert_frame_equal(resumed.predictions, full.predictions)
@@ -156,8 +156,8 @@ def test_study_reuses_runs_and_report_tables(data, tmp_path, monkeypatch):
                      root=tmp_path, class_names=CLASSES, progress=False)
     assert len(runs) == 4 and len({r.out for r in runs}) == 4
     trained = []
-    real_task = run_mod._fold_task
-    monkeypatch.setattr(run_mod, "_fold_task", lambda *a, **k: trained.append(a[2]) or real_task(*a, **k))
+    real_task = run_mod.fold_task
+    monkeypatch.setattr(run_mod, "fold_task", lambda *a, **k: trained.append(a[2]) or real_task(*a, **k))
     again = run_study(data, "ststnet", config=cfg, seeds=2, selections=("last", "oracle"), root=tmp_path,
                       class_names=CLASSES, progress=False)
     assert trained == [] and [r.uf1 for r in again] == [r.uf1 for r in runs]

@@ -77,7 +77,7 @@ def warp_pairs(n: int = 8, size: int = 128, max_px: float = 2.0, drift_px: float
 def synthetic_pairs(clips, size: int = 128, face_model=None) -> list[FlowPair]:
     """Aligned (onset, true apex) faces of synthetic clips with their true aligned apex flow."""
     from stag.preprocess.face import align_clip, face_mask
-    from stag.preprocess.pipeline import _resample_truth
+    from stag.preprocess.pipeline import resample_truth
 
     out = []
     for clip in clips:
@@ -86,7 +86,7 @@ def synthetic_pairs(clips, size: int = 128, face_model=None) -> list[FlowPair]:
         onset = int(clip.onset or 0)
         frames = clip.load_frames()
         al = align_clip(frames, onset, size=size, clip_id=clip.clip_id, face_model=face_model)
-        truth = _resample_truth(clip.truth, al.transform, size, size, frames.shape[1:3])
+        truth = resample_truth(clip.truth, al.transform, size, size, frames.shape[1:3])
         mask = face_mask(al.landmarks, size)
         out.append(FlowPair(al.frames[onset], al.frames[clip.apex], truth["apex_flow"], mask, clip.clip_id))
     return out

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-
+from stag.data.params import parse_parameters
 from stag.device import DEVICE_CHOICES
 
 HELP = "execute the notebooks (papermill) and build the book (Jupyter Book)"
@@ -28,7 +28,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from stag.book.runner import NotebookFailed, build_html, execute_book
-    from stag.cli import parse_parameters
 
     root = args.root.resolve()
     if not (root / "_toc.yml").exists():

@@ -17,8 +17,13 @@ first bad row instead). Only the options the dataset's loader accepts are passed
 from __future__ import annotations
 
 import argparse
-import sys
+import inspect
 import warnings
+
+from stag.data.frames import compress_ranges
+from stag.data.labels import SCHEMES
+from stag.data.params import loader_params, parse_parameters
+from stag.data.registry import LOADERS, available, get_loader, load
 
 SUMMARY_DEFAULTS = {"on_error": "skip", "on_order_error": "warn"}
 HELP = "list datasets and label schemes; summarise a dataset (clips per subject/class/dataset)"
@@ -39,45 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="skipped rows and warnings to list, each (default 200)")
 
 
-def loader_params(name: str, data_root: str | None = None, annotations: str | None = None,
-                  scheme: str | None = None, extra: dict | None = None) -> dict:
-    """Keyword arguments for dataset ``name``'s loader, keeping only those it accepts.
-
-    A given option the loader does not take (``--data-root`` for ``synthetic``) is dropped
-    with a note on stderr; ``extra`` keys are passed through (the registry rejects unknown ones).
-
-    Raises:
-        ValueError: the loader needs a parameter (a data root) that was not given.
-    """
-    import inspect
-
-    from stag.data.registry import get_loader
-
-    sig = inspect.signature(get_loader(name))
-    accepted = list(sig.parameters)
-    given = {"data_root": data_root, "annotations": annotations, "scheme": scheme}
-    params = {}
-    for key, value in given.items():
-        if value in (None, ""):
-            continue
-        if key not in accepted:  # e.g. synthetic has no data root: say so, and go on without it
-            print(f"note: dataset {name!r} takes no --{key.replace('_', '-')}; ignored", file=sys.stderr)
-            continue
-        params[key] = value
-    required = [p for p, v in sig.parameters.items() if v.default is inspect.Parameter.empty
-                and v.kind in (v.POSITIONAL_OR_KEYWORD, v.KEYWORD_ONLY)]
-    params.update(extra or {})
-    missing = [p for p in required if p not in params]
-    if missing:
-        raise ValueError(f"dataset {name!r} needs {', '.join('--' + m.replace('_', '-') for m in missing)}")
-    return params
-
-
 def format_summary(clipset, max_skipped: int = 20) -> str:
     """The text ``stag data summary`` prints for a :class:`~stag.data.clip.ClipSet`."""
-    import pandas as pd
-
-    from stag.data.frames import compress_ranges
+    import pandas as pd  # lazy: every command module is imported to build `stag --help`
 
     lines = [f"{clipset.name}: {len(clipset)} clips, {len(set(clipset.subjects))} subjects, "
              f"scheme {clipset.scheme.name} ({', '.join(clipset.scheme.classes)})"]
@@ -117,11 +86,6 @@ def format_summary(clipset, max_skipped: int = 20) -> str:
 
 
 def _list() -> str:
-    import inspect
-
-    from stag.data.labels import SCHEMES
-    from stag.data.registry import _LOADERS, available, get_loader
-
     lines = ["Datasets (stag data summary NAME ...):"]
     for name in available():
         try:
@@ -130,23 +94,16 @@ def _list() -> str:
             needs = "needs --data-root" if "data_root" in inspect.signature(loader).parameters else "built in"
             lines.append(f"  {name:<14} {needs:<18} {doc[0] if doc else ''}")
         except ImportError as exc:
-            lines.append(f"  {name:<14} (not importable: {exc}; loader {_LOADERS[name]})")
+            lines.append(f"  {name:<14} (not importable: {exc}; loader {LOADERS[name]})")
     lines += ["", "Label schemes (--scheme):"]
     lines += [f"  {s.name:<12} {', '.join(s.classes)}" for s in SCHEMES.values()]
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
-    from stag.cli import parse_parameters
-    from stag.data.registry import load
-
     if args.data_command == "list":
         print(_list())
         return 0
-    import inspect
-
-    from stag.data.registry import get_loader
-
     extra = parse_parameters(args.param)
     accepted = inspect.signature(get_loader(args.name)).parameters
     # A summary reports bad rows instead of stopping at the first (training still raises).

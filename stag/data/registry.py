@@ -13,7 +13,8 @@ from collections.abc import Callable
 
 from stag.data.clip import ClipSet
 
-_LOADERS: dict[str, str | Callable[..., ClipSet]] = {
+#: Dataset name -> loader, as a callable or a ``"module:function"`` string imported on first use.
+LOADERS: dict[str, str | Callable[..., ClipSet]] = {
     "synthetic": "stag.data.synthetic:load_synthetic",
     "casme2": "stag.data.casme2:load_casme2",
     "samm": "stag.data.samm:load_samm",
@@ -26,18 +27,19 @@ _LOADERS: dict[str, str | Callable[..., ClipSet]] = {
 
 def register(name: str, loader: str | Callable[..., ClipSet]) -> None:
     """Add (or replace) a dataset loader under ``name``."""
-    _LOADERS[name] = loader
+    LOADERS[name] = loader
 
 
 def available() -> list[str]:
     """Names accepted by :func:`load`."""
-    return sorted(_LOADERS)
+    return sorted(LOADERS)
 
 
 def get_loader(name: str) -> Callable[..., ClipSet]:
-    if name not in _LOADERS:
+    """The loader registered as ``name``, imported if given as a ``"module:function"`` string."""
+    if name not in LOADERS:
         raise ValueError(f"unknown dataset {name!r}; available: {', '.join(available())}")
-    target = _LOADERS[name]
+    target = LOADERS[name]
     if callable(target):
         return target
     module, func = target.split(":")

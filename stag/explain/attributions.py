@@ -35,11 +35,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from stag.explain.forward import INPUT_KEYS, as_inputs, evaluate_masked, prepare_forward
+from stag.explain.scores import roi_masks
+
 METHODS: tuple[str, ...] = ("ig", "gradshap", "saliency", "occlusion")
 # ModelOutput fields read by model_details, with their trailing axes (N = ROIs, K = keyframes).
 DETAIL_SHAPES: dict[str, str] = {"adjacency": "NN", "graph_attention": "NN", "temporal_attention": "K",
                                  "node_attention": "N"}
-INPUT_KEYS: tuple[str, ...] = ("flows", "rois", "key_mask", "magnitudes")
 
 
 @dataclass
@@ -100,66 +102,6 @@ class Attribution:
     logits: np.ndarray
     baseline_logits: np.ndarray | None = None
     delta: np.ndarray | None = None
-
-
-class LogitForward(nn.Module):
-    """A tensor-valued forward for Captum around a package model.
-
-    Args:
-        model: any model called as ``model(flows, rois, key_mask, magnitudes)``; if it returns
-            an object with ``.logits`` (a ``ModelOutput``), the logits are taken.
-
-    Shapes:
-        flows ``(B, K, C, H, W)``, rois ``(B, N, 4)``, key_mask ``(B, K)`` bool,
-        magnitudes ``(B, K)`` -> ``(B, num_classes)`` logits.
-    """
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, flows, rois, key_mask, magnitudes):  # noqa: D102 (documented on the class)
-        out = self.model(flows, rois, key_mask, magnitudes)
-        return out.logits if hasattr(out, "logits") else out
-
-
-def as_inputs(batch: dict[str, Any], device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
-    """Pick and convert the four model inputs of a collated batch to tensors on ``device``.
-
-    Raises ValueError naming the missing key or a wrong shape.
-    """
-    missing = [k for k in INPUT_KEYS if k not in batch]
-    if missing:
-        raise ValueError(f"batch lacks {missing}; expected keys {INPUT_KEYS} as made by stag.train.dataset.collate")
-    out = {}
-    for key in INPUT_KEYS:
-        value = batch[key]
-        t = value if isinstance(value, torch.Tensor) else torch.as_tensor(np.asarray(value))
-        if key == "key_mask":
-            t = t.bool()
-        else:
-            t = t.float()
-        out[key] = t.to(device)
-    f = out["flows"]
-    if f.ndim != 5:
-        raise ValueError(f"batch['flows'] has shape {tuple(f.shape)}; expected (B, K, C, H, W)")
-    return out
-
-
-
-def prepare_forward(model: nn.Module, batch, device=None):
-    """Put ``model`` in eval mode and wrap it for Captum.
-
-    Returns ``(forward, inputs, flows, extra)``: the :class:`LogitForward` on ``device``
-    (default: the model's), the batch tensors on that device, the flows to attribute and the
-    other forward inputs in :data:`INPUT_KEYS` order.
-    """
-    model.eval()
-    if device is None:
-        device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    forward = LogitForward(model).to(device)
-    inputs = as_inputs(batch, device)
-    return forward, inputs, inputs["flows"], tuple(inputs[k] for k in INPUT_KEYS[1:])
 
 
 def _targets(forward: nn.Module, inputs: dict[str, torch.Tensor], batch: dict[str, Any], how: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -255,13 +197,9 @@ def roi_occlusion(
     Returns:
         ``(B, N)`` float32.
     """
-    from stag.explain.scores import roi_masks
-
     forward, inputs, flows, extra = prepare_forward(model, batch, device)
     rois = inputs["rois"].cpu().numpy()
     tgt = torch.as_tensor(np.asarray(target)).long().to(flows.device)
-    from stag.explain.faithfulness import evaluate_masked
-
     b, _, _, h, w = flows.shape
     boxes = np.stack([roi_masks(rois[j], (h, w)) for j in range(b)])  # (B, N, H, W)
     keeps = np.concatenate([np.ones((1, b, h, w), bool), ~boxes.transpose(1, 0, 2, 3)])  # (1 + N, B, H, W)

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from stag.explain.attributions import prepare_forward
+from stag.explain.forward import evaluate_masked, prepare_forward
 from stag.explain.scores import curve_auc, roi_masks
 
 DEFAULT_FRACTIONS: tuple[float, ...] = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
@@ -27,37 +27,6 @@ def _pixel_order(score: np.ndarray, rng: np.random.Generator | None) -> np.ndarr
     flat = np.asarray(score, dtype=np.float64).ravel()
     tie = (rng or np.random.default_rng(0)).random(flat.size)  # random tie-break among equal scores
     return np.lexsort((tie, -flat))
-
-
-def evaluate_masked(forward: nn.Module, flows: torch.Tensor, extra: tuple, target: torch.Tensor,
-                    keeps: np.ndarray, *, chunk: int = 128) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Target logit, target probability and prediction for many pixel masks at once.
-
-    Args:
-        forward: tensor-valued forward (``LogitForward``).
-        flows: ``(B, K, C, H, W)``; extra: the other inputs, batch-first.
-        target: ``(B,)`` classes.
-        keeps: ``(S, B, H, W)`` bool, ``True`` where the flow is kept (elsewhere set to zero).
-        chunk: rows per forward pass (``S * B`` rows are split into chunks of whole steps).
-
-    Returns:
-        ``logit``, ``prob``, ``pred``, each ``(S, B)``.
-    """
-    s, b = keeps.shape[:2]
-    per = max(1, chunk // b)
-    logit, prob, pred = [], [], []
-    with torch.no_grad():
-        for i in range(0, s, per):
-            k = torch.as_tensor(keeps[i:i + per], device=flows.device, dtype=flows.dtype)  # (m, B, H, W)
-            m = k.shape[0]
-            x = (flows[None] * k[:, :, None, None]).flatten(0, 1)
-            args = tuple(torch.cat([e] * m) for e in extra)
-            out = forward(x, *args).unflatten(0, (m, b))  # (m, B, classes)
-            t = target[None, :, None].expand(m, b, 1)
-            logit.append(out.gather(2, t)[..., 0])
-            prob.append(torch.softmax(out, dim=2).gather(2, t)[..., 0])
-            pred.append(out.argmax(2))
-    return (torch.cat(logit).cpu().numpy(), torch.cat(prob).cpu().numpy(), torch.cat(pred).cpu().numpy())
 
 
 def _rows(logit, prob, pred, labels, meta: list[dict]) -> list[dict]:
@@ -85,7 +54,7 @@ def pixel_curves(
 
     Args:
         model: a package model.
-        batch: collated inputs (see :func:`~stag.explain.attributions.as_inputs`), with
+        batch: collated inputs (see :func:`~stag.explain.forward.as_inputs`), with
             ``label`` for accuracy.
         maps: ``(B, H, W)`` pixel scores (higher = more important for the target), e.g. the
             signed net map of :func:`~stag.explain.scores.pixel_map`.

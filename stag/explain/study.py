@@ -491,10 +491,10 @@ def explain_fingerprint(prepared: Sequence) -> str:
     """Hash of everything an explanation reads from the clips: the training data fingerprint
     (:func:`stag.train.run.data_fingerprint`) plus the apex faces, keyframe indices, landmarks
     and ground truth (AU masks and intensities)."""
-    from stag.train.run import _pack, data_fingerprint
+    from stag.train.run import data_fingerprint, pack_prepared
 
     prepared = list(prepared)
-    h = hashlib.sha256(data_fingerprint(_pack(prepared)).encode())
+    h = hashlib.sha256(data_fingerprint(pack_prepared(prepared)).encode())
     for p in prepared:
         _digest([p.clip_id, p.face, p.key_indices, p.landmarks, p.truth or {}], h)
     return h.hexdigest()[:16]

@@ -52,16 +52,14 @@ def build_config(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     import time
 
-    import yaml
-
-    from stag.data.cli import loader_params
+    from stag.data.params import loader_params, parse_parameters
     from stag.data.registry import load
     from stag.preprocess.pipeline import keyframe_table, prepare_dataset
 
     cfg = build_config(args)
     if args.jobs < 1:
         raise ValueError(f"--jobs {args.jobs}: expected >= 1")
-    extra = {k: yaml.safe_load(v) for k, v in args.param}
+    extra = parse_parameters(args.param)
     clips = load(args.dataset, **loader_params(args.dataset, args.data_root, args.annotations, extra=extra))
     if args.limit is not None:
         clips = clips[:args.limit]

@@ -112,12 +112,13 @@ class PrepareConfig:
 
 
 # ---------------------------------------------------------------------------- helpers
-def _resample_truth(truth: dict, m: np.ndarray | None, size: int, out: int, src_shape) -> dict:
+def resample_truth(truth: dict, m: np.ndarray | None, size: int, out: int, src_shape) -> dict:
     """Bring synthetic ground truth into the aligned (and resized) frame.
 
     ``au_masks`` (A, H, W) bool are warped with nearest neighbour; ``apex_flow`` (H, W, 2) is
     warped spatially and its vectors are rotated/scaled by the similarity, then scaled by
-    ``out / size``.
+    ``out / size``. ``m`` is the ``(2, 3)`` similarity of the alignment (``None``: plain resize
+    of a ``src_shape`` frame to ``size``); also used by ``stag bench flow``.
     """
     import cv2
 
@@ -224,7 +225,7 @@ def prepare_clip(clip, cfg: PrepareConfig | None = None, face_model=None) -> Pre
     rois = roi_boxes(lm, cfg.image_size) * scale
     truth: dict = {}
     if clip.truth and ("apex_flow" in clip.truth or "au_masks" in clip.truth):  # synthetic ground truth
-        truth = _resample_truth(clip.truth, m, cfg.image_size, out, raw.shape[1:3])
+        truth = resample_truth(clip.truth, m, cfg.image_size, out, raw.shape[1:3])
         if clip.apex is not None:
             truth.update(onset=int(clip.onset or 0), apex=int(clip.apex),
                          offset=int(clip.offset if clip.offset is not None else len(aligned) - 1))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from stag.data.params import parse_parameters
 from stag.preprocess.flow import DEFAULT_FLOW, FLOW_METHODS
 
 HELP = "train and evaluate a model under a protocol (LOSO, GroupKFold, ...) and write results.json"
@@ -61,12 +62,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def _loader_extra(pairs) -> dict:
-    import yaml
-
-    return {k: yaml.safe_load(v) for k, v in pairs}
-
-
 def run(args: argparse.Namespace) -> int:
     import json
 
@@ -92,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
                              flow_method=args.flow_method, landmarks=args.landmarks)
     data = load_and_prepare(args.dataset, data_root=args.data_root, annotations=args.annotations,
                             prepare_config=prep_cfg, cache_dir=args.cache_dir, jobs=max(1, args.jobs),
-                            progress=not args.quiet, data_params=_loader_extra(args.param))
+                            progress=not args.quiet, data_params=parse_parameters(args.param))
     checksum = data_checksum(data.clipset)  # once per run, over the files the loader read
     res = run_protocol(data.prepared, args.model, args.protocol, config, args.out, jobs=args.jobs,
                        dask=args.dask, force=args.force, class_names=data.class_names, n_splits=args.folds,
@@ -100,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     # The dataset and preprocessing that produced the run, next to the results.
     extra = json.loads((args.out / "results.json").read_text())
     extra["data"] = {"dataset": args.dataset, "data_root": args.data_root, "annotations": args.annotations,
-                     "params": _loader_extra(args.param), "prepare": prep_cfg.to_dict(),
+                     "params": parse_parameters(args.param), "prepare": prep_cfg.to_dict(),
                      "n_clips": len(data.prepared)}
     prov = extra.get("provenance") or {}
     prov.update(data_checksum=checksum, command=command_line(getattr(args, "_argv", None)))

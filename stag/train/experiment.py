@@ -43,7 +43,7 @@ def load_and_prepare(dataset: str = "synthetic", *, data_root: str | Path | None
     import time
 
     from stag.data import available, load
-    from stag.data.cli import loader_params
+    from stag.data.params import loader_params
     from stag.preprocess.pipeline import PrepareConfig, prepare_dataset
 
     if dataset not in available():

@@ -29,9 +29,9 @@ CACHE_FOLDER = "fit"
 def prepared_fingerprint(prepared: Sequence) -> str:
     """Hash of the prepared clips' arrays, labels, AUs and ids: the ``data`` fingerprint that
     :func:`stag.train.run_protocol` records for the same clips."""
-    from stag.train.run import _pack, data_fingerprint
+    from stag.train.run import data_fingerprint, pack_prepared
 
-    return data_fingerprint(_pack(list(prepared)))
+    return data_fingerprint(pack_prepared(list(prepared)))
 
 
 def fit_key(model_name: str, train_prepared: Sequence, config: TrainConfig, **build_kwargs) -> str:

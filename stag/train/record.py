@@ -29,6 +29,8 @@ import argparse
 import json
 import shlex
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -585,12 +587,12 @@ def retrain(table: pd.DataFrame, data_root: str | Path, out_root: str | Path, de
     """Rerun every recorded run with its recorded command through ``stag train`` on the data at
     ``data_root`` into ``out_root/<run>`` (resumable), and load the new runs as a table like
     :func:`load_recorded`'s."""
-    from stag.cli import main
-
     out_root = Path(out_root)
     for run in table["record"]:
         argv = retrain_command(run, data_root, out_root / run.name, device)
-        if main([*argv, "--quiet"] if "--quiet" not in argv else argv) != 0:
+        argv = [*argv, "--quiet"] if "--quiet" not in argv else argv
+        # Replayed as the command it was (stag.cli sits above this module, which it loads).
+        if subprocess.run([sys.executable, "-m", "stag", *argv]).returncode != 0:
             raise RuntimeError(f"retraining recorded run {run.name} failed: stag {shlex.join(argv)}")
     return load_recorded(out_root)
 
@@ -638,7 +640,7 @@ def reproduce_fold(run: RecordedRun | str | Path, data_root: str | Path, fold: s
     from stag.train.config import TrainConfig, stable_hash
     from stag.train.experiment import load_and_prepare
     from stag.train.protocols import get_protocol
-    from stag.train.run import _fold_task, _pack, fold_predictions, model_spec, run_identity
+    from stag.train.run import fold_predictions, fold_task, model_spec, pack_prepared, run_identity
 
     run = run if isinstance(run, RecordedRun) else RecordedRun.load(run)
     d = run.results
@@ -655,7 +657,7 @@ def reproduce_fold(run: RecordedRun | str | Path, data_root: str | Path, fold: s
     if spec.describe() != d["config"]["model"]:
         raise RecordError(f"recorded run {run.name}: the model rebuilt from its config, {spec.describe()}, is not "
                           f"the recorded {d['config']['model']}")
-    pack = _pack(loaded.prepared)
+    pack = pack_prepared(loaded.prepared)
     proto = get_protocol(d["protocol"] if d["protocol"] != "cross_dataset" else
                          "cross_dataset:" + ",".join(f"{a}->{b}" for a, b in d["config"]["protocol"].get("pairs", [])),
                          n_splits=d["config"]["protocol"].get("n_splits", 5), random_state=config.seed)
@@ -669,7 +671,7 @@ def reproduce_fold(run: RecordedRun | str | Path, data_root: str | Path, fold: s
         raise RecordError(f"recorded run {run.name}: data or configuration differ from the recording (config hash "
                           f"{stable_hash(run_info)} here, {rec_hash} recorded); check the data checksum")
     tr, te = splits[fold]
-    res = _fold_task(pack, spec, fold, tr, te, config, len(class_names), fold_threads(run))
+    res = fold_task(pack, spec, fold, tr, te, config, len(class_names), fold_threads(run))
     new = fold_predictions(pack, te, res["output"], class_names, fold)
     recorded = run.predictions[run.predictions["fold"] == fold]
     return (new.sort_values("clip_id").reset_index(drop=True), recorded.sort_values("clip_id").reset_index(drop=True))

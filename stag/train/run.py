@@ -215,9 +215,12 @@ def fold_dirname(fold: str) -> str:
 
 
 # --------------------------------------------------------------------------- data packing
-def _pack(prepared: Sequence) -> dict:
+def pack_prepared(prepared: Sequence) -> dict:
     """The fields training needs, as a few large arrays (cheap to ship to workers; joblib
-    memory-maps them)."""
+    memory-maps them): ``flows`` ``(n, K, C, H, W)``, ``rois`` ``(n, N, 4)``, ``key_mask``
+    ``(n, K)``, ``magnitudes`` ``(n, K)``, ``label`` ``(n,)`` and per-clip lists (``aus``,
+    ``au_coded``, ``subject``, ``dataset``, ``clip_id``). :func:`unpack_prepared` undoes it and
+    :func:`data_fingerprint` hashes it."""
     return {
         "flows": np.stack([np.asarray(p.flows, dtype=np.float32) for p in prepared]),
         "rois": np.stack([np.asarray(p.rois, dtype=np.float32) for p in prepared]),
@@ -232,7 +235,9 @@ def _pack(prepared: Sequence) -> dict:
     }
 
 
-def _unpack(pack: dict, idx: np.ndarray) -> list:
+def unpack_prepared(pack: dict, idx: np.ndarray) -> list:
+    """The clips ``idx`` of a :func:`pack_prepared` pack, as :class:`~stag.preprocess.prepared.Prepared`
+    (without their keyframe indices, which training does not read)."""
     from stag.preprocess.prepared import Prepared
 
     return [Prepared(clip_id=pack["clip_id"][i], subject=pack["subject"][i], dataset=pack["dataset"][i],
@@ -243,6 +248,8 @@ def _unpack(pack: dict, idx: np.ndarray) -> list:
 
 
 def data_fingerprint(pack: dict) -> str:
+    """16 hex digits of SHA-256 over a :func:`pack_prepared` pack: clip ids, subjects, datasets,
+    the arrays and the AUs (the key of a run's or a cached model's training data)."""
     h = hashlib.sha256()
     for key in ("clip_id", "subject", "dataset"):
         h.update("\x1f".join(pack[key]).encode())
@@ -266,10 +273,11 @@ def _torch_threads(n: int | None, worker: bool = False) -> Iterator[None]:
         yield
 
 
-def _fold_task(pack: dict, spec: ModelSpec, fold: str, train_idx: np.ndarray, test_idx: np.ndarray,
+def fold_task(pack: dict, spec: ModelSpec, fold: str, train_idx: np.ndarray, test_idx: np.ndarray,
                config: TrainConfig, num_classes: int, threads: int | None, progress: bool = False,
                worker: bool = False) -> dict:
-    """Train one fold (runs in this process, a loky worker or a Dask worker).
+    """Train one fold on the clips ``train_idx`` of ``pack`` and predict ``test_idx`` (runs in this
+    process, a loky worker or a Dask worker); returns the fold's output and times.
 
     ``threads``: torch/BLAS/OpenCV threads of the fold (None: leave them); ``worker``: this
     process is a pool worker, whose thread settings are set for good (:mod:`stag.threads`).
@@ -280,7 +288,7 @@ def _fold_task(pack: dict, spec: ModelSpec, fold: str, train_idx: np.ndarray, te
     with _torch_threads(threads, worker=worker), warnings.catch_warnings():
         if config.is_oracle:  # warned once by run_protocol, not once per fold
             warnings.simplefilter("ignore", UserWarning)
-        out = train_fold(spec.build, _unpack(pack, train_idx), _unpack(pack, test_idx), config,
+        out = train_fold(spec.build, unpack_prepared(pack, train_idx), unpack_prepared(pack, test_idx), config,
                          num_classes=num_classes, seed=fold_seed(config.seed, fold),
                          progress=progress, desc=f"fold {fold}")
     return {"fold": fold, "output": out, "wall_time_s": time.perf_counter() - start,
@@ -331,7 +339,7 @@ def run_protocol(prepared: Sequence, model: str | ModelSpec | Callable = "stag",
         warnings.warn(ORACLE_WARNING, UserWarning, stacklevel=2)
 
     start = time.perf_counter()
-    pack = _pack(prepared)
+    pack = pack_prepared(prepared)
     spec = model_spec(model, prepared, num_classes, config, model_kwargs)
     groups = np.array([f"{d}/{s}" for d, s in zip(pack["dataset"], pack["subject"])], dtype=object)
     splits = list(proto.split(groups, pack["label"], np.array(pack["dataset"], dtype=object)))
@@ -411,7 +419,7 @@ def _execute(pending, pack, spec, config, num_classes, jobs, dask, threads, prog
             client = dask if isinstance(dask, Client) else Client(dask)
             try:
                 data = client.scatter(pack, broadcast=True)
-                futures = [client.submit(_fold_task, data, spec, f, tr, te, config, num_classes, threads,
+                futures = [client.submit(fold_task, data, spec, f, tr, te, config, num_classes, threads,
                                          worker=True, pure=False,
                                          key=f"stag-fold-{fold_dirname(f)}-{time.time_ns()}")
                            for f, tr, te in pending]
@@ -432,14 +440,14 @@ def _execute(pending, pack, spec, config, num_classes, jobs, dask, threads, prog
                 # loky restarts the shared worker pool when another caller (preprocessing) left
                 # it with other settings; that is expected, not a leak.
                 warnings.filterwarnings("ignore", message="A worker stopped while some jobs")
-                for res in par(delayed(_fold_task)(pack, spec, f, tr, te, config, num_classes, threads,
+                for res in par(delayed(fold_task)(pack, spec, f, tr, te, config, num_classes, threads,
                                                    worker=True)
                                for f, tr, te in pending):
                     yield res
                     bar.update()
         else:
             for f, tr, te in pending:
-                yield _fold_task(pack, spec, f, tr, te, config, num_classes, config.threads,
+                yield fold_task(pack, spec, f, tr, te, config, num_classes, config.threads,
                                  progress=progress)
                 bar.update()
     finally:

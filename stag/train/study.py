@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from stag.train.config import TrainConfig, stable_hash
-from stag.train.run import Results, _pack, data_fingerprint, fold_dirname, run_protocol
+from stag.train.run import Results, data_fingerprint, fold_dirname, pack_prepared, run_protocol
 
 
 def parse_models(models: str | Sequence[str]) -> list[str]:
@@ -49,7 +49,7 @@ def run_study(prepared: Sequence, models: str | Sequence[str], *, protocol: str 
     ``config`` supplies everything but ``seed`` and ``selection``.
     """
     config = config or TrainConfig()
-    data_key = data_fingerprint(_pack(prepared))
+    data_key = data_fingerprint(pack_prepared(prepared))
     out = []
     for model in parse_models(models):
         for selection in selections:
