@@ -21,6 +21,14 @@ class PreparedData:
     prepare_seconds: float = 0.0
     load_seconds: float = 0.0
 
+    def describe(self) -> str:
+        """One line: clips, subjects, classes, the flow stack's shape ``(K, C, H, W)``, and the
+        seconds spent loading and preparing."""
+        subjects = {(p.dataset, p.subject) for p in self.prepared}
+        shape = tuple(self.prepared[0].flows.shape) if self.prepared else ()
+        return (f"{len(self.prepared)} clips, {len(subjects)} subjects, classes {self.class_names}; "
+                f"flow stack {shape}; loaded in {self.load_seconds:.1f} s, prepared in {self.prepare_seconds:.1f} s")
+
 
 def load_and_prepare(dataset: str = "synthetic", *, data_root: str | Path | None = None,
                      annotations: str | Path | None = None, prepare_config=None,
@@ -64,6 +72,29 @@ def load_and_prepare(dataset: str = "synthetic", *, data_root: str | Path | None
                                progress=progress)
     return PreparedData(prepared=prepared, class_names=tuple(clipset.scheme.classes), name=clipset.name,
                         clipset=clipset, load_seconds=t1 - t0, prepare_seconds=time.perf_counter() - t1)
+
+
+def cross_domain_data(data: PreparedData, *, prepare_config=None, cache_dir: str | Path | None = None,
+                      jobs: int = 2, n_subjects: int = 6, clips_per_subject: int = 12, seed: int = 0,
+                      noise: float = 4.0) -> list:
+    """Prepared clips of at least two domains for the ``cross_dataset`` protocol.
+
+    A composite (clips of several source datasets) is returned as it is: its datasets are the
+    domains. Synthetic data gets a second domain: ``n_subjects`` new subjects rendered with seed
+    ``seed + 1000`` and sensor noise ``noise`` (grey levels), named ``synthetic_noisy``, prepared
+    with ``prepare_config`` through the cache. Any other single dataset has no second domain:
+    the result is empty (no cross-dataset pair to train).
+    """
+    if len({p.dataset for p in data.prepared}) > 1:
+        return list(data.prepared)
+    if not data.name.startswith("synthetic"):
+        return []
+    other = load_and_prepare("synthetic", prepare_config=prepare_config, cache_dir=cache_dir, jobs=jobs,
+                             progress=False,
+                             data_params={"n_subjects": n_subjects, "clips_per_subject": clips_per_subject,
+                                          "seed": seed + 1000, "noise": noise, "dataset_name": "synthetic_noisy",
+                                          "jobs": jobs})
+    return list(data.prepared) + list(other.prepared)
 
 
 @dataclass

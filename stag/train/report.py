@@ -161,5 +161,99 @@ def save_table(table: pd.DataFrame, folder: str | Path, name: str) -> list[Path]
     return [csv, js]
 
 
+def cross_dataset_table(results: Iterable) -> pd.DataFrame:
+    """Cross-dataset scores: one row per (model, ``train -> test`` pair), mean over seeds.
+
+    Columns: ``model, train -> test, uf1, uar, accuracy, n_test``. Empty (with those columns)
+    when there are no runs, e.g. a dataset with a single domain.
+    """
+    cols = ["model", "train -> test", "uf1", "uar", "accuracy", "n_test"]
+    folds = fold_table(results)
+    if folds.empty:
+        return pd.DataFrame(columns=cols)
+    folds = folds.rename(columns={"fold": "train -> test"})
+    return folds.groupby(["model", "train -> test"], sort=False)[cols[2:]].mean().reset_index()[cols]
+
+
+def oracle_reproduces_honest(honest: Iterable, oracle: Iterable) -> pd.DataFrame:
+    """The oracle runs' own last epoch next to the honest run of the same model and seed.
+
+    Training never depends on what is evaluated, so the two columns should agree; a
+    difference means the oracle run trained differently. Columns: ``model, seed,
+    honest run UF1, oracle run last-epoch UF1, difference``.
+    """
+    honest_uf1 = {(d["model"], d["seed"]): d["uf1"] for d in map(_as_dict, honest)}
+    rows = []
+    for d in map(_as_dict, oracle):
+        last = (d.get("honest_last_epoch") or {}).get("uf1", np.nan)
+        rows.append({"model": d["model"], "seed": d["seed"],
+                     "honest run UF1": honest_uf1.get((d["model"], d["seed"]), np.nan),
+                     "oracle run last-epoch UF1": last})
+    out = pd.DataFrame(rows, columns=["model", "seed", "honest run UF1", "oracle run last-epoch UF1"])
+    out["difference"] = out["oracle run last-epoch UF1"] - out["honest run UF1"]
+    return out
+
+
+def settings_table(**configs) -> pd.DataFrame:
+    """The settings of a chapter, one column per config: ``settings_table(preprocessing=
+    prepare_config, training=train_config)``. Each config is a dataclass with ``to_dict()`` (or
+    a dict); a setting a config lacks is left blank."""
+    cols = {name: pd.Series(c if isinstance(c, dict) else c.to_dict(), dtype=object) for name, c in configs.items()}
+    return pd.DataFrame(cols).fillna("")
+
+
+def save_tables(tables: dict[str, pd.DataFrame], folders: Iterable[str | Path]) -> list[Path]:
+    """:func:`save_table` for every ``name -> table`` into every folder; the written paths.
+
+    The ``out`` column (a run folder on this machine) is left out of the saved files.
+    """
+    written: list[Path] = []
+    for folder in folders:
+        for name, table in tables.items():
+            written += save_table(table.drop(columns="out", errors="ignore"), folder, name)
+    return written
+
+
+def findings(summary: pd.DataFrame, comparison: pd.DataFrame | None = None,
+             cross: pd.DataFrame | None = None, *, epochs: int | None = None) -> str:
+    """What the training chapter found, as a Markdown list computed from its tables.
+
+    Args:
+        summary: :func:`summary_table` of the honest runs.
+        comparison: :func:`oracle_comparison` (optional).
+        cross: :func:`cross_dataset_table` (optional).
+        epochs: the number of epochs every fold trained, named in the first sentence.
+
+    Returns:
+        One ``- ...`` line per finding: the best honest model, STAG against each baseline
+        and each ablation, the UF1 the oracle selection adds, and each cross-dataset pair.
+    """
+    if summary is None or summary.empty:
+        return "- No honest runs to report."
+    lines = []
+    best = summary.loc[summary["uf1_mean"].idxmax()]
+    protocol = str(best["protocol"]).upper()
+    lines.append(f"- Best honest {protocol} model: {best['model']} (UF1 {best['uf1_mean']:.3f}, "
+                 f"UAR {best['uar_mean']:.3f}, {int(best['seeds'])} seed(s)"
+                 + (f", {epochs} epochs" if epochs is not None else "") + ").")
+    stag = summary[summary["model"] == "stag"]
+    if len(stag):
+        s = stag.iloc[0]
+        for _, b in summary[summary["role"] == "baseline"].iterrows():
+            lines.append(f"- STAG against {b['model']}: UF1 {s['uf1_mean']:.3f} against {b['uf1_mean']:.3f} "
+                         f"({s['uf1_mean'] - b['uf1_mean']:+.3f}).")
+        for _, a in summary[summary["role"] == "ablation"].iterrows():
+            lines.append(f"- Ablation {a['model']}: UF1 {a['uf1_mean']:.3f} "
+                         f"({a['uf1_mean'] - s['uf1_mean']:+.3f} against full STAG).")
+    for _, c in (comparison if comparison is not None else pd.DataFrame()).iterrows():
+        lines.append(f"- Choosing the epoch on the test subject (oracle) changes {c['model']}'s UF1 by "
+                     f"{c['UF1 inflation (oracle - honest)']:+.3f} ({c['UF1 honest (last epoch)']:.3f} -> "
+                     f"{c['UF1 oracle (best test epoch)']:.3f}) with no change to the model.")
+    for _, c in (cross if cross is not None else pd.DataFrame()).iterrows():
+        lines.append(f"- Cross-dataset {c['model']}, {c['train -> test']}: UF1 {c['uf1']:.3f}.")
+    return "\n".join(lines)
+
+
 __all__ = ["ORACLE_LABEL", "ORACLE_SHORT", "model_role", "runs_table", "summary_table", "format_table",
-           "oracle_comparison", "per_dataset_table", "fold_table", "save_table"]
+           "oracle_comparison", "per_dataset_table", "fold_table", "save_table", "cross_dataset_table",
+           "oracle_reproduces_honest", "settings_table", "save_tables", "findings"]

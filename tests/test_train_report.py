@@ -1,0 +1,93 @@
+"""stag.train.report: the training chapter's tables and findings, against hand-made runs."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stag.train import report
+
+
+def _run(model, uf1, uar=0.5, seed=0, selection="last", last_uf1=None, protocol="loso"):
+    """A results.json-like dict with the fields the report reads."""
+    return {"model": model, "uf1": uf1, "uar": uar, "accuracy": 0.6, "per_dataset": {}, "protocol": protocol,
+            "folds": [{"wall_time_s": 1.0, "cpu_time_s": 2.0}], "epochs": 6, "seed": seed, "selection": selection,
+            "wall_time_s": 3.0, "honest_last_epoch": {"uf1": last_uf1, "uar": 0.4} if last_uf1 is not None else {},
+            "uf1_ci95": [uf1 - 0.1, uf1 + 0.1], "out": "/runs/x"}
+
+
+@pytest.fixture
+def honest():
+    return [_run("stag", 0.60), _run("stag_no_graph", 0.50), _run("ststnet", 0.55), _run("offapexnet", 0.40)]
+
+
+def test_findings_state_best_model_and_differences(honest):
+    summary = report.summary_table(honest)
+    text = report.findings(summary, epochs=6)
+    lines = text.splitlines()
+    assert lines[0] == "- Best honest LOSO model: stag (UF1 0.600, UAR 0.500, 1 seed(s), 6 epochs)."
+    assert "- STAG against ststnet: UF1 0.600 against 0.550 (+0.050)." in lines
+    assert "- STAG against offapexnet: UF1 0.600 against 0.400 (+0.200)." in lines
+    assert "- Ablation stag_no_graph: UF1 0.500 (-0.100 against full STAG)." in lines
+    assert len(lines) == 4
+
+
+def test_findings_name_oracle_inflation_and_cross_pairs(honest):
+    summary = report.summary_table(honest)
+    comparison = report.oracle_comparison([_run("ststnet", 0.70, selection="oracle", last_uf1=0.55)])
+    cross = pd.DataFrame([{"model": "stag", "train -> test": "a->b", "uf1": 0.321, "uar": 0.3, "accuracy": 0.4,
+                           "n_test": 10}])
+    text = report.findings(summary, comparison, cross)
+    assert "changes ststnet's UF1 by +0.150 (0.550 -> 0.700)" in text
+    assert "- Cross-dataset stag, a->b: UF1 0.321." in text
+
+
+def test_findings_without_runs():
+    assert report.findings(pd.DataFrame()) == "- No honest runs to report."
+
+
+def test_oracle_reproduces_honest_pairs_by_model_and_seed(honest):
+    oracle = [_run("ststnet", 0.7, selection="oracle", last_uf1=0.55), _run("stag", 0.9, seed=1, selection="oracle",
+                                                                          last_uf1=0.3)]
+    table = report.oracle_reproduces_honest(honest, oracle)
+    assert table.columns.tolist() == ["model", "seed", "honest run UF1", "oracle run last-epoch UF1", "difference"]
+    row = table.set_index("model").loc["ststnet"]
+    assert row["honest run UF1"] == 0.55 and row["difference"] == pytest.approx(0.0)
+    assert np.isnan(table.set_index("model").loc["stag", "honest run UF1"])  # no honest run with seed 1
+
+
+def _result(model, seed, folds):
+    """A Results-like object: predictions with a fold column, two classes."""
+    rows = [{"fold": f, "y_true": t, "y_pred": p} for f, pairs in folds.items() for t, p in pairs]
+    return SimpleNamespace(model=model, seed=seed, selection="last", class_names=("a", "b"),
+                           predictions=pd.DataFrame(rows))
+
+
+def test_cross_dataset_table_means_over_seeds():
+    perfect = {"x->y": [(0, 0), (1, 1)]}
+    wrong = {"x->y": [(0, 1), (1, 0)]}
+    table = report.cross_dataset_table([_result("stag", 0, perfect), _result("stag", 1, wrong)])
+    assert table.columns.tolist() == ["model", "train -> test", "uf1", "uar", "accuracy", "n_test"]
+    assert len(table) == 1
+    assert table.loc[0, "accuracy"] == pytest.approx(0.5) and table.loc[0, "n_test"] == 2
+
+
+def test_cross_dataset_table_empty_keeps_columns():
+    assert report.cross_dataset_table([]).columns.tolist() == ["model", "train -> test", "uf1", "uar", "accuracy",
+                                                                "n_test"]
+
+
+def test_save_tables_writes_each_table_to_each_folder_without_out(tmp_path):
+    tables = {"runs": pd.DataFrame({"model": ["stag"], "out": ["/x"]}), "empty": pd.DataFrame()}
+    written = report.save_tables(tables, [tmp_path / "a", tmp_path / "b"])
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == [
+        "a/empty.csv", "a/empty.json", "a/runs.csv", "a/runs.json",
+        "b/empty.csv", "b/empty.json", "b/runs.csv", "b/runs.json"]
+    assert pd.read_csv(tmp_path / "a" / "runs.csv").columns.tolist() == ["model"]
+
+
+def test_settings_table_one_column_per_config():
+    table = report.settings_table(a={"x": 1, "y": (1, 2)}, b={"x": 2, "z": "s"})
+    assert table.columns.tolist() == ["a", "b"]
+    assert table.loc["y", "a"] == (1, 2) and table.loc["z", "a"] == "" and table.loc["z", "b"] == "s"
