@@ -4,6 +4,10 @@ Uses Debian's ``chromium`` and ``chromedriver`` (``/usr/bin``) through Selenium 
 explicit driver path, so nothing is downloaded. The site is served over HTTP on a free
 loopback port. For each page: no console errors, every image has a non-zero natural size,
 maths typeset by MathJax (the packaged copy), and a screenshot.
+
+:func:`screenshot_first_screens` keeps what a reader sees on opening each chapter, before
+scrolling (``_build/screenshots/<chapter>.png``, written by ``stag book``): the place to check
+that a chapter opens with its question and result, not with code.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ CHROMIUM_FLAGS = (
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-dev-shm-usage", "--window-size=1280,1600",
 )
+# A laptop screen: what a reader sees of a page before scrolling.
+FIRST_SCREEN = (1280, 900)
+SCREENSHOT_DIR = Path("_build") / "screenshots"
 
 
 @dataclass
@@ -84,6 +91,48 @@ def chromium() -> Iterator[object]:
 _RENDERED_MATHS = "return document.querySelectorAll('.MathJax, .MathJax_CHTML, .MathJax_Display, .MathJax_SVG, mjx-container').length;"
 
 
+def _wait_for_maths(driver, count: int, timeout: float = 30) -> int:
+    """Wait until MathJax has typeset ``count`` elements (it works asynchronously, after its
+    fonts load) or ``timeout`` seconds pass; return how many it typeset."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        WebDriverWait(driver, timeout, poll_frequency=0.2).until(
+            lambda d: d.execute_script(_RENDERED_MATHS) >= count)
+    except TimeoutException:
+        pass
+    return int(driver.execute_script(_RENDERED_MATHS))
+
+
+def first_screen(driver, url: str, path: Path, size: tuple[int, int] = FIRST_SCREEN) -> Path:
+    """Save what a reader sees of ``url`` before scrolling: a ``size`` (width, height px) PNG."""
+    driver.set_window_size(*size)
+    driver.get(url)
+    math_count = int(driver.execute_script("return document.querySelectorAll('.math').length;"))
+    if math_count:
+        _wait_for_maths(driver, math_count)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(path))
+    return path
+
+
+def screenshot_first_screens(root: Path, html: Path | None = None, out: Path | None = None) -> list[Path]:
+    """The first screen of every page of ``_toc.yml`` as ``out/<page>.png`` (default
+    ``root/_build/screenshots``), from the built site ``html`` (default ``root/_build/html``).
+
+    Raises:
+        FileNotFoundError: the site is not built, or Chromium/chromedriver are missing.
+    """
+    html = Path(html) if html is not None else root / "_build" / "html"
+    out = Path(out) if out is not None else root / SCREENSHOT_DIR
+    if not (html / "index.html").exists():
+        raise FileNotFoundError(f"{html / 'index.html'} not found: build the book first (stag book)")
+    with serve(html) as base, chromium() as driver:
+        return [first_screen(driver, url, out / f"{name}.png") for name, url in page_urls(root, base)]
+
+
 def check_page(driver, url: str, screenshot: Path | None = None) -> PageCheck:
     """Load ``url`` and collect console errors, broken images and the maths status."""
     driver.get(url)
@@ -92,15 +141,7 @@ def check_page(driver, url: str, screenshot: Path | None = None) -> PageCheck:
     math_count = driver.execute_script("return document.querySelectorAll('.math').length;")
     result.math_elements = int(math_count)
     if math_count:
-        from selenium.common.exceptions import TimeoutException
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        try:  # MathJax typesets asynchronously, after its fonts load
-            WebDriverWait(driver, 30, poll_frequency=0.2).until(
-                lambda d: d.execute_script(_RENDERED_MATHS) >= math_count)
-        except TimeoutException:
-            pass
-        result.math_rendered = int(driver.execute_script(_RENDERED_MATHS))
+        result.math_rendered = _wait_for_maths(driver, math_count)
     images = driver.execute_script(
         "return Array.from(document.images).map(i => [i.currentSrc || i.src, i.complete, i.naturalWidth, i.naturalHeight]);")
     result.images = len(images)

@@ -23,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     parser.add_argument("--no-build", action="store_true", help="execute notebooks, skip the HTML build")
     parser.add_argument("--no-execute", action="store_true", help="build HTML from the executed copies only")
+    parser.add_argument("--no-screenshots", action="store_true",
+                        help="skip the first-screen screenshots of every page (_build/screenshots/<page>.png)")
     parser.add_argument("--root", type=Path, default=Path("."), help="project root (holds _toc.yml)")
 
 
@@ -48,4 +50,13 @@ def run(args: argparse.Namespace) -> int:
         index = build_html(root)
         run_json, results_zip = write_build_artifacts(root, facts)
         print(f"book: {index}\nrun record: {run_json}\nresults: {results_zip}")
+        if not args.no_screenshots:
+            from stag.book.browser import screenshot_first_screens
+
+            try:
+                shots = screenshot_first_screens(root)
+            except FileNotFoundError as exc:  # no Chromium on this machine: the book is built all the same
+                print(f"stag book: note: no first-screen screenshots: {exc}", file=sys.stderr)
+            else:
+                print(f"first screens: {len(shots)} pages in {shots[0].parent if shots else '-'}")
     return 0
