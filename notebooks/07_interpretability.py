@@ -81,8 +81,8 @@ import pandas as pd
 
 from stag.explain import ExplainConfig, curve_summary, explain_run
 from stag.explain.scores import map_agreement
+from stag.faces import ROI_NAMES
 from stag.preprocess.pipeline import PrepareConfig
-from stag.preprocess.rois import ROI_NAMES
 from stag.train import TrainConfig
 from stag.train.experiment import load_and_prepare
 from stag.train.study import parse_models, run_study

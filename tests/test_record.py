@@ -104,7 +104,7 @@ def test_record_refuses_an_unfinished_run(run_dir, tmp_path):
         record.record_run(partial, tmp_path / "dest")
 
 
-def _fake_run(root, name, model, seed, y_true, y_pred, subjects, selection="last"):
+def _fake_run(root, name, model, seed, y_true, y_pred, subjects, selection="last", probs=None):
     from stag.train.metrics import confusion_matrix, per_group_scores, scores
 
     d = root / name
@@ -112,6 +112,9 @@ def _fake_run(root, name, model, seed, y_true, y_pred, subjects, selection="last
     n = len(y_true)
     pred = pd.DataFrame({"clip_id": [f"c{i:03d}" for i in range(n)], "subject": subjects, "dataset": "casme2",
                          "fold": ["casme2/" + s for s in subjects], "y_true": y_true, "y_pred": y_pred})
+    if probs is not None:
+        for j, c in enumerate(["negative", "positive", "surprise"]):
+            pred[f"p_{c}"] = probs[:, j]
     pred.to_csv(d / "predictions.csv", index=False)
     s = scores(y_true, y_pred, 3)
     per = {k: {m: v[m] for m in ("uf1", "uar", "accuracy", "n")}
@@ -143,6 +146,36 @@ def test_tables_and_findings_from_synthetic_records(tmp_path):
     assert (record.lodo(table)["UF1 mean [min-max]"] == "not recorded").all()
     assert len(record.provenance_table(table)) == 4
     assert "No recorded honest" in record.findings(record.load_recorded(tmp_path / "absent"))
+
+
+def test_seed_ensemble_averages_probabilities_and_pairs_models(tmp_path):
+    subjects = [f"sub{i:02d}" for i in range(12) for _ in range(4)]
+    y = np.arange(48) % 3
+    for seed in range(3):  # each seed is unsure and wrong on its own third of the clips
+        probs = np.full((48, 3), 0.05)
+        probs[np.arange(48), y] = 0.9
+        wrong = np.arange(48) % 3 == seed
+        probs[wrong] = 0.3
+        probs[wrong, (y[wrong] + 1) % 3] = 0.4
+        pred = probs.argmax(1)
+        _fake_run(tmp_path, f"stag-inner_val-seed{seed}", "stag", seed, y, pred, subjects, "inner_val", probs)
+        base = np.eye(3)[np.where(np.arange(48) % 2 == 0, y, (y + 1) % 3)]
+        _fake_run(tmp_path, f"ststnet-inner_val-seed{seed}", "ststnet", seed, y, base.argmax(1), subjects,
+                  "inner_val", base)
+    table = record.load_recorded(tmp_path)
+    ens = record.ensembles(table, n_boot=200).set_index("model")
+    assert ens.loc["stag", "uf1"] == pytest.approx(1.0) and ens.loc["stag", "uf1_seed_mean"] < 0.8
+    assert ens.loc["stag", "selection"] == "inner_val, 3-seed ensemble" and ens.loc["stag", "seeds"] == 3
+    assert ens.loc["ststnet", "uf1"] == pytest.approx(ens.loc["ststnet", "uf1_seed_mean"])  # identical seeds
+    diff = record.ensemble_compare(table, n_boot=200).iloc[0]
+    assert diff["b"] == "ststnet" and diff["diff"] == pytest.approx(1.0 - ens.loc["ststnet", "uf1"])
+    assert diff["ci_low"] > 0
+    text = record.ensemble_findings(record.ensembles(table, n_boot=50), record.ensemble_compare(table, n_boot=50))
+    assert "STAG reaches UF1 1.000" in text and "beats the best baseline ensemble, ststnet" in text
+    (tmp_path / "stag-inner_val-seed0" / "predictions.csv").write_text(
+        pd.read_csv(tmp_path / "stag-inner_val-seed0" / "predictions.csv").filter(regex="^(?!p_)").to_csv(index=False))
+    with pytest.raises(record.RecordError, match="stag-inner_val-seed0 holds no class probabilities"):
+        record.ensembles(record.load_recorded(tmp_path), n_boot=10)
 
 
 def _recorded_seed0_stag():

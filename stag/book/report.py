@@ -133,8 +133,11 @@ def real_data_markdown(root: Path) -> str:
         return "*No recorded real-data runs are in this checkout.*\n"
     head = record.headline(record.summary(honest))
     head = head[["model", "selection", "seeds", "UF1 mean [min-max]", "UF1 95% subject bootstrap", "UAR mean [min-max]"]]
+    ens = record.ensembles(table)
+    ensemble_sentence = record.ensemble_findings(ens, record.ensemble_compare(table)) + " " if len(ens) else ""
     return (markdown_table(head.to_dict(orient="records"), list(head.columns)) + "\n\n"
-            + record.findings(table) + " " + record.component_findings(record.components(table)) + "\n")
+            + record.findings(table) + " " + ensemble_sentence + record.component_findings(record.components(table))
+            + "\n")
 
 
 def package_results(root: Path, facts: dict, dest: Path) -> Path:

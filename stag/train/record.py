@@ -356,6 +356,101 @@ def compare(table: pd.DataFrame, a: str = "stag", b: str | None = None, protocol
     return pd.DataFrame(rows, columns=cols)
 
 
+def _ensemble_preds(runs: list[RecordedRun]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """``(y_true, prediction of the mean softmax over runs, groups, k)``, clips in clip order.
+
+    Raises:
+        RecordError: a run holds no probabilities (``p_<class>`` columns), or the runs
+            predict different clips.
+    """
+    y, _, groups, k = _aligned(runs)
+    probs = []
+    for r in runs:
+        cols = [f"p_{c}" for c in r.class_names]
+        if not set(cols) <= set(r.predictions.columns):
+            raise RecordError(f"recorded run {r.name} holds no class probabilities ({', '.join(cols)}); "
+                              "it cannot join a seed ensemble")
+        probs.append(r.predictions.sort_values("clip_id")[cols].to_numpy(dtype=np.float64))
+    return y, np.mean(probs, axis=0).argmax(1), groups, k
+
+
+def ensembles(table: pd.DataFrame, protocol: str = "loso", selection: str = "inner_val", *,
+              n_boot: int = N_BOOT) -> pd.DataFrame:
+    """Seed ensembles: per model, the mean softmax of its seeds under one honest selection.
+
+    The rule (average the class probabilities of every recorded seed, predict the largest)
+    was fixed before any ensemble was scored and is the same for every model, so it spends
+    no degree of freedom on the test subjects. Only records that keep their probabilities
+    can join (``inner_val`` runs do; the ``last`` view of an oracle record keeps only the
+    predicted class).
+
+    Columns: ``model, role, selection, seeds, uf1, uf1_ci_low, uf1_ci_high, uar,
+    uf1_seed_mean`` (the mean single-seed UF1, for the gain) and ``uf1_<dataset>``.
+    """
+    cols = ["model", "role", "selection", "seeds", "uf1", "uf1_ci_low", "uf1_ci_high", "uar", "uf1_seed_mean"]
+    runs = table[(table["protocol"] == protocol) & (table["selection"] == selection)] if len(table) else table
+    rows = []
+    for (model, role), g in (runs.groupby(["model", "role"], sort=False) if len(runs) else []):
+        if len(g) < 2:
+            continue
+        y, pred, groups, k = _ensemble_preds(list(g["record"]))
+        est, lo, hi = subject_bootstrap_ci(y, pred, groups, k, n_boot=n_boot)
+        row = {"model": model, "role": role, "selection": f"{selection}, {len(g)}-seed ensemble", "seeds": len(g),
+               "uf1": est, "uf1_ci_low": lo, "uf1_ci_high": hi, "uar": scores(y, pred, k)["uar"],
+               "uf1_seed_mean": g["uf1"].mean()}
+        ds = np.array([gr.split("/")[0] for gr in groups])
+        for name in DATASET_NAMES:
+            if (ds == name).any():
+                row[f"uf1_{name}"] = scores(y[ds == name], pred[ds == name], k)["uf1"]
+        rows.append(row)
+    out = pd.DataFrame(rows) if rows else pd.DataFrame(columns=cols)
+    return _ordered(out.sort_values("uf1", ascending=False, kind="stable")) if rows else out
+
+
+def ensemble_compare(table: pd.DataFrame, a: str = "stag", b: str | None = None, protocol: str = "loso",
+                     selection: str = "inner_val", *, n_boot: int = N_BOOT) -> pd.DataFrame:
+    """UF1 of model ``a``'s seed ensemble minus model ``b``'s (default: the baseline whose
+    ensemble scores best), with a subject-bootstrap interval (both scored on each resample).
+
+    Columns: ``selection, a, b, seeds, diff, ci_low, ci_high``.
+    """
+    cols = ["selection", "a", "b", "seeds", "diff", "ci_low", "ci_high"]
+    ens = ensembles(table, protocol, selection, n_boot=2)
+    if ens.empty or a not in set(ens["model"]):
+        return pd.DataFrame(columns=cols)
+    if b is None:
+        base = ens[ens["role"] == "baseline"]
+        if base.empty:
+            return pd.DataFrame(columns=cols)
+        b = base.sort_values("uf1", ascending=False)["model"].iloc[0]
+    runs = table[(table["protocol"] == protocol) & (table["selection"] == selection)]
+    ra, rb = runs[runs["model"] == a], runs[runs["model"] == b]
+    seeds = sorted(set(ra["seed"]) & set(rb["seed"]))
+    ya, pa, groups, k = _ensemble_preds(list(ra[ra["seed"].isin(seeds)]["record"]))
+    yb, pb, _, _ = _ensemble_preds(list(rb[rb["seed"].isin(seeds)]["record"]))
+    if not np.array_equal(ya, yb):
+        raise RecordError(f"the {a} and {b} ensembles do not predict the same clips; they cannot be paired")
+    est, lo, hi = subject_bootstrap_ci(ya, np.stack([pa, pb]), groups, k, weights=[1.0, -1.0], n_boot=n_boot)
+    return pd.DataFrame([{"selection": f"{selection}, {len(seeds)}-seed ensemble", "a": a, "b": b,
+                          "seeds": len(seeds), "diff": est, "ci_low": lo, "ci_high": hi}], columns=cols)
+
+
+def ensemble_findings(ens: pd.DataFrame, comparison: pd.DataFrame) -> str:
+    """One sentence from :func:`ensembles` and :func:`ensemble_compare`."""
+    if ens.empty or comparison.empty:
+        return "No seed ensemble is recorded (it needs at least two seeds whose records keep probabilities)."
+    row = comparison.iloc[0]
+    e = ens.set_index("model")
+    verdict = ("beats" if row["ci_low"] > 0 else "is worse than" if row["ci_high"] < 0
+               else "does not measurably beat")
+    a, b = e.loc[row["a"]], e.loc[row["b"]]
+    return (f"Averaging the class probabilities of {row['seeds']} seeds ({row['selection'].split(',')[0]} "
+            f"selection; the rule was fixed before scoring and is the same for every model), STAG reaches UF1 "
+            f"{a['uf1']:.3f} (single seeds: {a['uf1_seed_mean']:.3f} on average) and {verdict} the best baseline "
+            f"ensemble, {row['b']}, at {b['uf1']:.3f}: a difference of {row['diff']:+.3f} (95% subject-bootstrap "
+            f"interval [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]).")
+
+
 def components(table: pd.DataFrame, keyframes: int = 1, selection: str = "last", *,
                n_boot: int = N_BOOT) -> pd.DataFrame:
     """What each part of STAG buys: full STAG minus each ablation (and training variant),
