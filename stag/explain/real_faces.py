@@ -1,0 +1,456 @@
+"""Explanations on real faces: does a trained fold's ranking of the face regions put the coded
+action units on top?
+
+For every held-out clip of a LOSO run with a FACS coding (the CASME II and SAMM clips of the
+MEGC2019 composite; SMIC has none), each explanation method gives an importance per ROI
+(``N`` regions of :mod:`stag.faces`), and :mod:`stag.explain.roi_ranking` scores
+that ranking against the ROIs of the coded AUs, beside its permutation chance level.
+
+Methods (:data:`METHODS`; every importance is a magnitude, evidence for or against the
+explained class, fixed before any score was seen):
+
+- ``roi_occlusion``: ``|f(x) - f(x with ROI n at zero flow)|`` for the predicted class; every model.
+- ``pixel_ig``: Integrated Gradients on the flow pixels (zero-flow baseline), ``|IG|`` summed
+  over keyframes and channels, then its mean over each ROI box (a density: the boxes differ in
+  area, and a sum would rank large boxes first whatever the map); every model, including the
+  single-image baselines, which see the same flow.
+- ``layer_ig``: ``|layer IG|`` on the ROI node features; models with ROI nodes (STAG).
+- ``adjacency``: in-strength of each ROI in the learned dynamic adjacency (``sum_i A[i, n]``,
+  self-loop excluded): how much the other regions listen to it; models with a graph.
+
+:func:`score_run` explains every fold of a ``stag train`` folder on its own held-out clips,
+:func:`record_scores` writes ``<out>/<run>.csv`` (one row per clip and method, with the raw
+importances, so the scores can be recomputed from the file) and ``<out>/<run>.json``
+(provenance and exclusion counts). ``python -m stag.explain.real_faces RUN_DIR ... --data-root
+DIR --codings DIR --out results/megc2019_explain`` does it from a shell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stag.explain import roi_ranking as R
+from stag.faces import ROI_NAMES, au_region_of
+
+METHODS: tuple[str, ...] = ("roi_occlusion", "layer_ig", "adjacency", "pixel_ig")
+GRAPH_METHODS: tuple[str, ...] = ("layer_ig", "adjacency")
+#: Columns of a recorded score file, in order.
+COLUMNS: tuple[str, ...] = ("run", "model", "selection", "seed", "fold", "clip_id", "subject", "dataset", "label",
+                            "pred", "method", "coded_aus", "coded_rois", "importance", "top_rois", "edges",
+                            "pointing", "mrr", "hit3", "chance_pointing", "chance_mrr", "chance_hit3")
+SCORE_NAMES: dict[str, str] = {"pointing": "pointing", "mrr": "mrr", "hit": "hit3"}
+
+
+@dataclass(frozen=True)
+class RealFacesConfig:
+    """How :func:`score_run` explains and scores.
+
+    Args:
+        n_steps: Integrated Gradients steps (pixel and layer IG). (default: ``32``)
+        k: cut-off of the hit rate (hit@k). (default: ``3``)
+        strata: clip columns whose values must match for two clips to swap AU codes in the
+            permutation chance. (default: ``("dataset", "label")``: same source and class)
+        top_edges: strongest learned edges kept per clip for the figures. (default: ``5``)
+        batch_size: clips per attribution batch. (default: ``8``)
+        internal_batch_size: IG forward chunk. (default: ``64``)
+        threads: torch/BLAS threads while explaining (see :mod:`stag.threads`). (default: ``1``)
+        device: ``"cpu"``, ``"cuda"`` or ``"auto"``. (default: ``"cpu"``)
+    """
+
+    n_steps: int = 32
+    k: int = 3
+    strata: tuple[str, ...] = ("dataset", "label")
+    top_edges: int = 5
+    batch_size: int = 8
+    internal_batch_size: int = 64
+    threads: int | None = 1
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.n_steps < 2:
+            raise ValueError(f"RealFacesConfig.n_steps={self.n_steps}: expected >= 2")
+        if self.k < 1:
+            raise ValueError(f"RealFacesConfig.k={self.k}: expected >= 1")
+        bad = [s for s in self.strata if s not in ("dataset", "label", "subject")]
+        if bad:
+            raise ValueError(f"RealFacesConfig.strata={self.strata!r}: expected columns among dataset, label, subject")
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+# --------------------------------------------------------------------------- AU codes -> ROIs
+def coded_rois(aus: Sequence[int]) -> np.ndarray:
+    """``(N,)`` bool: the ROIs that show any of ``aus`` (the AU-to-ROI table; sides ignored)."""
+    out = np.zeros(len(ROI_NAMES), dtype=bool)
+    for a in aus:
+        out[list(au_region_of(int(a)))] = True
+    return out
+
+
+def _join(items) -> str:
+    return "|".join(str(i) for i in items)
+
+
+def _split(text) -> list[str]:
+    return [] if not isinstance(text, str) or not text else text.split("|")
+
+
+@dataclass
+class Codes:
+    """FACS codes of the clips, and why clips are left out.
+
+    Attributes:
+        aus: clip id -> AU targets, for clips that can be scored (coded, AUs in the ROI table).
+        excluded: one row per left-out clip: ``clip_id, dataset, subject, reason, au_text``
+            (``reason``: ``no coding`` for SMIC and unjoined clips, ``unreadable`` for an AU string
+            that did not parse, ``no ROI`` when no coded AU has a region).
+    """
+
+    aus: dict[str, tuple[int, ...]]
+    excluded: pd.DataFrame
+
+    def counts(self) -> dict[str, int]:
+        return {str(k): int(v) for k, v in self.excluded["reason"].value_counts().items()} if len(self.excluded) else {}
+
+
+def read_codes(clipset) -> Codes:
+    """Split a coded :class:`~stag.data.ClipSet` (loaded with ``codings=``) into scorable clips
+    and excluded ones."""
+    aus, rows = {}, []
+    for c in clipset:
+        reason = ("no coding" if not getattr(c, "au_coded", False) else "unreadable" if c.au_error
+                  else "no ROI" if not coded_rois(c.aus).any() else "")
+        if reason:
+            rows.append({"clip_id": c.clip_id, "dataset": c.dataset, "subject": c.subject, "reason": reason,
+                         "au_text": getattr(c, "au_text", "")})
+        else:
+            aus[c.clip_id] = tuple(int(a) for a in c.aus)
+    return Codes(aus, pd.DataFrame(rows, columns=["clip_id", "dataset", "subject", "reason", "au_text"]))
+
+
+# --------------------------------------------------------------------------- importances
+def model_methods(model) -> tuple[str, ...]:
+    """The :data:`METHODS` that apply to ``model``."""
+    from stag.explain.attributions import resolve_layer
+
+    out = ["roi_occlusion"]
+    try:
+        resolve_layer(model, None)
+        out.append("layer_ig")
+    except ValueError:
+        pass
+    if getattr(model, "connectivity", None) is not None:
+        out.append("adjacency")
+    out.append("pixel_ig")
+    return tuple(m for m in METHODS if m in out)
+
+
+def roi_importances(model, clips: Sequence, config: RealFacesConfig | None = None) -> dict:
+    """ROI importances of ``clips`` under every method that applies to ``model``.
+
+    Args:
+        model: a trained package model.
+        clips: :class:`~stag.preprocess.prepared.Prepared` clips (held out from ``model``).
+
+    Returns:
+        ``{"pred": (B,), "importance": {method: (B, N)}, "adjacency": (B, N, N) or None}``; the
+        predicted class is the one explained.
+    """
+    import torch
+
+    from stag.explain.attributions import (
+        AttributionConfig,
+        attribute_flows,
+        model_details,
+        roi_layer_attribution,
+        roi_occlusion,
+    )
+    from stag.explain.scores import roi_mass
+    from stag.threads import limit_threads
+    from stag.train.dataset import collate
+
+    cfg = config or RealFacesConfig()
+    methods = model_methods(model)
+    model = model.eval()
+    preds, adj, imp = [], [], {m: [] for m in methods}
+    with limit_threads(cfg.threads), torch.enable_grad():
+        for start in range(0, len(clips), cfg.batch_size):
+            batch = collate(list(clips[start:start + cfg.batch_size]))
+            ig = attribute_flows(model, batch, AttributionConfig(method="ig", n_steps=cfg.n_steps,
+                                                                  internal_batch_size=cfg.internal_batch_size))
+            target = ig.target
+            preds.append(ig.logits.argmax(1))
+            rois = batch["rois"].numpy()
+            amap = np.abs(ig.maps).sum(axis=(1, 2))  # (B, H, W)
+            imp["pixel_ig"].append(np.stack([roi_mass(amap[i], rois[i]) for i in range(len(amap))]))
+            imp["roi_occlusion"].append(np.abs(roi_occlusion(model, batch, target)))
+            if "layer_ig" in methods:
+                imp["layer_ig"].append(np.abs(roi_layer_attribution(
+                    model, batch, target, n_steps=cfg.n_steps, internal_batch_size=cfg.internal_batch_size,
+                    num_rois=rois.shape[1])))
+            if "adjacency" in methods:
+                a = model_details(model, batch)["adjacency"].astype(np.float64)
+                adj.append(a)
+                imp["adjacency"].append(a.sum(axis=1) - np.diagonal(a, axis1=1, axis2=2))
+    return {"pred": np.concatenate(preds), "importance": {m: np.concatenate(v) for m, v in imp.items()},
+            "adjacency": np.concatenate(adj) if adj else None}
+
+
+def top_edges(adjacency: np.ndarray, n: int) -> str:
+    """The ``n`` strongest edges of ``(N, N)`` weights, symmetrised and self-loops excluded, as
+    ``"i-j:w;..."`` (ROI indices, weight to 4 significant digits), strongest first."""
+    a = np.asarray(adjacency, dtype=np.float64)
+    sym = (a + a.T) / 2
+    iu = np.triu_indices(len(a), 1)
+    order = np.argsort(-sym[iu], kind="stable")[:n]
+    return ";".join(f"{iu[0][o]}-{iu[1][o]}:{sym[iu][o]:.4g}" for o in order)
+
+
+def parse_edges(text) -> list[tuple[int, int, float]]:
+    """Inverse of :func:`top_edges`."""
+    if not isinstance(text, str) or not text:
+        return []
+    out = []
+    for item in text.split(";"):
+        pair, w = item.split(":")
+        i, j = pair.split("-")
+        out.append((int(i), int(j), float(w)))
+    return out
+
+
+def format_importance(values: np.ndarray) -> str:
+    """ROI importances as text, 6 significant digits: the recorded ranking, which every score is
+    computed from (ties after rounding count as ties)."""
+    return " ".join(f"{float(v):.6g}" for v in values)
+
+
+def parse_importance(text: str) -> np.ndarray:
+    return np.array([float(v) for v in str(text).split()], dtype=np.float64)
+
+
+# --------------------------------------------------------------------------- scoring a table
+def score_rows(rows: pd.DataFrame, config: RealFacesConfig | None = None) -> pd.DataFrame:
+    """Add ``pointing, mrr, hit3`` and their permutation chance levels to per-clip rows.
+
+    ``rows`` holds one run's clips and methods with ``importance`` (text or arrays),
+    ``coded_rois`` (ROI names joined by ``|``) and the :attr:`RealFacesConfig.strata` columns;
+    the chance of each method is taken over that run's clips of the same stratum.
+    """
+    cfg = config or RealFacesConfig()
+    out = rows.copy()
+    index = {name: i for i, name in enumerate(ROI_NAMES)}
+    for col in (*SCORE_NAMES.values(), *(f"chance_{s}" for s in SCORE_NAMES.values())):
+        out[col] = np.nan
+    group_cols = [c for c in ("run", "method") if c in out.columns]
+    groups = out.groupby(group_cols, sort=False).groups.values() if group_cols else [out.index]
+    for idx in groups:
+        g = out.loc[idx]
+        imp = np.stack([parse_importance(v) if isinstance(v, str) else np.asarray(v, dtype=np.float64)
+                        for v in g["importance"]])
+        coded = np.zeros(imp.shape, dtype=bool)
+        for r, names in enumerate(g["coded_rois"]):
+            coded[r, [index[n] for n in _split(names)]] = True
+        if not coded.any(axis=1).all():
+            raise ValueError("score_rows: a clip has no coded ROI; such clips are excluded before scoring")
+        strata = g[list(cfg.strata)].astype(str).agg("/".join, axis=1).to_numpy()
+        chance = R.chance_scores(imp, coded, strata, cfg.k)
+        for r, row_idx in enumerate(g.index):
+            s = R.ranking_scores(imp[r], coded[r], cfg.k)
+            for key, name in SCORE_NAMES.items():
+                out.at[row_idx, name] = float(s[key][0])
+                out.at[row_idx, f"chance_{name}"] = float(chance[key][r])
+    return out
+
+
+# --------------------------------------------------------------------------- a run
+def run_info(run_dir: str | Path) -> dict:
+    """``results.json`` of a finished ``stag train`` folder (raises when absent)."""
+    path = Path(run_dir) / "results.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_dir}: no results.json; explain finished runs only")
+    return json.loads(path.read_text())
+
+
+def check_data(results: dict, prepared: Sequence) -> None:
+    """Raise when ``prepared`` is not the data the run was trained on (its recorded fingerprint)."""
+    from stag.train.run import data_fingerprint, pack_prepared
+
+    want = (results.get("provenance") or {}).get("data_fingerprint")
+    have = data_fingerprint(pack_prepared(list(prepared)))
+    if want and want != have:
+        raise ValueError(f"the prepared data (fingerprint {have}) is not the data run {results.get('model')} seed "
+                         f"{results.get('seed')} was trained on ({want}); load it with the run's recorded settings")
+
+
+def score_run(run_dir: str | Path, prepared: Sequence, codes: Codes, config: RealFacesConfig | None = None, *,
+              folds: Sequence[str] | None = None, progress: bool = False) -> pd.DataFrame:
+    """Explain and score every fold of ``run_dir`` on its own held-out, coded clips.
+
+    Args:
+        run_dir: a finished ``stag train`` LOSO folder with ``folds/<fold>/model.pt``.
+        prepared: the prepared clips the run was trained on (checked by fingerprint).
+        codes: :func:`read_codes` of the same clips loaded with their FACS codings.
+        folds: only these folds (default all); the chance level is then taken over them only.
+
+    Returns:
+        One row per clip and method, columns :data:`COLUMNS`.
+    """
+    from tqdm import tqdm
+
+    from stag.explain.study import fold_checkpoints, heldout_clips
+    from stag.train.run import load_fold_model
+
+    cfg = config or RealFacesConfig()
+    run_dir = Path(run_dir)
+    results = run_info(run_dir)
+    check_data(results, prepared)
+    rows = []
+    for path in tqdm(fold_checkpoints(run_dir), desc=f"explain {run_dir.name}", disable=not progress):
+        fold = path.parent.name
+        info = json.loads((path.parent / "fold.json").read_text()) if (path.parent / "fold.json").is_file() else {}
+        fold = str(info.get("fold", fold))
+        if folds is not None and fold not in folds:
+            continue
+        model, ckpt = load_fold_model(path)
+        fold = str(ckpt.get("fold", fold))
+        held = [p for p in heldout_clips(prepared, ckpt) if p.clip_id in codes.aus]
+        if held:
+            rows.append(fold_rows(model, held, codes, cfg, run=run_dir.name, results=results, fold=fold))
+    if not rows:
+        raise ValueError(f"{run_dir}: no fold held out a coded clip")
+    return score_rows(pd.concat(rows, ignore_index=True), cfg)[list(COLUMNS)]
+
+
+def fold_rows(model, clips: Sequence, codes: Codes, config: RealFacesConfig, *, run: str, results: dict,
+              fold: str) -> pd.DataFrame:
+    """Unscored rows of one fold's clips (importances, codes, top ROIs, edges)."""
+    got = roi_importances(model, clips, config)
+    rows = []
+    for i, p in enumerate(clips):
+        aus = codes.aus[p.clip_id]
+        coded = coded_rois(aus)
+        for method, values in got["importance"].items():
+            order = np.argsort(-values[i], kind="stable")[:config.k]
+            rows.append({
+                "run": run, "model": results["model"], "selection": results.get("selection"),
+                "seed": int(results["seed"]), "fold": fold, "clip_id": p.clip_id, "subject": p.subject,
+                "dataset": p.dataset, "label": int(p.label), "pred": int(got["pred"][i]), "method": method,
+                "coded_aus": "+".join(str(a) for a in aus), "coded_rois": _join(np.asarray(ROI_NAMES)[coded]),
+                "importance": format_importance(values[i]), "top_rois": _join(np.asarray(ROI_NAMES)[order]),
+                "edges": top_edges(got["adjacency"][i], config.top_edges) if method == "adjacency" else "",
+            })
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- loading the data
+def load_data(results: dict, data_root: str | Path, codings: str | Path, cache_dir: str | Path | None = None):
+    """``(prepared, codes, provenance)``: the run's training data (its recorded loader and
+    preprocessing settings, from the cache when there) and the FACS codes of its clips."""
+    from stag.data import load
+    from stag.preprocess.pipeline import PrepareConfig
+    from stag.train.experiment import load_and_prepare
+    from stag.train.provenance import data_checksum
+
+    data = results.get("data") or {}
+    loaded = load_and_prepare(data["dataset"], data_root=data_root, annotations=data.get("annotations"),
+                              prepare_config=PrepareConfig(**data.get("prepare", {})), cache_dir=cache_dir,
+                              jobs=1, progress=False, data_params=data.get("params") or {})
+    coded = load(data["dataset"], data_root=str(data_root), codings=str(codings), **(data.get("params") or {}))
+    codes = read_codes(coded)
+    return loaded.prepared, codes, {"data_checksum": data_checksum(loaded.clipset),
+                                    "data_checksum_with_codings": data_checksum(coded)}
+
+
+# --------------------------------------------------------------------------- recording
+def record_scores(run_dir: str | Path, out: str | Path, *, data_root: str | Path, codings: str | Path,
+                  cache_dir: str | Path | None = None, config: RealFacesConfig | None = None,
+                  data=None, command: str | None = None, progress: bool = False) -> Path:
+    """Score ``run_dir`` and write ``out/<run>.csv`` and ``out/<run>.json`` (provenance).
+
+    ``data``: ``(prepared, codes, checksums)`` from :func:`load_data` to reuse across runs.
+    Returns the CSV path.
+    """
+    from stag.train.provenance import machine, python_call, source_commit, utc_now
+
+    cfg = config or RealFacesConfig()
+    run_dir, out = Path(run_dir), Path(out)
+    results = run_info(run_dir)
+    prepared, codes, sums = data if data is not None else load_data(results, data_root, codings, cache_dir)
+    if (results.get("provenance") or {}).get("data_checksum") not in (None, sums["data_checksum"]):
+        raise ValueError(f"{run_dir}: the data at {data_root} (checksum {sums['data_checksum']}) is not the data the "
+                         f"run was trained on ({results['provenance']['data_checksum']})")
+    started, t0, c0 = utc_now(), time.perf_counter(), time.process_time()
+    table = score_run(run_dir, prepared, codes, cfg, progress=progress)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    commit, dirty = source_commit()
+    scored = set(table["clip_id"])
+    run_clips = {p.clip_id: p for p in prepared}
+    excluded = codes.excluded[codes.excluded["clip_id"].isin(run_clips)]
+    prov = {
+        "run": run_dir.name, "model": results["model"], "selection": results.get("selection"),
+        "seed": results.get("seed"), "run_config_hash": results.get("config_hash"),
+        "run_commit": (results.get("provenance") or {}).get("commit"),
+        "commit": commit, "dirty": dirty, **sums,
+        "command": command or python_call("stag.explain.real_faces.record_scores", run_dir=str(run_dir),
+                                          out=str(out), data_root=str(data_root), codings=str(codings)),
+        "machine": machine(cfg.device), "started_utc": started, "finished_utc": utc_now(),
+        "wall_time_s": wall, "cpu_time_s": cpu, "explain": cfg.to_dict(),
+        "clips": {"run": len(run_clips), "scored": len(scored),
+                  "subjects_scored": int(table.drop_duplicates("clip_id")[["dataset", "subject"]]
+                                         .drop_duplicates().shape[0]),
+                  "excluded": {str(k): int(v) for k, v in excluded["reason"].value_counts().items()},
+                  "no_roi_aus": sorted(set(excluded.loc[excluded["reason"] == "no ROI", "au_text"].astype(str)))},
+        "roi_names": list(ROI_NAMES), "class_names": list(results.get("class_names") or []),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    csv = out / f"{run_dir.name}.csv"
+    from stag.files import atomic_write_text
+
+    atomic_write_text(csv, table.to_csv(index=False))
+    atomic_write_text(out / f"{run_dir.name}.json", json.dumps(prov, indent=2, default=str))
+    return csv
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m stag.explain.real_faces RUN_DIR ... --data-root DIR --codings DIR --out DIR``."""
+    from stag.train.provenance import command_line
+
+    ap = argparse.ArgumentParser(prog="python -m stag.explain.real_faces", description=__doc__.split("\n\n")[0])
+    ap.add_argument("runs", nargs="+", type=Path, help="finished `stag train` LOSO folders (with folds/*/model.pt)")
+    ap.add_argument("--data-root", required=True, type=Path)
+    ap.add_argument("--codings", required=True, type=Path, help="folder with the CASME II / SAMM FACS codings")
+    ap.add_argument("--cache-dir", type=Path, default=None, help="the preprocessing cache the runs used")
+    ap.add_argument("--out", type=Path, default=Path("results/megc2019_explain"))
+    ap.add_argument("--n-steps", type=int, default=RealFacesConfig.n_steps)
+    ap.add_argument("--skip-existing", action="store_true", help="leave runs whose CSV is already there")
+    args = ap.parse_args(argv)
+    cfg = RealFacesConfig(n_steps=args.n_steps)
+    cmd = command_line(["python", "-m", "stag.explain.real_faces", *(sys.argv[1:] if argv is None else argv)])
+    data, key = None, None
+    for run_dir in args.runs:
+        if args.skip_existing and (args.out / f"{run_dir.name}.csv").is_file():
+            print(f"{run_dir.name}: recorded already, left as it is")
+            continue
+        results = run_info(run_dir)
+        this = json.dumps(results.get("data"), sort_keys=True)
+        if this != key:
+            data, key = load_data(results, args.data_root, args.codings, args.cache_dir), this
+        t0 = time.process_time()
+        csv = record_scores(run_dir, args.out, data_root=args.data_root, codings=args.codings, config=cfg,
+                            data=data, command=cmd)
+        print(f"{run_dir.name}: wrote {csv} ({time.process_time() - t0:.0f} s CPU)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

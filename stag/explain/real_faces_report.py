@@ -1,0 +1,405 @@
+"""Tables and findings of the real-face explanation study, from recorded per-clip scores.
+
+:mod:`stag.explain.real_faces` writes one ``<run>.csv`` (a row per clip and method, with the
+ROI importances) and one ``<run>.json`` (provenance) per explained run, under
+``results/megc2019_explain/``. Here the build reads them back:
+
+- :func:`load_scores` re-scores every row from its recorded importances and codes (and fails,
+  naming the run, when a recorded score disagrees) and adds the chance-corrected gains;
+- :func:`summary`: per model and method, the mean score over seeds beside its permutation
+  chance and the gain (score minus chance) with a 95% interval that resamples *subjects*;
+- :func:`paired`: model A minus model B on the same method and the same clips;
+- :func:`findings`: the answer in words, from those tables.
+
+The primary score, fixed before any real-face score was seen, is the mean reciprocal rank of
+the first coded ROI (``mrr``): it uses the whole ranking, where the pointing game reads only
+its top and hit@3 its top three.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stag.explain.real_faces import COLUMNS, SCORE_NAMES, RealFacesConfig, score_rows
+from stag.train.report import model_role
+
+METRICS: tuple[str, ...] = tuple(SCORE_NAMES.values())  # pointing, mrr, hit3
+PRIMARY = "mrr"
+N_BOOT = 2000
+METHOD_LABELS: dict[str, str] = {"roi_occlusion": "ROI occlusion", "layer_ig": "layer IG on ROI nodes",
+                                 "adjacency": "learned adjacency in-strength", "pixel_ig": "pixel IG in ROIs"}
+METRIC_LABELS: dict[str, str] = {"pointing": "pointing game", "mrr": "MRR", "hit3": "hit@3"}
+MODEL_ORDER: tuple[str, ...] = ("stag", "stag_no_graph", "offapexnet", "ststnet")
+
+
+class ScoreError(ValueError):
+    """A recorded score file is inconsistent with its own importances."""
+
+
+def _config(meta: dict) -> RealFacesConfig:
+    e = meta.get("explain") or {}
+    kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in e.items() if k in RealFacesConfig.__dataclass_fields__}
+    return RealFacesConfig(**kw)
+
+
+def read_run(csv: str | Path) -> tuple[pd.DataFrame, dict]:
+    """One recorded run: its rows (columns :data:`~stag.explain.real_faces.COLUMNS`) and its
+    provenance json (empty when absent)."""
+    csv = Path(csv)
+    rows = pd.read_csv(csv, dtype={"clip_id": str, "subject": str, "dataset": str, "fold": str, "run": str},
+                       keep_default_na=False, na_values={c: [""] for c in METRICS})
+    missing = [c for c in COLUMNS if c not in rows.columns]
+    if missing:
+        raise ScoreError(f"recorded scores {csv.name}: columns {missing} are missing")
+    meta_path = csv.with_suffix(".json")
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    return rows, meta
+
+
+def rescore(rows: pd.DataFrame, meta: dict, name: str = "") -> pd.DataFrame:
+    """``rows`` scored again from their importances; raises :class:`ScoreError` naming the run
+    when a recorded score or chance level differs from the recomputed one."""
+    fresh = score_rows(rows.drop(columns=[c for c in rows if c in METRICS or c.startswith("chance_")]), _config(meta))
+    for col in (*METRICS, *(f"chance_{m}" for m in METRICS)):
+        bad = ~np.isclose(fresh[col].to_numpy(float), rows[col].to_numpy(float), rtol=0, atol=1e-9)
+        if bad.any():
+            r = rows[bad].iloc[0]
+            raise ScoreError(f"recorded scores {name or r['run']}: {col} of {r['clip_id']} ({r['method']}) is "
+                             f"{r[col]!r} in the file but {fresh.loc[bad, col].iloc[0]!r} from its importances")
+    return fresh
+
+
+def load_scores(root: str | Path, selection: str | None = "inner_val") -> pd.DataFrame:
+    """Every recorded run under ``root`` (``*.csv``), re-scored, with the chance-corrected gains
+    ``gain_<metric> = <metric> - chance_<metric>`` and the model's ``role``.
+
+    ``selection``: keep runs of this checkpoint selection only (``None``: all). An absent or
+    empty ``root`` gives an empty table with the columns.
+    """
+    root = Path(root)
+    parts = []
+    for csv in sorted(root.glob("*.csv")) if root.is_dir() else []:
+        rows, meta = read_run(csv)
+        parts.append(rescore(rows, meta, csv.stem))
+    cols = [*COLUMNS, "role", *(f"gain_{m}" for m in METRICS)]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(parts, ignore_index=True)
+    if selection is not None:
+        out = out[out["selection"] == selection].reset_index(drop=True)
+    out["role"] = out["model"].map(model_role)
+    for m in METRICS:
+        out[f"gain_{m}"] = out[m] - out[f"chance_{m}"]
+    return out[cols]
+
+
+def provenance(root: str | Path) -> pd.DataFrame:
+    """Where each recorded score file comes from: run, commit, data checksums, command,
+    machine, wall and CPU time, IG steps, clips scored and left out."""
+    rows = []
+    for path in sorted(Path(root).glob("*.json")) if Path(root).is_dir() else []:
+        m = json.loads(path.read_text())
+        if "run" not in m:
+            continue
+        mach = m.get("machine") or {}
+        clips = m.get("clips") or {}
+        rows.append({"run": m["run"], "commit": f"{str(m.get('commit'))[:12]}{'+dirty' if m.get('dirty') else ''}",
+                     "data checksum": str(m.get("data_checksum", "")).removeprefix("sha256:")[:16],
+                     "codings checksum": str(m.get("data_checksum_with_codings", "")).removeprefix("sha256:")[:16],
+                     "command": m.get("command"),
+                     "machine": f"{mach.get('cpu')}, {mach.get('logical_cores')} cores, {mach.get('device')}",
+                     "IG steps": (m.get("explain") or {}).get("n_steps"),
+                     "wall time (s)": round(float(m.get("wall_time_s") or np.nan)),
+                     "CPU time (s)": round(float(m.get("cpu_time_s") or np.nan)),
+                     "clips scored": clips.get("scored"), "subjects": clips.get("subjects_scored"),
+                     **{f"left out: {k}": v for k, v in (clips.get("excluded") or {}).items()}})
+    return pd.DataFrame(rows)
+
+
+def exclusions(root: str | Path) -> dict:
+    """Clip counts behind the scores (from the provenance files; every run explains the same
+    data): ``{"run_clips", "scored", "subjects", "excluded": {reason: n}, "no_roi_aus": [...]}``.
+
+    Raises:
+        ScoreError: two runs report different counts.
+    """
+    seen = {}
+    for path in sorted(Path(root).glob("*.json")) if Path(root).is_dir() else []:
+        c = json.loads(path.read_text()).get("clips")
+        if c is None:
+            continue
+        c = {"run_clips": c.get("run"), "scored": c.get("scored"), "subjects": c.get("subjects_scored"),
+             "excluded": c.get("excluded") or {}, "no_roi_aus": c.get("no_roi_aus") or []}
+        if seen and c != seen:
+            raise ScoreError(f"recorded scores {path.stem}: clip counts {c} differ from another run's {seen}")
+        seen = c
+    return seen
+
+
+# --------------------------------------------------------------------------- bootstrap
+def subject_bootstrap_means(values: np.ndarray, subjects, *, n_boot: int = N_BOOT,
+                            random_state: int = 0) -> np.ndarray:
+    """Means of per-clip ``values`` over ``n_boot`` resamples of whole subjects.
+
+    Each resample draws the subjects with replacement (as many as there are) and averages the
+    values of all clips of every drawn subject (a subject drawn twice counts twice), so a
+    subject's clips move together.
+
+    Args:
+        values: ``(n,)`` per-clip values, or ``(m, n)`` for ``m`` quantities of the same clips
+            (all scored on the same resamples).
+        subjects: ``(n,)`` subject of each clip (prefix the dataset for composites).
+
+    Returns:
+        ``(n_boot,)`` or ``(m, n_boot)`` float64.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    one = v.ndim == 1
+    v = np.atleast_2d(v)
+    names, sid = np.unique(np.asarray(subjects, dtype=str), return_inverse=True)
+    if v.shape[1] != len(sid):
+        raise ValueError(f"values {v.shape} and subjects ({len(sid)}) must describe the same clips")
+    if len(names) == 0:
+        out = np.full((len(v), n_boot), np.nan)
+        return out[0] if one else out
+    sums = np.stack([np.bincount(sid, weights=row, minlength=len(names)) for row in v])  # (m, S)
+    counts = np.bincount(sid, minlength=len(names)).astype(np.float64)
+    rng = np.random.default_rng(random_state)
+    draws = rng.integers(0, len(names), size=(n_boot, len(names)))
+    w = np.stack([np.bincount(d, minlength=len(names)) for d in draws]).astype(np.float64)  # (n_boot, S)
+    out = (w @ sums.T).T / (w @ counts)
+    return out[0] if one else out
+
+
+def _interval(boot: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    lo, hi = np.nanquantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+def _per_clip(scores: pd.DataFrame, seeds=None) -> pd.DataFrame:
+    """Seed-mean of every score column per clip (the unit the bootstrap resamples by subject)."""
+    s = scores if seeds is None else scores[scores["seed"].isin(seeds)]
+    cols = [*METRICS, *(f"chance_{m}" for m in METRICS), *(f"gain_{m}" for m in METRICS)]
+    out = s.groupby(["clip_id", "dataset", "subject"], sort=True)[cols].mean().reset_index()
+    out["group"] = out["dataset"] + "/" + out["subject"]
+    return out
+
+
+def _ordered(df: pd.DataFrame) -> pd.DataFrame:
+    mo = {m: i for i, m in enumerate(MODEL_ORDER)}
+    me = {m: i for i, m in enumerate(METHOD_LABELS)}
+    key = {"model": lambda s: s.map(lambda v: mo.get(v, len(mo))),
+           "method": lambda s: s.map(lambda v: me.get(v, len(me))),
+           "b": lambda s: s.map(lambda v: mo.get(v, len(mo))),
+           "metric": lambda s: s.map({m: i for i, m in enumerate(METRICS)})}
+    by = [c for c in ("model", "b", "method", "metric") if c in df.columns]
+    return df.sort_values(by, key=lambda s: key[s.name](s), kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- tables
+SUMMARY_COLUMNS = ["model", "role", "method", "metric", "seeds", "clips", "subjects", "score", "chance", "gain",
+                   "ci_low", "ci_high"]
+
+
+def summary(scores: pd.DataFrame, *, n_boot: int = N_BOOT, random_state: int = 0) -> pd.DataFrame:
+    """Per model, method and score: mean over seeds and clips, its permutation chance, and the
+    gain (score minus chance) with a 95% subject-bootstrap interval.
+
+    Columns :data:`SUMMARY_COLUMNS` (``seeds`` lists them, e.g. ``"0,1,2"``). Each clip's
+    scores are first averaged over the model's seeds; the bootstrap resamples subjects.
+    """
+    if scores.empty:
+        return pd.DataFrame(columns=SUMMARY_COLUMNS)
+    rows = []
+    for (model, method), g in scores.groupby(["model", "method"], sort=False):
+        clips = _per_clip(g)
+        boot = subject_bootstrap_means(clips[[f"gain_{m}" for m in METRICS]].to_numpy().T, clips["group"],
+                                       n_boot=n_boot, random_state=random_state)
+        for j, m in enumerate(METRICS):
+            lo, hi = _interval(boot[j])
+            rows.append({"model": model, "role": model_role(model), "method": method, "metric": m,
+                         "seeds": ",".join(str(s) for s in sorted(g["seed"].unique())), "clips": len(clips),
+                         "subjects": clips["group"].nunique(), "score": clips[m].mean(),
+                         "chance": clips[f"chance_{m}"].mean(), "gain": clips[f"gain_{m}"].mean(),
+                         "ci_low": lo, "ci_high": hi})
+    return _ordered(pd.DataFrame(rows, columns=SUMMARY_COLUMNS))
+
+
+PAIRED_COLUMNS = ["a", "b", "method", "metric", "seeds", "clips", "subjects", "gain_a", "gain_b", "diff", "ci_low",
+                  "ci_high"]
+
+
+def paired(scores: pd.DataFrame, a: str = "stag", others=None, *, n_boot: int = N_BOOT,
+           random_state: int = 0) -> pd.DataFrame:
+    """Gain of model ``a`` minus that of each other model on the same method, the same clips
+    and the seeds both have, with a 95% subject-bootstrap interval of the difference.
+
+    Only methods both models have are compared (ROI occlusion and pixel IG for every model;
+    the graph's layer IG and adjacency exist for STAG alone and are read against chance in
+    :func:`summary`). ``others``: default every other model, ordered as :data:`MODEL_ORDER`.
+    """
+    if scores.empty or a not in set(scores["model"]):
+        return pd.DataFrame(columns=PAIRED_COLUMNS)
+    models = [m for m in MODEL_ORDER if m in set(scores["model"])] + sorted(set(scores["model"]) - set(MODEL_ORDER))
+    others = [m for m in (others or models) if m != a]
+    sa = scores[scores["model"] == a]
+    rows = []
+    for b in others:
+        sb = scores[scores["model"] == b]
+        for method in [m for m in METHOD_LABELS if m in set(sa["method"]) & set(sb["method"])]:
+            xa, xb = sa[sa["method"] == method], sb[sb["method"] == method]
+            seeds = sorted(set(xa["seed"]) & set(xb["seed"]))
+            if not seeds:
+                continue
+            ca, cb = _per_clip(xa, seeds), _per_clip(xb, seeds)
+            both = ca.merge(cb, on=["clip_id", "dataset", "subject", "group"], suffixes=("_a", "_b"))
+            diffs = np.stack([both[f"gain_{m}_a"] - both[f"gain_{m}_b"] for m in METRICS])
+            boot = subject_bootstrap_means(diffs, both["group"], n_boot=n_boot, random_state=random_state)
+            for j, m in enumerate(METRICS):
+                lo, hi = _interval(boot[j])
+                rows.append({"a": a, "b": b, "method": method, "metric": m, "seeds": ",".join(map(str, seeds)),
+                             "clips": len(both), "subjects": both["group"].nunique(),
+                             "gain_a": both[f"gain_{m}_a"].mean(), "gain_b": both[f"gain_{m}_b"].mean(),
+                             "diff": diffs[j].mean(), "ci_low": lo, "ci_high": hi})
+    return _ordered(pd.DataFrame(rows, columns=PAIRED_COLUMNS))
+
+
+def _fmt(v: float) -> str:
+    return f"{v:+.3f}"
+
+
+def headline(summ: pd.DataFrame) -> pd.DataFrame:
+    """The opening table: one row per model and method; per score, ``score (chance)`` and the
+    gain with its 95% subject-bootstrap interval."""
+    if summ.empty:
+        return pd.DataFrame(columns=["model", "method", "seeds", "clips", "subjects"])
+    rows = []
+    for (model, method), g in summ.groupby(["model", "method"], sort=False):
+        r = {"model": model, "method": METHOD_LABELS.get(method, method), "seeds": g["seeds"].iloc[0],
+             "clips": int(g["clips"].iloc[0]), "subjects": int(g["subjects"].iloc[0])}
+        for _, x in g.iterrows():
+            name = METRIC_LABELS[x["metric"]]
+            r[f"{name}: score (chance)"] = f"{x['score']:.3f} ({x['chance']:.3f})"
+            r[f"{name}: gain [95% CI]"] = f"{_fmt(x['gain'])} [{_fmt(x['ci_low'])}, {_fmt(x['ci_high'])}]"
+        rows.append(r)
+    return pd.DataFrame(rows)
+
+
+def paired_table(pair: pd.DataFrame, metric: str = PRIMARY) -> pd.DataFrame:
+    """The paired comparison of one score as text: ``a - b`` per method with its interval."""
+    p = pair[pair["metric"] == metric]
+    return pd.DataFrame({"comparison": p["a"] + " minus " + p["b"], "method": p["method"].map(METHOD_LABELS),
+                         "seeds": p["seeds"], "clips": p["clips"],
+                         f"{METRIC_LABELS[metric]} gain, a": p["gain_a"].map("{:.3f}".format),
+                         f"{METRIC_LABELS[metric]} gain, b": p["gain_b"].map("{:.3f}".format),
+                         "difference [95% CI]": [f"{_fmt(d)} [{_fmt(lo)}, {_fmt(hi)}]"
+                                                 for d, lo, hi in zip(p["diff"], p["ci_low"], p["ci_high"])]})
+
+
+# --------------------------------------------------------------------------- words
+def _side(lo: float, hi: float) -> int:
+    return 1 if lo > 0 else -1 if hi < 0 else 0
+
+
+def _list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def findings(summ: pd.DataFrame, pair: pd.DataFrame, counts: dict | None = None, *, metric: str = PRIMARY) -> str:
+    """The answer in sentences, from :func:`summary`, :func:`paired` and :func:`exclusions`.
+
+    Says how many clips, subjects and seeds were scored and left out, for which of STAG's
+    methods the primary score beats its permutation chance (interval above zero), and whether
+    STAG's explanations agree better with the coded AUs than the no-graph ablation's and the
+    baselines' on the same method. Reports the outcome whichever way it falls.
+    """
+    if summ.empty:
+        return "No real-face explanation scores are recorded yet."
+    name = METRIC_LABELS[metric]
+    s = summ[summ["metric"] == metric]
+    out = []
+    c = counts or {}
+    seeds = {m: g["seeds"].iloc[0] for m, g in s.groupby("model")}
+    scope = (f"Scored: {int(s['clips'].max())} CASME II and SAMM clips of {int(s['subjects'].max())} subjects, "
+             "each explained by the fold that held it out; seeds per model: "
+             + ", ".join(f"{m} {seeds[m]}" for m in MODEL_ORDER if m in seeds) + ".")
+    ex = c.get("excluded") or {}
+    if ex:
+        scope += (f" Left out: {ex.get('no coding', 0)} clips without AU codes (SMIC)"
+                  + (f", {ex['unreadable']} with an unreadable AU string" if ex.get("unreadable") else "")
+                  + (f", and {ex['no ROI']} whose coded AUs have no region in the ROI table "
+                     f"({', '.join(c.get('no_roi_aus') or [])})" if ex.get("no ROI") else "") + ".")
+    out.append(scope)
+    st = s[s["model"] == "stag"]
+    if len(st):
+        groups = {1: [], 0: [], -1: []}
+        for _, r in st.iterrows():
+            groups[_side(r["ci_low"], r["ci_high"])].append(
+                f"{METHOD_LABELS[r['method']]} ({_fmt(r['gain'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}])")
+        parts = []
+        if groups[1]:
+            parts.append(f"above chance for {_list(groups[1])}")
+        if groups[0]:
+            parts.append(f"not distinguishable from chance for {_list(groups[0])}")
+        if groups[-1]:
+            parts.append(f"below chance for {_list(groups[-1])}")
+        out.append(f"STAG's ROI rankings agree with the coded AUs ({name} minus its same-class permutation chance, "
+                   f"95% subject-bootstrap interval) " + "; ".join(parts) + ".")
+    p = pair[pair["metric"] == metric]
+    for b, g in p.groupby("b", sort=False):
+        verdicts = []
+        for _, r in g.iterrows():
+            side = _side(r["ci_low"], r["ci_high"])
+            word = {1: "STAG agrees better", 0: "no difference is resolved", -1: f"{b} agrees better"}[side]
+            verdicts.append(f"{METHOD_LABELS[r['method']]}: {word} ({_fmt(r['diff'])} [{_fmt(r['ci_low'])}, "
+                            f"{_fmt(r['ci_high'])}])")
+        what = "Does the graph help? Against stag_no_graph" if b == "stag_no_graph" else f"Against {b}"
+        out.append(f"{what}, same method, same clips, seeds {g['seeds'].iloc[0]}: " + "; ".join(verdicts) + ".")
+    return "\n".join(out)
+
+
+def example_clips(scores: pd.DataFrame, model: str = "stag", per_class: int = 1) -> pd.DataFrame:
+    """Clips for the figures, chosen by a rule that does not look at the scores: for each class,
+    the first ``per_class`` clips (by clip id) of ``model``'s lowest recorded seed.
+
+    Returns that seed's rows of those clips (every method), ordered by class then clip."""
+    m = scores[scores["model"] == model]
+    if m.empty:
+        return m
+    m = m[m["seed"] == m["seed"].min()]
+    chosen = (m.drop_duplicates("clip_id").sort_values(["label", "clip_id"]).groupby("label").head(per_class))
+    return m[m["clip_id"].isin(chosen["clip_id"])].sort_values(["label", "clip_id"]).reset_index(drop=True)
+
+
+def load_or_recompute(records: str | Path, data_root: str | Path = "", *, runs: str | Path = "runs/megc2019",
+                      codings: str | Path = "", cache_dir: str | Path | None = None,
+                      out_root: str | Path = "runs/megc2019_explain") -> tuple[pd.DataFrame, Path]:
+    """The chapter's scores and the folder they come from: the recorded ones (:func:`load_scores`
+    on ``records``), or, when ``data_root`` is given, the same runs explained again from their
+    fold checkpoints under ``runs/<run>/`` (``stag train`` output) into ``out_root``.
+
+    ``codings`` defaults to the ``codings`` folder next to ``data_root``.
+
+    Raises:
+        FileNotFoundError: a recorded run has no trained folds under ``runs``.
+    """
+    from stag.explain.real_faces import load_data, record_scores, run_info
+
+    if not data_root:
+        return load_scores(records), Path(records)
+    codings = codings or Path(data_root).parent / "codings"
+    names = [p.stem for p in sorted(Path(records).glob("*.csv"))] or \
+        [p.parent.name for p in sorted(Path(runs).glob("*-inner_val-seed*/results.json"))]
+    data, key = None, None
+    for name in names:
+        run_dir = Path(runs) / name
+        results = run_info(run_dir)
+        this = json.dumps(results.get("data"), sort_keys=True)
+        if this != key:
+            data, key = load_data(results, data_root, codings, cache_dir), this
+        record_scores(run_dir, out_root, data_root=data_root, codings=codings, data=data)
+    return load_scores(out_root), Path(out_root)
