@@ -94,7 +94,7 @@ print(report.findings(summary, pairs, counts))
 # %% [markdown]
 # ## Gain over chance, per model and method
 #
-# MRR minus its same-class permutation chance. The bars are 95% intervals over resampled
+# MRR minus its permutation chance within dataset and class. The bars are 95% intervals over resampled
 # subjects; the dashed line is chance.
 
 # %%

@@ -208,7 +208,8 @@ def test_recorded_fold_reexplains(tmp_path, monkeypatch):
     """Retrain the smallest scored fold of STAG's seed-0 record on CPU and explain it again:
     its rows must match the recorded ones (same top ROIs and scores, importances to 1e-3).
 
-    The recorded run comes from ``results/megc2019/`` (``$STAG_MEGC2019_RECORDS`` overrides it)."""
+    The recorded run comes from ``results/megc2019/`` (``$STAG_MEGC2019_RECORDS`` overrides it);
+    the data is prepared into a fresh cache unless ``$STAG_TEST_CACHE`` names one."""
     from stag.train import record, run
 
     data, codings = _data_paths()
@@ -234,11 +235,12 @@ def test_recorded_fold_reexplains(tmp_path, monkeypatch):
         return res
 
     monkeypatch.setattr(run, "fold_task", keep)
-    new, old = record.reproduce_fold(recorded_run, data, fold, device="cpu", cache_dir=tmp_path / "cache")
+    cache = Path(os.environ.get("STAG_TEST_CACHE") or tmp_path / "cache")
+    new, old = record.reproduce_fold(recorded_run, data, fold, device="cpu", cache_dir=cache)
     assert list(new["y_pred"]) == list(old["y_pred"]), f"fold {fold} does not reproduce its predictions"
     model = trained["spec"].build()
     model.load_state_dict(trained["state"])
-    prepared, codes, _ = RF.load_data(results, data, codings, tmp_path / "cache")
+    prepared, codes, _ = RF.load_data(results, data, codings, cache)
     held = [p for p in prepared if p.clip_id in set(rows.loc[rows["fold"] == fold, "clip_id"])]
     cfg = RR._config(meta)
     fresh = RF.fold_rows(model, held, codes, cfg, run=name, results=results, fold=fold)

@@ -347,8 +347,8 @@ def findings(summ: pd.DataFrame, pair: pd.DataFrame, counts: dict | None = None,
             parts.append(f"not distinguishable from chance for {_list(groups[0])}")
         if groups[-1]:
             parts.append(f"below chance for {_list(groups[-1])}")
-        out.append(f"STAG's ROI rankings agree with the coded AUs ({name} minus its same-class permutation chance, "
-                   f"95% subject-bootstrap interval) " + "; ".join(parts) + ".")
+        out.append(f"STAG's ROI rankings agree with the coded AUs ({name} minus its permutation chance within "
+                   "dataset and class, 95% subject-bootstrap interval) " + "; ".join(parts) + ".")
     p = pair[pair["metric"] == metric]
     for b, g in p.groupby("b", sort=False):
         verdicts = []
