@@ -44,10 +44,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from stag.data.synthetic import SyntheticConfig, generate, neutral_faces
-from stag.data.synthetic_checks import (
+from stag.bench.synthetic_checks import (
     class_mean_differences, difference_baseline, dlib_check, dlib_summary,
 )
+from stag.data.synthetic import SyntheticConfig, generate, neutral_faces
 from stag.viz import data as vizdata
 
 config = SyntheticConfig(n_subjects=n_subjects, clips_per_subject=clips_per_subject, image_size=image_size,

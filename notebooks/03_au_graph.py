@@ -41,8 +41,8 @@ jobs = 2
 # %% tags=["hide-input"]
 import pandas as pd
 
+from stag.faces import ROI_NAMES, ROI_TABLE
 from stag.models.summaries import adjacency_edges, parameter_table, roi_attention_vs_aus
-from stag.preprocess.rois import ROI_NAMES, ROI_TABLE
 from stag.train import TrainConfig, evaluate, fit_or_load
 from stag.train.experiment import chapter_setup, forward_details
 from stag.viz import graph as vizgraph
@@ -115,7 +115,7 @@ roi_table_frame()
 # %% [markdown]
 # ## The AU co-occurrence prior
 # Two regions are linked as strongly as their AUs co-occur in the FACS prototypes of the
-# basic emotions (`stag.preprocess.rois.au_prior_adjacency`). The two inner brows share AU1
+# basic emotions (`stag.faces.au_prior_adjacency`). The two inner brows share AU1
 # and AU4 and get weight 1. Cheeks (AU6) and mouth corners (AU12) meet in happiness. Brows
 # and lips rarely meet. A zero in the prior is a hard cut. The dynamic gate multiplies the
 # prior, so it can re-weight an edge but never create one that the AUs rule out.

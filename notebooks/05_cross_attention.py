@@ -48,11 +48,12 @@ import pandas as pd
 import torch
 
 from stag.bench.model import efficiency_table
+from stag.faces import ROI_NAMES
 from stag.models import list_models
+from stag.models.inputs import apex_keyframe
 from stag.models.summaries import fusion_gate_table
-from stag.preprocess.rois import ROI_NAMES
 from stag.train import TrainConfig, fit_or_load
-from stag.train.experiment import apex_keyframe, chapter_setup, forward_details
+from stag.train.experiment import chapter_setup, forward_details
 from stag.viz import attention as vizatt
 
 train_config = TrainConfig(epochs=epochs, seed=seed, threads=threads)

@@ -1,7 +1,9 @@
 """Published counts on the real datasets, run only where a licensed copy is present.
 
 Set ``STAG_CASME2``, ``STAG_SAMM``, ``STAG_SMIC``, ``STAG_MEGC2019`` to the data roots (as laid
-out in book/rerun_on_your_data.md). Without them every test here is skipped; the same counts
+out in book/rerun_on_your_data.md). The MEGC2019 composite is also looked for in the shared data
+folder (``$STAG_SHARED_DATA``, else ``../shared/data`` beside the repository), like the other
+real-data tests do. A test whose data is at neither place is skipped; the same counts
 are checked on full-size fake copies in tests/test_adapters.py and test_adapters_megc.py.
 Rows of the real sheets with known inconsistencies are kept (``on_order_error="warn"``) or
 skipped with a reason (``on_error="skip"``), so rows = clips + skipped.
@@ -11,23 +13,34 @@ from __future__ import annotations
 
 import os
 import warnings
+from pathlib import Path
 
 import pytest
 
 from stag.data import load
 
 
-def _root(var: str) -> str:
+def _shared_data() -> Path:
+    """The shared data folder: ``$STAG_SHARED_DATA``, else ``../shared/data`` beside the repository."""
+    env = os.environ.get("STAG_SHARED_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _root(var: str, shared: str | None = None) -> str:
+    """``$var``, else ``shared`` under the shared data folder when it exists; else skip, saying why."""
     root = os.environ.get(var)
-    if not root:
-        pytest.skip(f"{var} not set (no licensed copy here)")
-    return root
+    if root:
+        return root
+    if shared and (_shared_data() / shared).exists():
+        return str(_shared_data() / shared)
+    where = f" and no {_shared_data() / shared}" if shared else ""
+    pytest.skip(f"{var} not set{where} (no licensed copy here)")
 
 
-def _load(name: str, var: str, **kw):
+def _load(name: str, var: str, shared: str | None = None, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return load(name, data_root=_root(var), on_error="skip", **kw)
+        return load(name, data_root=_root(var, shared), on_error="skip", **kw)
 
 
 def test_casme2_has_255_rows():
@@ -46,7 +59,7 @@ def test_smic_hs_has_164_clips_of_16_subjects():
 
 
 def test_megc2019_composite_has_442_clips_of_68_subjects():
-    cs = _load("megc2019_flow", "STAG_MEGC2019")
+    cs = _load("megc2019_flow", "STAG_MEGC2019", "megc2019")
     assert len(cs) == 442 and len(set(cs.subjects)) == 68 and not cs.skipped
     assert cs.summary()["total"].to_dict() == {"casme2": 145, "samm": 133, "smic": 164}
     assert cs.summary()[["negative", "positive", "surprise"]].sum().tolist() == [250, 109, 83]
@@ -61,10 +74,7 @@ CASME2_XLSX = "CASME2-coding-20190701.xlsx"
 
 
 def _shared(*parts: str):
-    from pathlib import Path
-
-    env = os.environ.get("STAG_SHARED_DATA")
-    path = (Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data").joinpath(*parts)
+    path = _shared_data().joinpath(*parts)
     if not path.exists():
         pytest.skip(f"{path} not found (released files live in ../shared/data beside the repository or "
                     f"$STAG_SHARED_DATA; a user's clone has none)")

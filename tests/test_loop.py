@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from stag.preprocess.rois import MIRROR, ROI_NAMES
+from stag.faces import MIRROR, ROI_NAMES
 from stag.train.config import TrainConfig, fold_seed
 from stag.train.dataset import augment, collate, hflip, shift
 from stag.train.loop import lr_lambda, train_fold

@@ -184,7 +184,7 @@ def test_ablations_remove_their_submodule():
 
 
 def test_build_resolves_rois_and_prior_from_the_roi_table():
-    from stag.preprocess.rois import ROI_NAMES, au_prior_adjacency
+    from stag.faces import ROI_NAMES, au_prior_adjacency
 
     model = build("stag", prior="au")
     assert model.config.num_rois == len(ROI_NAMES)

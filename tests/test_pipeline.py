@@ -5,9 +5,9 @@ from dataclasses import FrozenInstanceError, replace
 import numpy as np
 import pytest
 
+from stag.faces import ROI_NAMES
 from stag.preprocess.flow import endpoint_error
 from stag.preprocess.pipeline import PrepareConfig, keyframe_table, prepare_clip, prepare_dataset
-from stag.preprocess.rois import ROI_NAMES
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from stag.train.protocols import (
-    CrossDataset, GroupKFold, LeakageWarning, LOSO, StratifiedKFold, check_disjoint, get_protocol,
+    CrossDataset, GroupKFold, LastSubjectsOut, LeakageWarning, LOSO, StratifiedKFold, check_disjoint, get_protocol,
     inner_validation_split,
 )
 
@@ -140,3 +140,24 @@ def test_leave_one_dataset_out_trains_on_the_others_and_tests_on_each_once():
         assert set(datasets[te]) == {held_out} and held_out not in set(datasets[tr])
     with pytest.raises(ValueError, match="at least two datasets"):
         list(get_protocol("lodo").split(groups[:4], None, datasets[:4]))
+
+
+def test_last_subjects_out_holds_out_the_last_sorted_subjects():
+    groups, labels, _ = _toy(n_subjects=5, per=3)
+    (fold, train, test), = LastSubjectsOut(n_test=2).split(groups, labels)
+    assert fold == "holdout" and sorted(set(np.asarray(groups)[test])) == ["a/s3", "a/s4"]
+    assert len(train) + len(test) == len(groups) and not set(train) & set(test)
+    for bad in (0, 5):
+        with pytest.raises(ValueError, match="expected 1..4"):
+            list(LastSubjectsOut(n_test=bad).split(groups))
+
+
+def test_holdout_split_uses_the_protocol():
+    from stag.train.experiment import holdout_split
+    from stag.train.testing import toy_prepared
+
+    prepared = toy_prepared(n_subjects=4, clips_per_subject=3)
+    split = holdout_split(prepared, 1)
+    assert split.held_out == [sorted({p.subject for p in prepared})[-1]]
+    assert {p.subject for p in split.test_clips} == set(split.held_out)
+    assert len(split.train_clips) + len(split.test_clips) == len(prepared)

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
+from stag.faces import (LANDMARK_MIRROR, MIRROR, ROI_NAMES, ROI_TABLE, au_prior_adjacency, au_prior_from_labels,
+                        au_region_of)
 from stag.preprocess.face import canonical_landmarks
-from stag.preprocess.rois import (LANDMARK_MIRROR, MIRROR, ROI_NAMES, ROI_TABLE, au_prior_adjacency,
-                                  au_prior_from_labels, au_region_of, mirror_boxes, roi_boxes, roi_crops,
-                                  roi_pool)
+from stag.preprocess.rois import mirror_boxes, roi_boxes, roi_crops, roi_pool
 
 
 def test_table_has_paired_regions():

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from stag.bench.synthetic_checks import difference_baseline, dlib_check, dlib_summary
 from stag.data import load
 from stag.data.labels import get_scheme
 from stag.data.synthetic import (
     SyntheticConfig, class_plan, generate, load_synthetic, make_clip, neutral_faces,
 )
 from stag.data.synthetic_aus import AU_BUMPS, au_unit_bumps, bump_field, sample_emotion_aus
-from stag.data.synthetic_checks import difference_baseline, dlib_check, dlib_summary
 
 SMALL = dict(n_subjects=3, clips_per_subject=4, frames=(20, 28))
 

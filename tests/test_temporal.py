@@ -105,7 +105,7 @@ def test_stag_at_the_apex_keyframe_alone_and_with_noisy_padding():
     # noise, get weight exactly 0 and leave the logits unchanged.
     from stag.models import build
     from stag.models.baselines import apex_flow
-    from stag.train.experiment import apex_keyframe
+    from stag.models.inputs import apex_keyframe
     from _model_inputs import make_inputs
 
     torch.manual_seed(0)

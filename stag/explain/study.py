@@ -47,6 +47,7 @@ from stag.explain.attributions import (
     roi_occlusion,
 )
 from stag.explain.faithfulness import DEFAULT_FRACTIONS, pixel_curves, roi_curves
+from stag.faces import ROI_NAMES
 from stag.files import atomic_write, atomic_write_text
 from stag.threads import limit_threads
 
@@ -231,10 +232,6 @@ def _truth(p) -> tuple[np.ndarray | None, tuple[int, ...], dict]:
 
 
 def _roi_names(n: int) -> list[str]:
-    try:
-        from stag.preprocess.rois import ROI_NAMES
-    except ImportError:  # pragma: no cover - preprocess is part of the package
-        ROI_NAMES = ()
     return list(ROI_NAMES) if len(ROI_NAMES) == n else [f"roi{i}" for i in range(n)]
 
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from stag.models.inputs import check_inputs
+from stag.models.inputs import apex_keyframe, check_inputs
 from stag.models.output import ModelOutput
 from stag.models.registry import register_model
 
@@ -35,8 +35,7 @@ def apex_flow(flows: torch.Tensor, key_mask: torch.Tensor, magnitudes: torch.Ten
     Returns:
         ``(B, C, H, W)``.
     """
-    idx = magnitudes.masked_fill(~key_mask, float("-inf")).argmax(dim=1)
-    return flows[torch.arange(flows.shape[0], device=flows.device), idx]
+    return flows[torch.arange(flows.shape[0], device=flows.device), apex_keyframe(key_mask, magnitudes)]
 
 
 class _ApexBaseline(nn.Module):

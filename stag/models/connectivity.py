@@ -1,7 +1,7 @@
 """AU-guided dynamic connectivity: the adjacency between ROI nodes.
 
 The prior says which ROIs move together (AU co-occurrence between the regions, from
-:func:`stag.preprocess.rois.au_prior_adjacency`); the dynamic part re-weights those edges
+:func:`stag.faces.au_prior_adjacency`); the dynamic part re-weights those edges
 per clip from the node features, so a clip whose brows and mouth corners move together
 strengthens that edge.
 """

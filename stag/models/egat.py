@@ -1,7 +1,7 @@
 """The graph branch: ROI patches cropped from the flow stack, a shared patch CNN, keyframe
 pooling into ROI node features, and the enhanced graph attention (E-GAT) layers.
 
-Nodes are the facial regions of interest of :mod:`stag.preprocess.rois` (each tied to AUs);
+Nodes are the facial regions of interest of :mod:`stag.faces` (each tied to AUs);
 edges come from :class:`stag.models.connectivity.AUGuidedAdjacency`.
 """
 

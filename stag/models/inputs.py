@@ -1,4 +1,5 @@
-"""Validation of the uniform model inputs, done once at every model's boundary."""
+"""The uniform model inputs: their validation, done once at every model's boundary, and the
+apex keyframe picked from them."""
 
 from __future__ import annotations
 
@@ -44,6 +45,20 @@ def check_inputs(flows: torch.Tensor, rois: torch.Tensor, key_mask: torch.Tensor
     empty = (~key_mask.any(dim=1)).nonzero().flatten().tolist()
     if empty:
         raise ValueError(f"clip(s) {empty} of the batch have no real keyframe (key_mask all False)")
+
+
+def apex_keyframe(key_mask: torch.Tensor, magnitudes: torch.Tensor) -> torch.Tensor:
+    """``(B,)`` int64 index of each clip's apex keyframe: the real keyframe (``key_mask``)
+    with the largest motion magnitude (the flow the apex baselines read,
+    :func:`stag.models.baselines.apex_flow`).
+
+    Shapes:
+        key_mask: ``(B, K)`` bool tensor; magnitudes: ``(B, K)`` tensor.
+    """
+    if key_mask.shape != magnitudes.shape or key_mask.dim() != 2:
+        raise ValueError(f"apex_keyframe: key_mask {tuple(key_mask.shape)} and magnitudes "
+                         f"{tuple(magnitudes.shape)} must both be (B, K)")
+    return magnitudes.masked_fill(~key_mask, float("-inf")).argmax(dim=1)
 
 
 def _shape(x: object) -> str:

@@ -41,7 +41,7 @@ def build(name: str, num_classes: int = 3, in_channels: int = 3, num_rois: int |
         in_channels: flow channels ``C`` of the input stack.
         num_rois: ROI count ``N``; ``None`` takes it from ``prior`` or the ROI table.
         prior: ``(N, N)`` AU co-occurrence prior, ``"au"`` for
-            :func:`stag.preprocess.rois.au_prior_adjacency`, or ``None`` (identity + uniform).
+            :func:`stag.faces.au_prior_adjacency`, or ``None`` (identity + uniform).
         num_aus: outputs of the auxiliary AU head (``0``: no AU head).
         **cfg: model-specific options (for STAG the fields of :class:`~stag.models.stag.STAGConfig`).
     """

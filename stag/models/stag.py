@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, replace
 import torch
 from torch import nn
 
+from stag.faces import ROI_TABLE, au_prior_adjacency
 from stag.models.connectivity import ADJACENCY_MODES, AUGuidedAdjacency
 from stag.models.cross_attention import BidirectionalCrossAttention, GatedFusion
 from stag.models.egat import EGAT, NodeEncoder
@@ -58,7 +59,7 @@ class STAGConfig:
 
     num_classes: int = 3
     in_channels: int = 3
-    num_rois: int = 16  # len(stag.preprocess.rois.ROI_TABLE); build() reads it from the table
+    num_rois: int = 16  # len(stag.faces.ROI_TABLE); build() reads it from the table
     num_aus: int = 0
     dim: int = 64
     heads: int = 4
@@ -191,24 +192,18 @@ class STAG(nn.Module):
 def resolve_prior(num_rois: int | None, prior):
     """Resolve ``(num_rois, prior)`` from what :func:`~stag.models.build` was given.
 
-    ``prior="au"`` loads :func:`stag.preprocess.rois.au_prior_adjacency`; ``num_rois=None``
-    takes ``N`` from the prior, else from the ROI table of :mod:`stag.preprocess.rois`.
+    ``prior="au"`` loads :func:`stag.faces.au_prior_adjacency`; ``num_rois=None``
+    takes ``N`` from the prior, else from the ROI table :data:`stag.faces.ROI_TABLE`.
     """
     if isinstance(prior, str):
         if prior != "au":
             raise ValueError(f"prior must be an (N, N) array, 'au' or None, got {prior!r}")
-        from stag.preprocess.rois import au_prior_adjacency
-
         prior = au_prior_adjacency()
     if num_rois is None:
         if prior is not None:
             num_rois = len(prior)
         else:
-            try:
-                from stag.preprocess.rois import ROI_NAMES
-            except ImportError as exc:
-                raise ValueError("num_rois is required (stag.preprocess.rois is not available to infer it)") from exc
-            num_rois = len(ROI_NAMES)
+            num_rois = len(ROI_TABLE)
     return int(num_rois), prior
 
 

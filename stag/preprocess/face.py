@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from stag.faces import MEAN_SHAPE, inter_ocular_distance
+
 # Landmarks that drive the alignment: both eyes (12 points) and the nose bridge and base (9).
 ALIGN_POINTS: tuple[int, ...] = tuple(range(36, 48)) + tuple(range(27, 36))
 
@@ -27,12 +29,11 @@ ALIGN_POINTS: tuple[int, ...] = tuple(range(36, 48)) + tuple(range(27, 36))
 def _unit_template() -> np.ndarray:
     """68 (x, y) points of the canonical frontal face in the unit square (iBUG order).
 
-    The mean shape is the OpenFace alignment template (shared with the synthetic renderer),
+    The mean shape is the OpenFace alignment template (:data:`stag.faces.MEAN_SHAPE`, which the
+    synthetic renderer draws from too),
     scaled so the face spans 80 % of the crop width, centred, with the brows about 12 % below
     the top edge so brow motion (AU1/AU2/AU4) stays inside the crop.
     """
-    from stag.data.synthetic_face import MEAN_SHAPE
-
     return (MEAN_SHAPE - np.array([0.525, 0.60])) * (0.8 / 0.892) + 0.5
 
 
@@ -109,13 +110,14 @@ class FaceModel:
     predictor_path: str
 
     def detect(self, grey: np.ndarray, upsample: int = 0) -> list[tuple[int, int, int, int]]:
-        """Face boxes ``(x0, y0, x1, y1)`` in a ``(H, W)`` uint8 image, largest first."""
+        """Face boxes ``(x0, y0, x1, y1)`` in a ``(H, W)`` grey or ``(H, W, 3)`` RGB uint8 image,
+        largest first."""
         rects = self.detector(np.ascontiguousarray(grey), upsample)
         boxes = [(r.left(), r.top(), r.right(), r.bottom()) for r in rects]
         return sorted(boxes, key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
 
     def landmarks(self, grey: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
-        """``(68, 2)`` float32 landmarks of the face in ``box``."""
+        """``(68, 2)`` float32 landmarks of the face in ``box`` (grey or RGB uint8 image)."""
         import dlib
 
         rect = dlib.rectangle(*[int(round(v)) for v in box])
@@ -251,13 +253,14 @@ def face_mask(landmarks: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
 
 
 def landmark_error(pred: np.ndarray, true: np.ndarray, normalise: str = "iod") -> float:
-    """Mean point-to-point landmark error, in pixels (``normalise="px"``) or as a fraction of the
-    true inter-ocular distance (``"iod"``, the usual NME)."""
+    """Mean point-to-point landmark error of ``(P, 2)`` points, in pixels (``normalise="px"``) or
+    as a fraction of the true inter-ocular distance (``"iod"``, the usual NME), which is the
+    distance between the outer eye corners 36 and 45 (:func:`stag.faces.inter_ocular_distance`,
+    the 300-W convention; ``"iod"`` needs all 68 landmarks)."""
     p, t = np.asarray(pred, np.float64), np.asarray(true, np.float64)
     err = float(np.linalg.norm(p - t, axis=-1).mean())
     if normalise == "px":
         return err
     if normalise != "iod":
         raise ValueError(f"normalise={normalise!r}: expected 'px' or 'iod'")
-    iod = np.linalg.norm(t[42:48].mean(0) - t[36:42].mean(0))
-    return err / float(iod)
+    return err / float(inter_ocular_distance(t))

@@ -26,7 +26,7 @@ class Prepared:
             normalised to max 1 over the clip (0 for padding): the temporal-attention prior.
         key_indices: ``(K,)`` int64 frame indices of the keyframes (``-1`` for padding).
         rois: ``(N, 4)`` float32 ROI boxes ``(x0, y0, x1, y1)`` in flow pixel coordinates,
-            in the order of :data:`stag.preprocess.rois.ROI_TABLE`.
+            in the order of :data:`stag.faces.ROI_TABLE`.
         landmarks: ``(68, 2)`` float32 aligned onset landmarks in flow pixel coordinates.
         face: ``(H, W)`` uint8 aligned apex face (grey), for overlays.
         truth: synthetic ground truth resampled to the aligned frame (e.g. ``au_masks``

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from stag.data.aus import AU_VOCAB, au_targets
+from stag.faces import MIRROR
 
 
 def check_au_targets(items: Sequence, au_loss_weight: float) -> None:
@@ -75,7 +76,7 @@ def hflip(flows: torch.Tensor, rois: torch.Tensor, mirror: Sequence[int] | None 
     """Mirror a batch of faces left-right.
 
     The image is flipped along x, the horizontal flow ``u`` (channel 0) changes sign, and the
-    ROI boxes are mirrored and re-ordered with :data:`stag.preprocess.rois.MIRROR` so that row
+    ROI boxes are mirrored and re-ordered with :data:`stag.faces.MIRROR` so that row
     ``i`` is still region ``ROI_NAMES[i]`` (the left brow of the flipped face is where the
     right brow was). Strain and magnitude are unchanged by a reflection.
 
@@ -83,7 +84,7 @@ def hflip(flows: torch.Tensor, rois: torch.Tensor, mirror: Sequence[int] | None 
         flows: (B, K, C, H, W); rois: (B, N, 4) ``x0, y0, x1, y1`` in flow pixels.
     """
     if mirror is None:
-        from stag.preprocess.rois import MIRROR as mirror
+        mirror = MIRROR
     width = flows.shape[-1]
     out = torch.flip(flows, dims=[-1]).clone()
     out[:, :, 0] = -out[:, :, 0]

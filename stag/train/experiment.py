@@ -7,7 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from stag.preprocess.flow import DEFAULT_FLOW
+from stag.train.protocols import LastSubjectsOut
 
 
 @dataclass
@@ -122,13 +125,10 @@ def holdout_split(prepared: list, test_subjects: int) -> HoldOut:
     """
     from stag.train.dataset import collate
 
-    subjects = sorted({p.subject for p in prepared})
-    if not 1 <= test_subjects < len(subjects):
-        raise ValueError(f"test_subjects={test_subjects}: expected 1..{len(subjects) - 1} "
-                         f"({len(subjects)} subjects in the data)")
-    held_out = subjects[-test_subjects:]
-    train_clips = [p for p in prepared if p.subject not in held_out]
-    test_clips = [p for p in prepared if p.subject in held_out]
+    groups = np.array([p.subject for p in prepared], dtype=object)
+    _, train_idx, test_idx = next(LastSubjectsOut(n_test=test_subjects).split(groups))
+    train_clips, test_clips = [prepared[i] for i in train_idx], [prepared[i] for i in test_idx]
+    held_out = sorted({p.subject for p in test_clips})
     return HoldOut(held_out, train_clips, test_clips, collate(train_clips), collate(test_clips))
 
 
@@ -140,7 +140,7 @@ class ChapterData(HoldOut):
         prepared: every prepared clip (both sides of the split).
         class_names: the label scheme's classes.
         prior: ``(N, N)`` AU co-occurrence prior between the ROIs
-            (:func:`stag.preprocess.rois.au_prior_adjacency`).
+            (:func:`stag.faces.au_prior_adjacency`).
     """
 
     prepared: list = None
@@ -166,8 +166,8 @@ def chapter_setup(*, seed: int = 0, n_subjects: int = 10, clips_per_subject: int
         cache_dir: preprocessing cache folder (``None``: no cache).
         jobs: preprocessing worker processes.
     """
+    from stag.faces import au_prior_adjacency
     from stag.preprocess.pipeline import PrepareConfig
-    from stag.preprocess.rois import au_prior_adjacency
 
     data = load_and_prepare("synthetic", prepare_config=PrepareConfig(image_size=image_size, keyframes=keyframes,
                                                                       flow_method=flow_method),
@@ -177,19 +177,6 @@ def chapter_setup(*, seed: int = 0, n_subjects: int = 10, clips_per_subject: int
     split = holdout_split(data.prepared, test_subjects)
     return ChapterData(split.held_out, split.train_clips, split.test_clips, split.train, split.test,
                        prepared=data.prepared, class_names=data.class_names, prior=au_prior_adjacency())
-
-
-def apex_keyframe(key_mask, magnitudes):
-    """``(B,)`` int64 index of each clip's apex keyframe: the real keyframe (``key_mask``)
-    with the largest motion magnitude.
-
-    Shapes:
-        key_mask: ``(B, K)`` bool tensor; magnitudes: ``(B, K)`` tensor.
-    """
-    if key_mask.shape != magnitudes.shape or key_mask.dim() != 2:
-        raise ValueError(f"apex_keyframe: key_mask {tuple(key_mask.shape)} and magnitudes "
-                         f"{tuple(magnitudes.shape)} must both be (B, K)")
-    return magnitudes.masked_fill(~key_mask, float("-inf")).argmax(dim=1)
 
 
 def forward_details(model, batch: dict):

@@ -191,6 +191,23 @@ class LeaveOneDatasetOut(Protocol):
             yield f"{'+'.join(train)}->{test}", np.flatnonzero(datasets != test), np.flatnonzero(datasets == test)
 
 
+@dataclass(frozen=True)
+class LastSubjectsOut(Protocol):
+    """One fold: the last ``n_test`` subjects (sorted ids) test, the others train. The
+    architecture chapters' fixed held-out split (:func:`stag.train.experiment.holdout_split`)."""
+
+    name: str = "last_subjects_out"
+    n_test: int = 1
+
+    def _split(self, groups, labels, datasets):
+        subjects = sorted(set(groups))
+        if not 1 <= self.n_test < len(subjects):
+            raise ValueError(f"test_subjects={self.n_test}: expected 1..{len(subjects) - 1} "
+                             f"({len(subjects)} subjects in the data)")
+        test = np.isin(groups, subjects[-self.n_test:])
+        yield "holdout", np.flatnonzero(~test), np.flatnonzero(test)
+
+
 def get_protocol(spec: str | Protocol, *, n_splits: int = 5, random_state: int = 0) -> Protocol:
     """Build a protocol from its name.
 

@@ -96,7 +96,7 @@ def model_spec(model: str | ModelSpec | Callable, prepared: Sequence, num_classe
 
 
 def _default_prior(num_rois: int) -> np.ndarray | None:
-    from stag.preprocess.rois import ROI_TABLE, au_prior_adjacency
+    from stag.faces import ROI_TABLE, au_prior_adjacency
 
     return au_prior_adjacency() if num_rois == len(ROI_TABLE) else None
 

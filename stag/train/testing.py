@@ -20,8 +20,8 @@ def toy_prepared(n_subjects: int = 6, clips_per_subject: int = 6, *, num_classes
     Class ``c`` moves the left half of the face along ``u`` with sign/strength depending on
     ``c``; a subject adds its own bias so that LOSO is not trivial.
     """
+    from stag.faces import ROI_TABLE
     from stag.preprocess.prepared import Prepared
-    from stag.preprocess.rois import ROI_TABLE
 
     rng = np.random.default_rng(seed)
     n_rois = len(ROI_TABLE)

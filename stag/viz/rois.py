@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from stag.faces import ROI_NAMES, ROI_TABLE
 from stag.viz.theme import PALETTE, new_figure
 
 
@@ -14,7 +15,7 @@ def plot_rois(face: np.ndarray, boxes: np.ndarray, names=None, ax=None, *, landm
     Args:
         face: ``(H, W)`` grey or ``(H, W, 3)`` RGB image.
         boxes: ``(N, 4)`` boxes ``(x0, y0, x1, y1)`` in pixels of ``face``.
-        names: ``N`` region names (default :data:`stag.preprocess.rois.ROI_NAMES`).
+        names: ``N`` region names (default :data:`stag.faces.ROI_NAMES`).
         ax: axes to draw on (a new figure when ``None``).
         landmarks: optional ``(68, 2)`` points.
 
@@ -22,8 +23,6 @@ def plot_rois(face: np.ndarray, boxes: np.ndarray, names=None, ax=None, *, landm
         The axes.
     """
     from matplotlib.patches import Rectangle
-
-    from stag.preprocess.rois import ROI_NAMES
 
     names = ROI_NAMES if names is None else names
     if ax is None:
@@ -51,7 +50,6 @@ def roi_table_frame():
     import pandas as pd
 
     from stag.data.aus import AU_NAMES
-    from stag.preprocess.rois import ROI_TABLE
 
     rows = [{
         "region": r.name,
@@ -66,8 +64,6 @@ def roi_table_frame():
 def plot_adjacency(adj: np.ndarray, names=None, ax=None, title: str = "AU prior adjacency"):
     """Heat map of an ``(N, N)`` ROI adjacency matrix. Returns the axes."""
     import seaborn as sns
-
-    from stag.preprocess.rois import ROI_NAMES
 
     names = ROI_NAMES if names is None else names
     if ax is None:
