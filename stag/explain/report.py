@@ -16,6 +16,7 @@ the share of the way from chance to the ceiling. ``random`` (a random map) and `
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -125,8 +126,11 @@ def keyframe_prior_agreement(keyframes: pd.DataFrame, method: str | None = None)
         return method or "", float("nan")
     method = method or str(keyframes["method"].iloc[0])
     k = keyframes[keyframes["method"] == method].assign(a=lambda d: d["importance"].abs())
-    per_clip = [g["a"].corr(g["magnitude"], method="spearman") for _, g in k.groupby("clip_id")]
-    return method, float(np.nanmean(per_clip)) if per_clip else float("nan")
+    with warnings.catch_warnings():  # a clip with constant magnitudes has no rank correlation (NaN, skipped)
+        warnings.simplefilter("ignore")
+        per_clip = [g["a"].corr(g["magnitude"], method="spearman") for _, g in k.groupby("clip_id")]
+    per_clip = [c for c in per_clip if np.isfinite(c)]
+    return method, float(np.mean(per_clip)) if per_clip else float("nan")
 
 
 def faithfulness_table(curves: pd.DataFrame, unit: str = "pixel") -> pd.DataFrame:
