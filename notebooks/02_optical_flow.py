@@ -16,22 +16,16 @@
 # %% [markdown]
 # # Optical flow
 #
-# ## Overview
-# STAG sees motion, not appearance: its input is the optical flow from the onset frame to
-# each keyframe, on a face aligned to a canonical template, with the optical strain as a
-# third channel. This chapter shows what that flow looks like on a micro-expression, and
-# chooses the flow estimator from a speed/accuracy chart measured against the synthetic
-# ground truth (the generator knows the true displacement of every pixel):
-#
-# - **TV-L1** (OpenCV `cv2.optflow`), with its default parameters and with a tuned, faster
-#   setting;
-# - **DIS** (dense inverse search), tuned and with OpenCV's medium preset;
-# - **Farneback** (polynomial expansion).
-#
-# Speeds are pairs of 128 x 128 faces per second on **one** core, because preprocessing runs
-# one clip per core. `stag bench flow` repeats the comparison at 224 x 224.
+# **Which optical-flow estimator should preprocessing use: the TV-L1 of the
+# micro-expression literature, or something faster?** STAG sees motion, not appearance: its
+# input is the optical flow from the onset frame to each keyframe, on a face aligned to a
+# canonical template, with the optical strain as a third channel. The chart measures each
+# candidate against the synthetic ground truth (the generator knows the true displacement of
+# every pixel): mean end-point error (EPE) inside the face against pairs of 128 x 128 faces
+# per second on **one** core, since preprocessing runs one clip per core. The lines under it
+# are written by `stag.bench.flow.findings` from the same table.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 seed = 0
 image_size = 128
 flow_method = "dis"
@@ -40,11 +34,12 @@ clips_per_subject = 4
 warp_pairs = 6
 timing_seconds = 0.3
 
-# %%
+# %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
+from IPython.display import Markdown, display
 
-from stag.bench.flow import DEFAULT_METHODS, measure, synthetic_pairs
+from stag.bench.flow import DEFAULT_METHODS, findings, measure, method_summary, synthetic_pairs
 from stag.bench.flow import warp_pairs as make_warp_pairs
 from stag.data import load
 from stag.preprocess.flow import compute_flow, flow_magnitude, optical_strain
@@ -54,7 +49,33 @@ from stag.viz import flow as vizflow
 config = PrepareConfig(image_size=image_size, flow_method=flow_method)
 clips = load("synthetic", n_subjects=n_subjects, clips_per_subject=clips_per_subject, seed=seed)
 pairs = synthetic_pairs(clips, size=image_size)
-print(f"{len(pairs)} aligned (onset, true apex) pairs from {len(clips)} synthetic clips")
+table = pd.concat([
+    measure(make_warp_pairs(warp_pairs, image_size, seed=seed), DEFAULT_METHODS, timing_seconds).assign(set="warp"),
+    measure(pairs, DEFAULT_METHODS, timing_seconds).assign(set="synthetic apex"),
+], ignore_index=True)
+
+# %%
+fig = vizflow.plot_method_chart(table)
+
+# %%
+display(Markdown(findings(table, config.flow_method)))
+
+# %% [markdown]
+# The candidates:
+#
+# - **TV-L1** (OpenCV `cv2.optflow`), with its default parameters and with a tuned, faster
+#   setting;
+# - **DIS** (dense inverse search), tuned and with OpenCV's medium preset;
+# - **Farneback** (polynomial expansion).
+#
+# The two test sets have exact answers: smooth random warps (up to 2 px plus a 0.3 px drift)
+# of rendered faces, and the onset-to-apex pairs of `n_subjects` x `clips_per_subject`
+# synthetic clips (the true displacement resampled into the aligned frame).
+# `diff_vs_tvl1_default` is how far a method's flow is from default TV-L1's. `stag bench flow`
+# repeats the comparison at 224 x 224.
+
+# %%
+table.round(3)
 
 # %% [markdown]
 # ## What the flow of a micro-expression looks like
@@ -78,41 +99,15 @@ print(f"clip {clip.clip_id}: AUs {clip.aus}, true apex displacement up to "
       f"{flow_magnitude(pair.flow)[pair.mask].max():.2f} px")
 
 # %% [markdown]
-# ## Speed and accuracy against known flow
-# Two test sets with exact answers: smooth random warps (up to 2 px plus a 0.3 px drift)
-# of rendered faces, and the onset-to-apex pairs of the synthetic clips above (the true
-# displacement resampled into the aligned frame). EPE is the mean end-point error inside the
-# face; `diff_vs_tvl1_default` is how far a method's flow is from default TV-L1's.
-
-# %%
-table = pd.concat([
-    measure(make_warp_pairs(warp_pairs, image_size, seed=seed), DEFAULT_METHODS, timing_seconds).assign(set="warp"),
-    measure(pairs, DEFAULT_METHODS, timing_seconds).assign(set="synthetic apex"),
-], ignore_index=True)
-fig = vizflow.plot_method_chart(table)
-table.round(3)
-
-# %% [markdown]
 # ## The default
 # Preprocessing computes flow for K = 8 keyframes of every clip, so a method that is ten times
 # faster saves minutes on a real dataset and lets the magnitude curve itself be computed from
-# flow. The default of `PrepareConfig` is printed below with its numbers next to TV-L1's.
+# flow. The package has one default, `stag.preprocess.flow.DEFAULT_FLOW`, used for the flow
+# stack, the keyframe magnitude curve, `stag train` and every chapter. The table gives each
+# method's errors and speed, from which the lines at the top of the chapter are written.
 
 # %%
-by = table.pivot_table(index="method", columns="set", values=["epe", "pairs_per_s"])
-chosen = config.flow_method
-summary = pd.DataFrame({
-    "EPE synthetic apex (px)": by["epe"]["synthetic apex"], "EPE warp (px)": by["epe"]["warp"],
-    "pairs/s (one core)": by["pairs_per_s"]["synthetic apex"],
-}).sort_values("EPE synthetic apex (px)")
-tuned_gap = table[(table.method == "tvl1")]["diff_vs_tvl1_default"].max()
-print(f"default flow method: {chosen!r}")
-for other in ("tvl1", "tvl1_default"):
-    print(f"  vs {other}: EPE on synthetic apex {summary.loc[chosen].iloc[0]:.3f} vs {summary.loc[other].iloc[0]:.3f} px, "
-          f"{summary.loc[chosen].iloc[2] / summary.loc[other].iloc[2]:.0f}x the speed")
-print(f"tuned TV-L1 stays within {tuned_gap:.3f} px of default TV-L1 at "
-      f"{summary.loc['tvl1'].iloc[2] / summary.loc['tvl1_default'].iloc[2]:.1f}x its speed")
-summary.round(3)
+method_summary(table).round(3)
 
 # %% [markdown]
 # ## The stack the model sees
@@ -131,7 +126,8 @@ print(f"flows {prepared.flows.shape} {prepared.flows.dtype}, keyframes {prepared
 # ## What we learned
 # - On both test sets the tuned DIS preset has one of the two lowest end-point errors and runs
 #   an order of magnitude faster than TV-L1 on one core (table and summary above), so it is the
-#   default `flow_method`; TV-L1 stays available as `tvl1` (tuned) and `tvl1_default`.
+#   package's one default (`DEFAULT_FLOW = "dis"`), for the keyframes' flow and the magnitude
+#   curve alike; TV-L1 stays available as `tvl1` (tuned) and `tvl1_default`.
 # - TV-L1 is the method of the micro-expression literature, but on these smooth, low-texture
 #   faces it under-estimates the broad AU movements (its flow concentrates on edges such as
 #   the lips), which the colour panels show.

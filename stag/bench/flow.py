@@ -137,6 +137,46 @@ def measure(pairs: list[FlowPair], methods=DEFAULT_METHODS, min_time: float = 0.
         cv2.setNumThreads(threads)
 
 
+def method_summary(table: "pd.DataFrame") -> "pd.DataFrame":  # noqa: F821 (pandas imported lazily)
+    """One row per method from :func:`measure` tables tagged with a ``set`` column
+    (``"synthetic apex"`` and ``"warp"``): EPE on each set (px) and pairs/s on one core (on the
+    synthetic apex pairs), lowest synthetic-apex EPE first."""
+    import pandas as pd
+
+    by = table.pivot_table(index="method", columns="set", values=["epe", "pairs_per_s"])
+    return pd.DataFrame({
+        "EPE synthetic apex (px)": by["epe"]["synthetic apex"], "EPE warp (px)": by["epe"]["warp"],
+        "pairs/s (one core)": by["pairs_per_s"]["synthetic apex"],
+    }).sort_values("EPE synthetic apex (px)")
+
+
+def findings(table: "pd.DataFrame", default: str | None = None,  # noqa: F821
+             against: tuple[str, ...] = ("tvl1", "tvl1_default")) -> str:
+    """The chapter's answer as Markdown lines: the default's EPE and speed next to each method
+    of ``against``, and how far tuned TV-L1 stays from default TV-L1 (``diff_vs_tvl1_default``).
+
+    Args:
+        table: :func:`measure` tables with a ``set`` column (see :func:`method_summary`).
+        default: the method to report (default :data:`stag.preprocess.flow.DEFAULT_FLOW`).
+    """
+    from stag.preprocess.flow import DEFAULT_FLOW
+
+    default = default or DEFAULT_FLOW
+    s = method_summary(table)
+    epe, speed = "EPE synthetic apex (px)", "pairs/s (one core)"
+    lines = [f"- The default flow method is `{default}`: rank {list(s.index).index(default) + 1} of {len(s)} by "
+             f"end-point error on the synthetic apex pairs."]
+    for other in against:
+        if other in s.index and other != default:
+            lines.append(f"- Against `{other}`: EPE {s.loc[default, epe]:.3f} px against {s.loc[other, epe]:.3f} px, "
+                         f"at {s.loc[default, speed] / s.loc[other, speed]:.0f}x the speed.")
+    if {"tvl1", "tvl1_default"} <= set(s.index) and "diff_vs_tvl1_default" in table.columns:
+        gap = table.loc[table["method"] == "tvl1", "diff_vs_tvl1_default"].max()
+        lines.append(f"- Tuned TV-L1 stays within {gap:.3f} px of default TV-L1 at "
+                     f"{s.loc['tvl1', speed] / s.loc['tvl1_default', speed]:.1f}x its speed.")
+    return "\n".join(lines)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS), help="flow presets to compare")
     parser.add_argument("--sizes", nargs="+", type=int, default=[128, 224], help="image sizes of the warp pairs")
