@@ -16,20 +16,24 @@
 # %% [markdown]
 # # Reproducibility
 #
-# ## Overview
-# This page is executed in the same run as every other chapter. It records the software,
-# the hardware and the commit that produced the numbers in this book, so a reader can rerun
-# exactly this configuration (`make book`, or `stag book --profile full` on a GPU).
+# **What software, hardware and commit produced the numbers in this book?** This page is
+# executed in the same run as every other chapter. The table records the machine, the device,
+# the seed and the commit; the one below it every package version. With them a reader can
+# rerun exactly this configuration (`make book`, or `stag book --profile full` on a GPU).
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 device = "auto"
 seed = 0
 
-# %%
+# %% tags=["hide-input"]
 import pandas as pd
 
 from stag.device import resolve_device
 from stag.environment import device_summary, git_commit, package_versions
+
+# %%
+pd.Series({**device_summary(), "device used": str(resolve_device(device)), "seed": seed,
+           "git commit": git_commit("..")}, name="value").to_frame()
 
 # %% [markdown]
 # ## Software
@@ -38,14 +42,8 @@ from stag.environment import device_summary, git_commit, package_versions
 pd.DataFrame(sorted(package_versions().items()), columns=["package", "version"]).set_index("package")
 
 # %% [markdown]
-# ## Hardware and run settings
-
-# %%
-facts = {**device_summary(), "device used": str(resolve_device(device)), "seed": seed, "git commit": git_commit("..")}
-pd.Series(facts, name="value").to_frame()
-
-# %% [markdown]
 # ## What was learned
-# The table above is the whole environment behind the figures in this book. Chapter
+# The tables above are the whole environment behind the figures in this book. Chapter
 # parameters (dataset, profile, epochs, seeds) are stored in each executed notebook's
-# metadata by papermill and summarised in `book/executed/run.json`.
+# metadata by papermill and summarised in `book/executed/run.json`; the appendix's execution
+# report lists them with each chapter's run time.
