@@ -52,11 +52,14 @@ def test_stag_book_writes_the_first_screens_after_the_build(tmp_path, monkeypatc
     from stag.book import browser, cli, report, runner
 
     calls = []
-    monkeypatch.setattr(runner, "check_executed", lambda root: None)
-    monkeypatch.setattr(runner, "build_html", lambda root: root / "_build" / "html" / "index.html")
-    monkeypatch.setattr(report, "write_reports", lambda root: {})
-    monkeypatch.setattr(report, "write_build_artifacts", lambda root, facts: ("run.json", "results.zip"))
-    monkeypatch.setattr(browser, "screenshot_first_screens", lambda root: calls.append(root) or [root / "a.png"])
+    fakes = {(runner, "check_executed"): lambda root: None,
+             (runner, "build_html"): lambda root: root / "_build" / "html" / "index.html",
+             (report, "write_reports"): lambda root: {},
+             (report, "write_build_artifacts"): lambda root, facts: ("run.json", "results.zip"),
+             (browser, "screenshot_first_screens"): lambda root: calls.append(root) or [root / "a.png"]}
+    for (module, name), fake in fakes.items():
+        monkeypatch.setattr(module, name, fake)
+        monkeypatch.setattr(cli, name, fake, raising=False)  # in case cli imports the name at its top
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\n")
     parser = argparse.ArgumentParser()
     cli.add_arguments(parser)
