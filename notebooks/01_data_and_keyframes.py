@@ -52,7 +52,7 @@ config = SyntheticConfig(n_subjects=n_subjects, clips_per_subject=clips_per_subj
 start = time.perf_counter()
 clips = generate(config, jobs=jobs)
 gen_seconds = time.perf_counter() - start
-positive = next(c for c in clips if c.label_name == "positive" and max(c.truth["au_intensity"].values()) > 1.5)
+positive = max((c for c in clips if c.label_name == "positive"), key=lambda c: max(c.truth["au_intensity"].values()))
 baseline = difference_baseline(clips, size=16)
 
 # %%
@@ -112,7 +112,7 @@ fig = vizdata.plot_clip_frames(positive, n=7)
 
 # %%
 fig = vizdata.plot_au_masks(positive)
-negative = next(c for c in clips if c.label_name == "negative" and len(c.aus) >= 2)
+negative = max((c for c in clips if c.label_name == "negative"), key=lambda c: len(c.aus))
 fig = vizdata.plot_au_masks(negative)
 
 # %% [markdown]
