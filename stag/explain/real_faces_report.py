@@ -349,6 +349,10 @@ def findings(summ: pd.DataFrame, pair: pd.DataFrame, counts: dict | None = None,
             parts.append(f"below chance for {_list(groups[-1])}")
         out.append(f"STAG's ROI rankings agree with the coded AUs ({name} minus its permutation chance within "
                    "dataset and class, 95% subject-bootstrap interval) " + "; ".join(parts) + ".")
+    best = s.loc[s["gain"].idxmax()]
+    out.append(f"The largest {name} gain over chance of any model and method is {best['model']}'s "
+               f"{METHOD_LABELS.get(best['method'], best['method'])} ({_fmt(best['gain'])} [{_fmt(best['ci_low'])}, "
+               f"{_fmt(best['ci_high'])}]).")
     p = pair[pair["metric"] == metric]
     for b, g in p.groupby("b", sort=False):
         verdicts = []

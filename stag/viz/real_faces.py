@@ -126,6 +126,8 @@ def plot_gains(summ: pd.DataFrame, metric: str = "mrr", *, labels: dict[str, str
                     color=colours[r["model"]], capsize=3)
     ax.axvline(0, color="0.4", lw=1, ls="--")
     ax.set_yticks(y, [f"{m}: {(labels or {}).get(me, me)}" for m, me in zip(s["model"], s["method"])])
-    ax.set_xlabel(f"{metric} minus its permutation chance within dataset and class\n"
+    from stag.explain.real_faces_report import METRIC_LABELS
+
+    ax.set_xlabel(f"{METRIC_LABELS.get(metric, metric)} minus its permutation chance within dataset and class\n"
                   "(95% subject-bootstrap interval)")
     return ax
