@@ -175,6 +175,46 @@ def test_subject_bootstrap_moves_subjects_together():
     assert set(np.round(boot, 6)) <= {0.0, 0.75, 1.0}  # {b,b}, {a,b}, {a,a}
 
 
+def test_read_codes_counts_what_is_left_out():
+    from types import SimpleNamespace as C
+
+    clips = [C(clip_id="a", dataset="casme2", subject="1", aus=(12,), au_error="", au_coded=True, au_text="12"),
+             C(clip_id="b", dataset="smic", subject="2", aus=(), au_error="", au_coded=False, au_text=""),
+             C(clip_id="c", dataset="samm", subject="3", aus=(43,), au_error="", au_coded=True, au_text="43"),
+             C(clip_id="d", dataset="samm", subject="3", aus=(), au_error="bad", au_coded=True, au_text="??x")]
+    codes = RF.read_codes(clips)
+    assert codes.aus == {"a": (12,)}
+    assert codes.counts() == {"no coding": 1, "no ROI": 1, "unreadable": 1}
+
+
+@pytest.mark.parametrize("name", ["stag", "stag_no_graph", "ststnet"])
+def test_fold_rows_of_an_untrained_model(name):
+    """The recorder's torch path on tiny inputs: every method that applies gives one row per clip."""
+    import torch
+
+    from stag.models import build
+    from stag.preprocess.prepared import Prepared
+    from stag.preprocess.rois import roi_boxes, template_landmarks
+
+    torch.manual_seed(0)
+    model = build(name, num_classes=3, in_channels=3, num_rois=len(ROI_NAMES)).eval()
+    rng = np.random.default_rng(0)
+    clips = [Prepared(clip_id=f"x/{i}", subject=str(i % 2), dataset="casme2", label=i % 3,
+                      flows=rng.normal(size=(1, 3, 32, 32)).astype(np.float32), key_mask=np.ones(1, bool),
+                      magnitudes=np.ones(1, np.float32), key_indices=np.zeros(1, np.int64), rois=roi_boxes(template_landmarks(32), 32))
+             for i in range(3)]
+    codes = RF.Codes({c.clip_id: (4, 12) for c in clips}, pd.DataFrame())
+    cfg = RF.RealFacesConfig(n_steps=4, batch_size=2)
+    rows = RF.fold_rows(model, clips, codes, cfg, run=f"{name}-inner_val-seed0",
+                        results={"model": name, "seed": 0, "selection": "inner_val"}, fold="x")
+    expected = {"stag": set(RF.METHODS), "stag_no_graph": {"roi_occlusion", "pixel_ig"},
+                "ststnet": {"roi_occlusion", "pixel_ig"}}[name]
+    assert set(rows["method"]) == expected and len(rows) == 3 * len(expected)
+    scored = RF.score_rows(rows)
+    assert scored[["pointing", "mrr", "hit3", "chance_mrr"]].notna().all().all()
+    assert (rows.loc[rows["method"] == "adjacency", "edges"].str.count(";") == cfg.top_edges - 1).all()
+
+
 # --------------------------------------------------------------------------- the recorded study
 def test_chapter_summary_equals_a_recomputation_from_the_csvs():
     """The chapter's table comes from the committed CSVs: recompute it from the raw rows here."""
