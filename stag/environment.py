@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 from importlib import metadata
 from pathlib import Path
+
+import torch
 
 # The packages whose versions change numbers in this study.
 KEY_PACKAGES = (
@@ -41,10 +44,6 @@ def git_commit(path: str | Path = ".") -> str:
 
 def device_summary() -> dict[str, str | int | bool]:
     """CPU/GPU facts: processor, core count, torch threads, CUDA device name if any."""
-    import os
-
-    import torch
-
     info: dict[str, str | int | bool] = {
         "python": platform.python_version(),
         "platform": platform.platform(),

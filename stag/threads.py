@@ -138,6 +138,7 @@ def limit_threads(n: int | None) -> Iterator[None]:
         yield
         return
     n = _check(n)
+    # lazy: configure_process must be able to set the OpenMP environment before torch loads
     import torch
     from threadpoolctl import threadpool_limits
 
@@ -171,6 +172,6 @@ def configure_process(n: int) -> None:
         except RuntimeError:  # only settable once, before any inter-op work started
             pass
     if "threadpoolctl" in sys.modules or "numpy" in sys.modules:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import threadpool_limits  # lazy: nothing is imported just to set threads
 
         threadpool_limits(limits=n, user_api="blas")

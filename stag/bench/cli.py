@@ -8,6 +8,8 @@ import json
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from stag.bench import SUITES
 
 HELP = "measure throughput, latency and wall time (suites: " + ", ".join(SUITES) + ")"
@@ -34,8 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import pandas as pd
-
+    # lazy: `stag --help` imports every command module; stag.environment loads when the command runs
     from stag.environment import device_summary, package_versions
 
     start = time.perf_counter()

@@ -15,7 +15,13 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stag.data.frames import read_image
 
 HELP = "clips/s and frames/s for reading a real-layout clip of jpg frames"
 
@@ -31,8 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def textured_frames(n: int, width: int, height: int, seed: int = 0):
     """``(n, H, W, 3)`` uint8 frames: smooth blobs plus sensor-like noise, slowly drifting."""
+    # lazy: `stag --help` loads this module; cv2 loads only when used
     import cv2
-    import numpy as np
 
     rng = np.random.default_rng(seed)
     base = cv2.resize(rng.uniform(40, 215, size=(height // 16, width // 16, 3)).astype(np.float32),
@@ -54,15 +60,11 @@ def _time(fn, repeats: int) -> float:
 
 
 def run(args: argparse.Namespace):
-    from concurrent.futures import ThreadPoolExecutor
-
+    # lazy: `stag --help` loads this module; cv2 loads only when used
     import cv2
-    import numpy as np
-    import pandas as pd
 
     from stag.data.casme2 import load_casme2
     from stag.data.fakes import write_casme2_layout
-    from stag.data.frames import read_image
 
     if args.frames < 2 or args.repeats < 1 or args.threads < 1:
         raise ValueError("--frames must be >= 2, --repeats and --threads >= 1")

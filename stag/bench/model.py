@@ -20,6 +20,13 @@ import argparse
 import statistics
 import time
 
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+from stag.train.config import TrainConfig
+
 HELP = "parameters, FLOPs and CPU latency of STAG, its ablations and the baselines"
 
 DEFAULT_SIZES = (128, 64)
@@ -38,8 +45,8 @@ def training_protocol(name: str) -> dict:
     HTNet-like follows the authors' published protocol; every other model the defaults of
     :class:`~stag.train.config.TrainConfig` (what ``stag train`` runs).
     """
+    # lazy: `stag --help` loads this module; stag.models.htnet loads only when used
     from stag.models.htnet import PUBLISHED_TRAINING
-    from stag.train.config import TrainConfig
 
     if name == "htnet":
         return {**PUBLISHED_TRAINING, "source": "published (HTNet main_HTNet.py)"}
@@ -50,8 +57,6 @@ def training_protocol(name: str) -> dict:
 
 def example_inputs(batch: int, keyframes: int, size: int, *, in_channels: int = 3, num_rois: int = 16, seed: int = 0):
     """Random ``(flows, rois, key_mask, magnitudes)`` of the uniform interface (boxes inside the face)."""
-    import torch
-
     g = torch.Generator().manual_seed(seed)
     flows = torch.randn(batch, keyframes, in_channels, size, size, generator=g) * 0.5
     x0 = torch.rand(batch, num_rois, generator=g) * size * 0.7
@@ -65,9 +70,6 @@ def example_inputs(batch: int, keyframes: int, size: int, *, in_channels: int = 
 
 def count_flops(model, inputs) -> int:
     """Forward FLOPs of ``model(*inputs)`` counted by :class:`FlopCounterMode`."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
     counter = FlopCounterMode(display=False)
     with torch.inference_mode(), counter:
         model(*inputs)
@@ -76,8 +78,6 @@ def count_flops(model, inputs) -> int:
 
 def latency_ms(model, inputs, *, repeats: int = 20, warmup: int = 3, budget_s: float = 1.0) -> tuple[float, float]:
     """``(best, median)`` milliseconds per forward pass (stops early after ``budget_s`` s of timing)."""
-    import torch
-
     times = []
     with torch.inference_mode():
         for _ in range(warmup):
@@ -110,9 +110,6 @@ def train_step_s(model, inputs, labels, *, optimizer: str = "adam", lr: float = 
         repeats: timed steps.
         warmup_clips: clips of the warm-up step (``0``: none).
     """
-    import torch
-    import torch.nn.functional as F
-
     if optimizer not in ("adam", "adamw"):
         raise ValueError(f"optimizer must be 'adam' or 'adamw', got {optimizer!r}")
     if repeats < 1:
@@ -167,9 +164,7 @@ def efficiency_table(models=None, sizes=DEFAULT_SIZES, keyframes=DEFAULT_KEYFRAM
         epoch of ``fold_clips`` clips: ``s_per_step * fold_clips / train_batch``), ``epochs``
         and ``protocol_h`` (hours for ``epochs`` epochs of ``folds`` folds on this CPU).
     """
-    import pandas as pd
-    import torch
-
+    # lazy: `stag --help` loads this module; stag.models loads only when used
     from stag.models import list_models
 
     names = list(models) if models else list_models()
@@ -194,8 +189,8 @@ def efficiency_table(models=None, sizes=DEFAULT_SIZES, keyframes=DEFAULT_KEYFRAM
 
 def _measure(names, sizes, keyframes, batches, num_rois, in_channels, repeats, budget_s, warmup, seed, num_classes,
              train) -> list[dict]:
-    import torch
 
+    # lazy: `stag --help` loads this module; stag.models loads only when used
     from stag.models import build, count_parameters
 
     rows = []
@@ -224,8 +219,6 @@ def _measure(names, sizes, keyframes, batches, num_rois, in_channels, repeats, b
 
 def _training_costs(model, name, sizes, keyframes, num_rois, in_channels, seed, num_classes, fold_clips, folds,
                     repeats) -> dict:
-    import torch
-
     protocol = training_protocol(name)
     b = min(protocol["batch_size"], fold_clips)
     costs = {}
@@ -257,8 +250,6 @@ def cost_table(table, reference: str | None = "htnet", *, batches: tuple[int, ..
         reference's is: ``ref x params``, ``ref x GFLOP``, ``ref x latency`` (batch
         ``batches[0]``) and ``ref x protocol`` (so the reference's own row reads 1).
     """
-    import pandas as pd
-
     keys = [c for c in ("size", "K") if table[c].nunique() > 1]
     index = ["model", *keys]
     first = table.drop_duplicates(index).set_index(index)

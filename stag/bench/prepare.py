@@ -7,6 +7,10 @@ import argparse
 import tempfile
 import time
 
+import pandas as pd
+
+from stag.data import load
+
 HELP = "whole-clip preprocessing throughput (clips/s) with 1 and 2 jobs, cold and warm cache"
 
 
@@ -21,9 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace):
-    import pandas as pd
-
-    from stag.data import load
+    # lazy: `stag --help` loads this module; stag.preprocess.pipeline loads only when used
     from stag.preprocess.pipeline import PrepareConfig, keyframe_table, prepare_dataset
 
     kw = {"keyframes": args.keyframes}

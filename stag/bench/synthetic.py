@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+import time
+
+import pandas as pd
 
 HELP = "generation speed of the synthetic micro-expression set (clips/s, frames/s)"
 
@@ -17,11 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace):
-    import os
-    import time
-
-    import pandas as pd
-
+    # lazy: `stag --help` loads this module; stag.data.synthetic loads only when used
     from stag.data.synthetic import SyntheticConfig, generate
 
     config = SyntheticConfig(n_subjects=args.n_subjects, clips_per_subject=args.clips_per_subject,

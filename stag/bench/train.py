@@ -16,6 +16,10 @@ import argparse
 import tempfile
 import time
 
+import pandas as pd
+
+from stag.train import TrainConfig, run_protocol
+
 HELP = "LOSO wall time per model on the synthetic set, and --jobs 2 vs --jobs 1 speed-up"
 
 DEFAULT_MODELS = "stag,ststnet,offapexnet"
@@ -47,8 +51,6 @@ def loso_wall_time(prepared, model: str, *, epochs: int, jobs: int, class_names,
     ``threads``: torch threads per fold (1: the speed-up then measures fold parallelism
     alone, and two threads never wait for each other on a busy two-core machine).
     """
-    from stag.train import TrainConfig, run_protocol
-
     config = TrainConfig(epochs=epochs, batch_size=32, lr=lr, seed=seed, device="cpu", threads=threads)
     with tempfile.TemporaryDirectory(prefix="stag-bench-train-") as out:
         start = time.perf_counter()
@@ -65,8 +67,6 @@ def train_table(prepared, models, *, epochs: int, jobs=(1, 2), speedup_models=("
                 seed: int = 0, threads: int | None = 1, lr: float = 2e-3):
     """Rows of :func:`loso_wall_time` for every model at ``max(jobs)`` and for
     ``speedup_models`` at every ``jobs`` value, with ``speedup`` = wall(jobs=min) / wall(jobs)."""
-    import pandas as pd
-
     rows = []
     top = max(jobs)
     for model in models:
@@ -80,6 +80,7 @@ def train_table(prepared, models, *, epochs: int, jobs=(1, 2), speedup_models=("
 
 
 def run(args: argparse.Namespace):
+    # lazy: `stag --help` loads this module; stag.preprocess.pipeline loads only when used
     from stag.preprocess.pipeline import PrepareConfig
     from stag.train.experiment import load_and_prepare
     from stag.train.study import parse_models

@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROMIUM_FLAGS = (
@@ -68,6 +70,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 @contextmanager
 def chromium() -> Iterator[object]:
     """A Selenium Chrome driver on Debian's Chromium, with browser console logging on."""
+    # lazy: selenium is an optional (dev) dependency, needed only for the screenshots
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -94,6 +97,7 @@ _RENDERED_MATHS = "return document.querySelectorAll('.MathJax, .MathJax_CHTML, .
 def _wait_for_maths(driver, count: int, timeout: float = 30) -> int:
     """Wait until MathJax has typeset ``count`` elements (it works asynchronously, after its
     fonts load) or ``timeout`` seconds pass; return how many it typeset."""
+    # lazy: selenium is an optional (dev) dependency, needed only for the screenshots
     from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -161,6 +165,7 @@ def check_page(driver, url: str, screenshot: Path | None = None) -> PageCheck:
 
 def search_hits(driver, base_url: str, query: str) -> int:
     """Number of results the site's search page lists for ``query``."""
+    # lazy: selenium is an optional (dev) dependency, needed only for the screenshots
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -174,8 +179,6 @@ def search_hits(driver, base_url: str, query: str) -> int:
 
 def page_urls(root: Path, base_url: str) -> list[tuple[str, str]]:
     """``(name, url)`` for every page in ``_toc.yml`` (root first)."""
-    import yaml
-
     toc = yaml.safe_load((root / "_toc.yml").read_text())
     files = [toc["root"]] + [c["file"] for part in toc.get("parts", []) for c in part["chapters"]]
     return [(Path(f).name, f"{base_url}/{f}.html") for f in files]

@@ -29,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # lazy: `stag --help` imports every command module; stag.book.runner loads when the command runs
     from stag.book.runner import NotebookFailed, build_html, execute_book
 
     root = args.root.resolve()
@@ -42,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"stag book: error: {exc}", file=sys.stderr)
             return 1
     if not args.no_build:
+        # lazy: `stag --help` imports every command module; the build's modules load when it runs
         from stag.book.report import write_build_artifacts, write_reports
         from stag.book.runner import check_executed
 
@@ -51,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         run_json, results_zip = write_build_artifacts(root, facts)
         print(f"book: {index}\nrun record: {run_json}\nresults: {results_zip}")
         if not args.no_screenshots:
+            # lazy: selenium (an optional dev dependency) is needed only for the screenshots
             from stag.book.browser import screenshot_first_screens
 
             try:

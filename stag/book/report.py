@@ -16,12 +16,18 @@ into:
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import zipfile
 from pathlib import Path
 
+import pandas as pd
+
 from stag.book.runner import EXECUTED_DIR, toc_notebooks
+from stag.environment import device_summary, git_commit, package_versions
 from stag.files import atomic_write, atomic_write_text
+from stag.train import record
+from stag.train.report import format_table, summary_table
 
 GENERATED_DIR = Path("book") / "generated"
 RESULTS_DIR = EXECUTED_DIR / "results"
@@ -40,8 +46,6 @@ def markdown_table(rows: list[dict], columns: list[str]) -> str:
 
 def run_facts(root: Path) -> dict:
     """Everything known about the run that produced ``book/executed``, in toc order."""
-    from stag.environment import device_summary, git_commit, package_versions
-
     path = root / EXECUTED_DIR / "run.json"
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: execute the notebooks first (stag book)")
@@ -97,10 +101,6 @@ def headline_table(root: Path):
     Built with :func:`stag.train.report.summary_table` from the per-run tables that chapter 06
     wrote (``runs.csv``, ``oracle_runs.csv``), so the intro and the chapter share one computation.
     """
-    import pandas as pd
-
-    from stag.train.report import format_table, summary_table
-
     folder = root / TRAINING_RESULTS
     if not (folder / "runs.csv").exists():
         raise FileNotFoundError(f"{folder / 'runs.csv'} not found: the training chapter (06) writes it; run it first")
@@ -125,8 +125,6 @@ REAL_DATA_RECORDS = Path("results") / "megc2019"
 def real_data_markdown(root: Path) -> str:
     """The intro's real-data finding: the recorded MEGC2019 composite runs (honest rows only),
     re-scored from their predictions, and the sentence that answers the question."""
-    from stag.train import record
-
     table = record.load_recorded(root / REAL_DATA_RECORDS)
     honest = table[table["selection"].isin(record.HONEST)] if len(table) else table
     if honest.empty:
@@ -169,8 +167,6 @@ def write_reports(root: Path) -> dict:
 
 def write_build_artifacts(root: Path, facts: dict) -> tuple[Path, Path]:
     """``_build/run.json`` and ``_build/html/_downloads/results.zip`` (after the HTML build)."""
-    import shutil
-
     run_json = atomic_write_text(root / "_build" / "run.json", json.dumps(facts, indent=2, default=str))
     zip_path = root / "_build" / "html" / "_downloads" / "results.zip"
     zip_path.parent.mkdir(parents=True, exist_ok=True)

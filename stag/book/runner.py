@@ -10,12 +10,15 @@ Every run appends what it did (parameters, wall time, device, status) to ``run.j
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import yaml
 
+from stag.book.profiles import profile_parameters
 from stag.files import atomic_write_text
 from stag.threads import environment, wait_env
 
@@ -74,6 +77,7 @@ def toc_notebooks(root: Path) -> list[str]:
 
 def declared_parameters(notebook: Path) -> dict[str, dict]:
     """The notebook's papermill parameters: name -> {default, inferred_type_name}."""
+    # lazy: papermill is slow to import (python -X importtime); only this function needs it
     import papermill
 
     return {name: dict(info) for name, info in papermill.inspect_notebook(str(notebook)).items()}
@@ -153,6 +157,7 @@ def resolve_parameters(root: Path, stems: list[str], overrides: dict[str, object
 def fold_injected_parameters(path: Path) -> None:
     """Tag the cell papermill injects (``injected-parameters``) ``hide-input``, like the
     parameters cell it overrides: plumbing stays one click away, off the first screen."""
+    # lazy: nbformat is slow to import (python -X importtime); only this function needs it
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
@@ -168,6 +173,7 @@ def fold_injected_parameters(path: Path) -> None:
 
 def execute_notebook(root: Path, stem: str, parameters: dict) -> NotebookRun:
     """Run one notebook with papermill; raise :class:`NotebookFailed` naming the cell."""
+    # lazy: papermill is slow to import (python -X importtime); only this function needs it
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -224,8 +230,6 @@ def plan_parameters(root: Path, *, profile: str = "quick", overrides: dict | Non
     override must be declared by at least one notebook. Raises ``ValueError`` otherwise, or
     for an unknown ``only`` number or a value of the wrong type.
     """
-    from stag.book.profiles import profile_parameters
-
     stems = toc_notebooks(root)
     if only:
         wanted = [o.zfill(2) for o in only]
@@ -283,6 +287,7 @@ def check_executed(root: Path) -> None:
         RuntimeError: listing each notebook that is missing or has an unexecuted code cell
             (by cell number), since the build itself never executes anything.
     """
+    # lazy: nbformat is slow to import (python -X importtime); only this function needs it
     import nbformat
 
     problems = []
@@ -305,9 +310,6 @@ def build_html(root: Path, log=print) -> Path:
     The build keeps going after the first warning so that every problem is listed; on failure
     the raised error repeats each warning line, which names the page.
     """
-    import subprocess
-    import sys
-
     cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(root), "--builder", "html",
            "-W", "-n", "--keep-going"]
     log("$ jupyter-book " + " ".join(cmd[1:]), flush=True)

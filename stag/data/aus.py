@@ -59,6 +59,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 # The AUs that micro-expression datasets annotate most, in the order of the AU head's outputs.
 AU_VOCAB: tuple[int, ...] = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 24, 25, 26)
 
@@ -310,8 +312,6 @@ def au_targets(item) -> tuple[int, ...]:
 
 def au_multi_hot(aus: tuple[int, ...], vocab: tuple[int, ...] = AU_VOCAB):
     """``(len(vocab),)`` float32 0/1 vector of the AUs in ``aus`` (AUs outside ``vocab`` are ignored)."""
-    import numpy as np
-
     v = np.zeros(len(vocab), dtype=np.float32)
     for au in aus:
         if au in vocab:

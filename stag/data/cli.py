@@ -20,6 +20,8 @@ import argparse
 import inspect
 import warnings
 
+import pandas as pd
+
 from stag.data.frames import compress_ranges
 from stag.data.labels import SCHEMES
 from stag.data.params import loader_params, parse_parameters
@@ -46,8 +48,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def format_summary(clipset, max_skipped: int = 20) -> str:
     """The text ``stag data summary`` prints for a :class:`~stag.data.clip.ClipSet`."""
-    import pandas as pd  # lazy: every command module is imported to build `stag --help`
-
     lines = [f"{clipset.name}: {len(clipset)} clips, {len(set(clipset.subjects))} subjects, "
              f"scheme {clipset.scheme.name} ({', '.join(clipset.scheme.classes)})"]
     for key in ("data_root", "annotations", "frames_dir", "flow_dir"):

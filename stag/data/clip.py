@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from stag.data.labels import LabelScheme
 
@@ -154,8 +155,6 @@ class ClipSet(Sequence[Clip]):
         ``by="class"``: rows = dataset, columns = classes. ``by="subject"``: rows =
         (dataset, subject), columns = classes. Both with a ``total`` column.
         """
-        import pandas as pd
-
         if not self.clips:
             return pd.DataFrame(columns=[*self.scheme.classes, "total"])
         df = pd.DataFrame({

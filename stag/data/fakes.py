@@ -21,7 +21,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
+
+from stag.data import casme2, samm
+from stag.data.annotations import DataError, frame_cell, normalise_subject, read_annotations
+from stag.data.folder import DEFAULT_COLUMNS, PRESETS
+from stag.data.megc2019 import encode_flow_png
 
 
 @dataclass
@@ -39,8 +45,6 @@ def frame_value(k: int, n: int) -> int:
 
 
 def _write_frames(folder: Path, numbers: Sequence[int], name: str, size: tuple[int, int], grey: bool = False) -> None:
-    import cv2
-
     folder.mkdir(parents=True, exist_ok=True)
     w, h = size
     for k, n in enumerate(numbers):
@@ -51,6 +55,7 @@ def _write_frames(folder: Path, numbers: Sequence[int], name: str, size: tuple[i
 
 
 def _write_xlsx(path: Path, rows: Sequence[Sequence[object]]) -> None:
+    # lazy: openpyxl is slow to import (python -X importtime); only this function needs it
     import openpyxl
 
     book = openpyxl.Workbook()
@@ -165,19 +170,15 @@ def write_frames_for_annotations(root: str | Path, dataset: str, annotations: st
     it as ``annotations=`` to the loader or to ``stag data summary --annotations``. Rows whose
     subject, file name or frame cells cannot be read get no folder (the loader reports them).
     """
-    import cv2
-
-    from stag.data.annotations import DataError, frame_cell, normalise_subject, read_annotations
-
     if dataset == "samm":
-        from stag.data.samm import COLUMNS
+        COLUMNS = samm.COLUMNS
         onset_c, apex_c, offset_c = "Onset Frame", "Apex Frame", "Offset Frame"
 
         def folder_and_name(subject):
             sub = normalise_subject(subject, width=3)
             return Path("SAMM") / sub, sub + "_{n:05d}.jpg"
     elif dataset == "casme2":
-        from stag.data.casme2 import COLUMNS
+        COLUMNS = casme2.COLUMNS
         onset_c, apex_c, offset_c = "OnsetFrame", "ApexFrame", "OffsetFrame"
 
         def folder_and_name(subject):
@@ -271,8 +272,6 @@ def write_folder_layout(root: str | Path, rows: list[dict] | None = None, *, pre
                         n_frames: int = 8, first_frame: int = 5, size: tuple[int, int] = (32, 24),
                         annotation_name: str = "labels.csv") -> FakeLayout:
     """Generic layout: ``{subject}/{clip}/img5.jpg``.. + a CSV with the preset's header names."""
-    from stag.data.folder import DEFAULT_COLUMNS, PRESETS
-
     root = Path(root)
     names = {**DEFAULT_COLUMNS, **(PRESETS[preset]["columns"] if preset else {})}
     defaults = FOLDER_DEFAULT
@@ -316,10 +315,6 @@ def write_megc2019_flow_layout(root: str | Path, flows, subjects: Sequence[str] 
         space_before_png: name flow files ``"{sub}_{filename} .png"`` like one peer copy.
         encode: ``"minmax"`` (per-channel min-max, as peers did) or ``"clip"`` (``[-1, 1]``).
     """
-    import cv2
-
-    from stag.data.megc2019 import encode_flow_png
-
     root = Path(root)
     items = list(flows)
     if items and isinstance(items[0], dict):  # [{"flow", "subject", "dataset", "filename", "label"}, ...]

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from stag.data.annotations import DataError, Excluded, check_order
-from stag.data.clip import Clip
+from stag.data.annotations import DataError, Excluded, RowErrors, check_order, check_unique
+from stag.data.aus import AUString
+from stag.data.clip import Clip, ClipSet
 from stag.data.labels import LabelScheme
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
@@ -71,6 +72,7 @@ def read_image(path: str | Path) -> np.ndarray:
     Raises:
         DataError: the file is missing, unreadable or corrupt.
     """
+    # lazy: `stag --help` loads this module; cv2 loads only when used
     import cv2
 
     path = Path(path)
@@ -184,8 +186,6 @@ def frame_clip(*, dataset: str, subject: str, name: str, folder: Path, emotion: 
     ``frame_numbers`` holds the dataset's numbers of those frames. A gap in those numbers is
     a :class:`UserWarning` naming the folder and the missing numbers (``Clip.missing_frames``).
     """
-    from stag.data.aus import AUString
-
     if frames not in FRAME_MODES:
         raise ValueError(f"frames={frames!r}: expected one of {FRAME_MODES}")
     label, label_name = encode_label(scheme, emotion, where)
@@ -255,9 +255,6 @@ def collect_clips(name: str, scheme: LabelScheme, items, make, *, on_error: str 
     issued while a row is made (frame gaps, unreadable AU strings, order problems kept with
     ``on_order_error="warn"``) are recorded in ``ClipSet.warnings`` and passed on.
     """
-    from stag.data.annotations import RowErrors, check_unique
-    from stag.data.clip import ClipSet
-
     errors = RowErrors(on_error)
     clips, wheres, noted = [], [], []
     for where, item in items:

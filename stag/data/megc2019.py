@@ -49,10 +49,12 @@ import os
 import warnings
 from pathlib import Path
 
+import cv2
 import numpy as np
 
-from stag.data.annotations import DataError, Excluded, Row, cell_text, find_annotation_file, normalise_header, \
-    normalise_subject, read_annotations, read_cells
+from stag.data import casme2, samm
+from stag.data.annotations import (DataError, Excluded, Row, cell_text, find_annotation_file, normalise_header,
+                                   normalise_subject, read_annotations, read_cells)
 from stag.data.aus import AUString, read_au_cell
 from stag.data.clip import Clip, ClipSet
 from stag.data.frames import FrameLoader, collect_clips, encode_label, read_image
@@ -76,8 +78,6 @@ def normalise_megc_subject(dataset: str, sub: object, where: str) -> str:
 
 def decode_flow_png(path: str | Path) -> np.ndarray:
     """A flow PNG as ``(3, H, W)`` float32 in ``[-1, 1]`` (channels u, v, strain)."""
-    import cv2
-
     path = Path(path)
     img = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED) if path.is_file() else None
     if img is None:
@@ -134,8 +134,6 @@ def _read_rows(path: Path) -> tuple[list[Row], bool]:
 
 def _coding_sources() -> dict[str, tuple[tuple[str, ...], tuple[str, ...], dict]]:
     """Per coded source dataset: (file glob patterns, required columns, subject normalisation)."""
-    from stag.data import casme2, samm
-
     return {"casme2": (("CASME2-coding-*.xlsx", "CASME2*coding*.xlsx"), casme2.COLUMNS, dict(prefix="sub", width=2)),
             "samm": (("SAMM_Micro_FACS_Codes*.xlsx", "SAMM*.xlsx"), samm.COLUMNS, dict(width=3))}
 

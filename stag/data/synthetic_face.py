@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import cv2
 import numpy as np
 
-from stag.faces import (INNER_LIP, JAW, LEFT_BROW, LEFT_EYE, MEAN_SHAPE, NOSE_BASE, NOSE_BRIDGE, OUTER_LIP,
-                        RIGHT_BROW, RIGHT_EYE)
+from stag.faces import (INNER_LIP, JAW, LEFT_BROW, LEFT_EYE, MEAN_SHAPE, NOSE_BASE, NOSE_BRIDGE, OUTER_LIP, RIGHT_BROW,
+                        RIGHT_EYE)
 
 # Where the template's face centre is (between the eyes and the mouth).
 _TEMPLATE_CENTRE = np.array([0.52, 0.62])
@@ -134,8 +135,6 @@ def identity_landmarks(identity: Identity, size: int) -> np.ndarray:
 
 
 def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
-    import cv2
-
     n = rng.standard_normal(shape).astype(np.float32)
     n = cv2.GaussianBlur(n, (0, 0), sigma)
     return n / (n.std() + 1e-8)
@@ -147,8 +146,6 @@ def render_face(identity: Identity, landmarks: np.ndarray, size: int, supersampl
     Returns:
         ``(size, size, 3)`` float32 RGB in [0, 1].
     """
-    import cv2
-
     S = size * supersample
     f = float(supersample)
     lm = (np.asarray(landmarks, np.float64) + 0.5) * f - 0.5  # frame px -> canvas px

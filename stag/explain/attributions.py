@@ -137,6 +137,7 @@ def attribute_flows(
     Returns:
         :class:`Attribution` with ``maps`` of the flows' shape.
     """
+    # lazy: captum is slow to import (python -X importtime); only this function needs it
     from captum.attr import GradientShap, IntegratedGradients, Occlusion, Saliency
 
     cfg = config or AttributionConfig()
@@ -257,6 +258,7 @@ def roi_layer_attribution(
     Returns:
         ``(B, N)`` float32 signed importance per ROI.
     """
+    # lazy: captum is slow to import (python -X importtime); only this function needs it
     from captum.attr import LayerIntegratedGradients
 
     forward, inputs, flows, extra = prepare_forward(model, batch, device)

@@ -17,7 +17,13 @@ pointing game, ROI rank agreement; NaN on real data, which has no ground truth),
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stag.train.run import fold_dirname
 
 HELP = "explain a trained run's folds on their held-out clips (Captum IG/GradientShap/Saliency/Occlusion)"
 
@@ -60,6 +66,7 @@ def parse_clips(values: list[str]) -> tuple[int | None, list[str] | None]:
 
 
 def parse_methods(text: str) -> tuple[str, ...]:
+    # lazy: `stag --help` imports every command module; stag.explain.attributions loads when the command runs
     from stag.explain.attributions import METHODS
 
     methods = tuple(m.strip() for m in text.split(",") if m.strip())
@@ -71,8 +78,6 @@ def parse_methods(text: str) -> tuple[str, ...]:
 
 def run_data(model_dir: Path, data_root: str | None = None, annotations: str | None = None) -> dict:
     """The ``data`` record ``stag train`` wrote into ``results.json``, with overrides applied."""
-    import json
-
     res = model_dir / "results.json"
     if not res.exists():
         raise FileNotFoundError(f"{res} not found: --model-dir must be a finished `stag train --out` folder")
@@ -88,9 +93,7 @@ def run_data(model_dir: Path, data_root: str | None = None, annotations: str | N
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-    import pandas as pd
-
+    # lazy: `stag --help` imports every command module; stag.explain.study loads when the command runs
     from stag.explain.study import ExplainConfig, explain_run, fold_checkpoints
     from stag.preprocess.pipeline import PrepareConfig
     from stag.train.experiment import load_and_prepare
@@ -111,8 +114,6 @@ def run(args: argparse.Namespace) -> int:
     (out / "attributions").mkdir(parents=True, exist_ok=True)
 
     def save(fold: str, ex) -> None:
-        from stag.train.run import fold_dirname
-
         arrays = {f"attr_{m}": a for m, a in ex.attributions.items()}
         arrays.update({f"map_{m}": v for m, v in ex.maps.items()})
         arrays.update(clip_ids=np.array(ex.clips["clip_id"], dtype=str), faces=ex.faces, au_mask=ex.masks,
@@ -142,10 +143,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _figures(ex, folder: Path) -> None:
+    # lazy: `stag --help` imports every command module; matplotlib loads only for the figures
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # after choosing the file backend
 
     from stag.viz import explain as V
 

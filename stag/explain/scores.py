@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 REDUCTIONS: tuple[str, ...] = ("positive", "absolute", "signed")
 
@@ -128,6 +129,7 @@ def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
     m = np.asarray(mask, dtype=bool)
     if radius <= 0:
         return m.copy()
+    # lazy: scipy is slow to import (python -X importtime); only this function needs it
     from scipy.ndimage import binary_dilation
 
     return binary_dilation(m, structure=np.ones((2 * radius + 1,) * 2, dtype=bool))
@@ -220,6 +222,7 @@ def rank_agreement(importance: np.ndarray, truth: np.ndarray) -> float:
 
     Returns NaN when either side is constant (e.g. no active AU touches any ROI).
     """
+    # lazy: scipy is slow to import (python -X importtime); only this function needs it
     from scipy.stats import spearmanr
 
     a, b = np.asarray(importance, dtype=np.float64), np.asarray(truth, dtype=np.float64)
@@ -262,7 +265,7 @@ def map_agreement(maps: Mapping[str, np.ndarray]) -> "pd.DataFrame":  # noqa: F8
         A square DataFrame (methods x methods) of the mean over clips of the per-clip Spearman
         rank correlation of the flattened maps (1 on the diagonal).
     """
-    import pandas as pd
+    # lazy: scipy is slow to import (python -X importtime); only this function needs it
     from scipy.stats import rankdata
 
     names = list(maps)

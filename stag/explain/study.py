@@ -34,22 +34,20 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+from tqdm import tqdm
 
+from stag.device import resolve_device
 from stag.explain import scores as S
-from stag.explain.attributions import (
-    METHODS,
-    AttributionConfig,
-    attribute_flows,
-    keyframe_importance,
-    model_details,
-    resolve_layer,
-    roi_layer_attribution,
-    roi_occlusion,
-)
+from stag.explain.attributions import (METHODS, AttributionConfig, attribute_flows, keyframe_importance, model_details,
+                                       resolve_layer, roi_layer_attribution, roi_occlusion)
 from stag.explain.faithfulness import DEFAULT_FRACTIONS, pixel_curves, roi_curves
 from stag.faces import ROI_NAMES
 from stag.files import atomic_write, atomic_write_text
+from stag.preprocess.prepared import FLOW_CHANNELS
 from stag.threads import limit_threads
+from stag.train.config import stable_hash
+from stag.train.dataset import collate
+from stag.train.run import data_fingerprint, fold_dirname, load_fold_model, pack_prepared
 
 
 @dataclass(frozen=True)
@@ -262,9 +260,6 @@ def explain_clips(model: nn.Module, clips: Sequence, config: ExplainConfig | Non
         fold: fold name recorded in the tables.
         class_names: names for the ``label``/``pred`` columns (``label_name``, ``pred_name``).
     """
-    from stag.device import resolve_device
-    from stag.train.dataset import collate
-
     cfg = config or ExplainConfig()
     clips = list(clips)
     if not clips:
@@ -281,8 +276,6 @@ def explain_clips(model: nn.Module, clips: Sequence, config: ExplainConfig | Non
 
 
 def _explain_batch(model, clips, batch, cfg: ExplainConfig, fold, device, class_names, offset) -> Explanation:
-    from stag.preprocess.prepared import FLOW_CHANNELS
-
     b, k, c, h, w = batch["flows"].shape
     n = batch["rois"].shape[1]
     roi_names = _roi_names(n)
@@ -488,8 +481,6 @@ def explain_fingerprint(prepared: Sequence) -> str:
     """Hash of everything an explanation reads from the clips: the training data fingerprint
     (:func:`stag.train.run.data_fingerprint`) plus the apex faces, keyframe indices, landmarks
     and ground truth (AU masks and intensities)."""
-    from stag.train.run import data_fingerprint, pack_prepared
-
     prepared = list(prepared)
     h = hashlib.sha256(data_fingerprint(pack_prepared(prepared)).encode())
     for p in prepared:
@@ -506,8 +497,6 @@ def explanation_key(run_dir: str | Path, prepared: Sequence, config: ExplainConf
     except ``threads``, the clip selection and :data:`CACHE_VERSION`. Each fold's file is
     further named by a hash of its ``model.pt``, so retrained weights never reuse an entry.
     """
-    from stag.train.config import stable_hash
-
     run_json = Path(run_dir) / "run.json"
     if not run_json.exists():
         raise FileNotFoundError(f"{run_dir}: no run.json; caching needs a `stag train` / run_protocol folder")
@@ -544,10 +533,6 @@ def explain_run(prepared: Sequence, run_dir: str | Path, config: ExplainConfig |
         stats: if a dict is given, it receives ``hits`` and ``computed`` (fold names) and
             ``entry`` (the cache folder, or None).
     """
-    from tqdm import tqdm
-
-    from stag.train.run import fold_dirname, load_fold_model
-
     cfg = config or ExplainConfig()
     parts = []
     wanted = set(clip_ids) if clip_ids is not None else None

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 
 def _np(x) -> np.ndarray:
@@ -27,7 +28,7 @@ def keyframe_attention_table(weights, magnitudes, key_mask) -> "pd.DataFrame":
         1 = uniform; NaN at one keyframe) and ``spearman`` (rank correlation of weights and
         magnitudes over real keyframes; NaN below three).
     """
-    import pandas as pd
+    # lazy: scipy is slow to import (python -X importtime); only this function needs it
     from scipy.stats import spearmanr
 
     w, m, k = _np(weights), _np(magnitudes), _np(key_mask).astype(bool)
@@ -54,8 +55,6 @@ def roi_attention_vs_aus(node_attention, aus_per_clip: Sequence[Sequence[int]], 
         DataFrame with ``n_active_rois``, ``active_mean`` and ``other_mean`` (mean weight per
         ROI in each group) and ``ratio`` (active / other); clips without an active ROI are left out.
     """
-    import pandas as pd
-
     a = _np(node_attention)
     rows = []
     for i, (wi, aus) in enumerate(zip(a, aus_per_clip)):
@@ -77,8 +76,6 @@ def adjacency_edges(prior, adjacency, names: Sequence[str]):
         adjacency: ``(B, N, N)`` per-clip adjacency from ``forward_details``.
         names: ``N`` ROI names.
     """
-    import pandas as pd
-
     p, a = _np(prior), _np(adjacency)
     mean, std = a.mean(0), a.std(0)
     n = len(names)
@@ -97,8 +94,6 @@ def fusion_gate_table(gate, labels, class_names: Sequence[str] | None = None):
         labels: ``(B,)`` class ids.
         class_names: names for the ids.
     """
-    import pandas as pd
-
     g, y = _np(gate), _np(labels).astype(int)
     names = [class_names[i] if class_names is not None else str(i) for i in y]
     return pd.DataFrame({"class": names, "graph_share": g.mean(1), "features_mostly_graph": (g > 0.5).mean(1)})
@@ -107,8 +102,6 @@ def fusion_gate_table(gate, labels, class_names: Sequence[str] | None = None):
 def parameter_table(model) -> "pd.DataFrame":
     """Trainable parameters of each top-level submodule of ``model``; parts an ablation removed
     (attributes set to ``None``) are listed with 0 and ``removed=True``."""
-    import pandas as pd
-
     rows = [{"part": name, "parameters": sum(p.numel() for p in child.parameters() if p.requires_grad),
              "removed": False} for name, child in model.named_children()]
     rows = [r for r in rows if r["parameters"] > 0]

@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
+
+from stag.data.params import loader_params, parse_parameters
+from stag.data.registry import load
 
 HELP = "preprocess a dataset (align, keyframes, optical flow, ROIs) into the cache"
 
@@ -38,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_config(args: argparse.Namespace):
+    # lazy: `stag --help` imports every command module; stag.preprocess.pipeline loads when the command runs
     from stag.preprocess.pipeline import PrepareConfig
 
     kw = {"image_size": args.image_size, "output_size": args.output_size, "keyframes": args.keyframes,
@@ -50,10 +55,7 @@ def build_config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    import time
-
-    from stag.data.params import loader_params, parse_parameters
-    from stag.data.registry import load
+    # lazy: `stag --help` imports every command module; stag.preprocess.pipeline loads when the command runs
     from stag.preprocess.pipeline import keyframe_table, prepare_dataset
 
     cfg = build_config(args)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from stag.faces import MEAN_SHAPE, inter_ocular_distance
@@ -93,8 +94,6 @@ def alignment_transform(landmarks: np.ndarray, size: int = 128) -> np.ndarray:
 
 def warp_frames(frames: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
     """Warp ``(T, H, W[, 3])`` frames with the ``(2, 3)`` transform into ``(T, size, size[, 3])``."""
-    import cv2
-
     out = [cv2.warpAffine(np.ascontiguousarray(f), m, (size, size), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE) for f in frames]
     return np.stack(out)
@@ -118,6 +117,7 @@ class FaceModel:
 
     def landmarks(self, grey: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
         """``(68, 2)`` float32 landmarks of the face in ``box`` (grey or RGB uint8 image)."""
+        # lazy: dlib is slow to import (python -X importtime); only this function needs it
         import dlib
 
         rect = dlib.rectangle(*[int(round(v)) for v in box])
@@ -140,6 +140,7 @@ def predictor_path() -> Path:
 @lru_cache(maxsize=1)
 def load_face_model() -> FaceModel:
     """The process's :class:`FaceModel` (loaded on first call, then reused)."""
+    # lazy: dlib is slow to import (python -X importtime); only this function needs it
     import dlib
 
     path = predictor_path()
@@ -177,7 +178,6 @@ def to_grey(frames: np.ndarray) -> np.ndarray:
         return f.astype(np.uint8, copy=False)
     if f.ndim != 4 or f.shape[-1] != 3:
         raise ValueError(f"frames: expected (T, H, W, 3) RGB or (T, H, W), got {f.shape}")
-    import cv2
 
     return np.stack([cv2.cvtColor(np.ascontiguousarray(x, dtype=np.uint8), cv2.COLOR_RGB2GRAY) for x in f])
 
@@ -243,8 +243,6 @@ def align_clip(frames: np.ndarray, onset: int = 0, *, size: int = 128, clip_id: 
 
 def face_mask(landmarks: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
     """``(H, W)`` bool mask of the convex hull of the 68 landmarks (the face below the hairline)."""
-    import cv2
-
     h, w = (size, size) if np.isscalar(size) else size
     mask = np.zeros((h, w), np.uint8)
     hull = cv2.convexHull(np.rint(np.asarray(landmarks)).astype(np.int32))

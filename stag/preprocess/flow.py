@@ -36,6 +36,7 @@ DEFAULT_FLOW = "dis"
 
 @lru_cache(maxsize=8)
 def _tvl1(key: tuple) -> object:
+    # lazy: `stag --help` loads this module; cv2 loads only when used
     import cv2
 
     params = dict(key)
@@ -54,6 +55,7 @@ def _tvl1(key: tuple) -> object:
 
 @lru_cache(maxsize=8)
 def _dis(key: tuple) -> object:
+    # lazy: `stag --help` loads this module; cv2 loads only when used
     import cv2
 
     params = dict(key)
@@ -76,7 +78,7 @@ def _dis(key: tuple) -> object:
 def _as_grey(img: np.ndarray, name: str) -> np.ndarray:
     a = np.asarray(img)
     if a.ndim == 3 and a.shape[-1] == 3:
-        from stag.preprocess.face import to_grey
+        from stag.preprocess.face import to_grey  # lazy: `stag --help` loads this module, not the face pipeline
 
         a = to_grey(a[None])[0]
     if a.ndim != 2:
@@ -98,6 +100,7 @@ def compute_flow(first: np.ndarray, second: np.ndarray, method: str = DEFAULT_FL
     Returns:
         ``(H, W, 2)`` float32 flow ``(u, v)`` in pixels.
     """
+    # lazy: `stag --help` loads this module; cv2 loads only when used
     import cv2
 
     if method not in FLOW_PRESETS:
@@ -130,7 +133,7 @@ def optical_strain(flow: np.ndarray, sigma: float = 0.0) -> np.ndarray:
     if f.ndim != 3 or f.shape[-1] != 2:
         raise ValueError(f"flow: expected (H, W, 2), got {f.shape}")
     if sigma > 0:
-        from scipy.ndimage import gaussian_filter
+        from scipy.ndimage import gaussian_filter  # lazy: scipy is slow to import; only strain smoothing needs it
 
         f = np.stack([gaussian_filter(f[..., c], sigma, mode="nearest") for c in range(2)], -1)
     du_dy, du_dx = np.gradient(f[..., 0])
@@ -193,6 +196,7 @@ def resize_stack(stack: np.ndarray, size: int, scale_values: bool = True) -> np.
     flows in other units, e.g. normalised MEGC2019 images). Resampling is area averaging when
     shrinking, bilinear when enlarging.
     """
+    # lazy: `stag --help` loads this module; cv2 loads only when used
     import cv2
 
     x = np.asarray(stack, dtype=np.float32)
@@ -238,6 +242,7 @@ def flow_to_rgb(flow: np.ndarray, max_magnitude: float | None = None) -> np.ndar
 
     Hue follows OpenCV's convention: right = red, down = green-yellow, left = cyan, up = violet.
     """
+    # lazy: `stag --help` loads this module; cv2 loads only when used
     import cv2
 
     f = np.asarray(flow, dtype=np.float32)
@@ -253,6 +258,7 @@ def flow_to_rgb(flow: np.ndarray, max_magnitude: float | None = None) -> np.ndar
 def warp_image(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """Render ``second`` from ``first`` and a known flow (backward warp with the inverse, first
     order): ``second(x) = first(x - flow(x))``. Used to make test pairs with a known answer."""
+    # lazy: `stag --help` loads this module; cv2 loads only when used
     import cv2
 
     h, w = image.shape[:2]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from stag.preprocess.flow import DEFAULT_FLOW, compute_flow, flow_magnitude
@@ -65,8 +66,6 @@ def motion_magnitude(frames: np.ndarray, onset: int = 0, method: str = "flow", *
     Returns:
         ``(T,)`` float64, 0 at the onset.
     """
-    import cv2
-
     f = np.asarray(frames)
     if f.ndim != 3:
         raise ValueError(f"frames: expected (T, H, W) grey, got {f.shape}")
@@ -101,6 +100,7 @@ def smooth_curve(curve: np.ndarray, sigma: float = 1.0) -> np.ndarray:
     c = np.asarray(curve, dtype=np.float64)
     if sigma <= 0 or len(c) < 2:
         return c.copy()
+    # lazy: scipy is slow to import (python -X importtime); only this function needs it
     from scipy.ndimage import gaussian_filter1d
 
     return gaussian_filter1d(c, sigma, mode="nearest")

@@ -8,19 +8,27 @@ the on-disk cache of :mod:`stag.preprocess.cache`.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, fields
+import time
+import warnings
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
+from tqdm import tqdm
 
 from stag.preprocess.cache import PrepareCache, clip_key
-from stag.preprocess.flow import DEFAULT_FLOW, FLOW_METHODS, flow_channels, flow_magnitude, flow_stack, normalise_stack, \
-    optical_strain, resize_stack
-from stag.preprocess.keyframes import MAGNITUDE_METHODS, SELECTION_STRATEGIES, keyframe_scores, \
-    motion_magnitude, select_keyframes
+from stag.preprocess.face import (align_clip, apply_similarity, canonical_landmarks, face_mask, find_face,
+                                  landmark_error, load_face_model, to_grey)
+from stag.preprocess.flow import (DEFAULT_FLOW, FLOW_METHODS, flow_channels, flow_magnitude, flow_stack,
+                                  normalise_stack, optical_strain, resize_stack)
+from stag.preprocess.keyframes import (MAGNITUDE_METHODS, SELECTION_STRATEGIES, keyframe_scores, motion_magnitude,
+                                       select_keyframes)
 from stag.preprocess.prepared import FLOW_CHANNELS, Prepared
 from stag.preprocess.rois import roi_boxes
+from stag.threads import configure_process
 
 
 @dataclass(frozen=True)
@@ -120,8 +128,6 @@ def resample_truth(truth: dict, m: np.ndarray | None, size: int, out: int, src_s
     ``out / size``. ``m`` is the ``(2, 3)`` similarity of the alignment (``None``: plain resize
     of a ``src_shape`` frame to ``size``); also used by ``stag bench flow``.
     """
-    import cv2
-
     res: dict = {}
     for k in ("au_ids", "au_intensity", "intensity"):
         if k in truth:
@@ -152,8 +158,6 @@ def resample_truth(truth: dict, m: np.ndarray | None, size: int, out: int, src_s
 
 def _frames_path(clip, cfg: PrepareConfig, face_model):
     """Aligned grey frames ``(T, S, S)``, aligned onset landmarks, transform, detected image landmarks."""
-    from stag.preprocess.face import align_clip, apply_similarity, canonical_landmarks, to_grey
-
     frames = clip.load_frames()
     if frames.ndim not in (3, 4) or len(frames) < 2:
         raise ValueError(f"clip {clip.clip_id!r}: expected (T>=2, H, W[, 3]) frames, got {frames.shape}")
@@ -165,7 +169,6 @@ def _frames_path(clip, cfg: PrepareConfig, face_model):
     if cfg.align:
         al = align_clip(frames, onset, size=size, clip_id=clip.clip_id, face_model=face_model, landmarks=given)
         return frames, al.frames, al.landmarks, al.transform, al.image_landmarks
-    import cv2
 
     grey = to_grey(frames)
     h, w = grey.shape[1:]
@@ -204,7 +207,6 @@ def prepare_clip(clip, cfg: PrepareConfig | None = None, face_model=None) -> Pre
     raw, aligned, lm, m, image_lm = _frames_path(clip, cfg, face_model)
     onset = int(clip.onset or 0)
     offset = clip.offset if (cfg.search == "annotated" and clip.offset is not None) else None
-    from stag.preprocess.face import face_mask
 
     curve = motion_magnitude(aligned, onset, cfg.magnitude_method, mask=face_mask(lm, cfg.image_size))
     kf = select_keyframes(curve, cfg.keyframes, onset, offset, strategy=cfg.selection, smoothing=cfg.smoothing)
@@ -219,8 +221,6 @@ def prepare_clip(clip, cfg: PrepareConfig | None = None, face_model=None) -> Pre
         stack = resize_stack(stack, out)
     face = aligned[kf.apex]
     if out != cfg.image_size:
-        import cv2
-
         face = cv2.resize(face, (out, out), interpolation=cv2.INTER_AREA)
     rois = roi_boxes(lm, cfg.image_size) * scale
     truth: dict = {}
@@ -234,8 +234,6 @@ def prepare_clip(clip, cfg: PrepareConfig | None = None, face_model=None) -> Pre
             truth.update({f"keyframe_{k}": v for k, v in
                           keyframe_scores(kf, truth["onset"], truth["apex"], truth["offset"]).items()})
         if clip.landmarks is not None and image_lm is not None:
-            from stag.preprocess.face import landmark_error
-
             gt = np.asarray(clip.landmarks)[int(clip.onset or 0)]
             truth["landmark_error_px"] = landmark_error(image_lm, gt, "px")
             truth["landmark_nme"] = landmark_error(image_lm, gt, "iod")
@@ -248,8 +246,6 @@ def prepare_clip(clip, cfg: PrepareConfig | None = None, face_model=None) -> Pre
 
 def _apex_face(clip) -> np.ndarray | None:
     """The apex face of a flow-only clip as ``(H, W)`` uint8 grey, or ``None``."""
-    from stag.preprocess.face import to_grey
-
     img = clip.truth.get("apex_face") if clip.truth else None
     if img is None and clip.has_frames:
         frames = clip.load_frames()
@@ -281,10 +277,6 @@ def landmark_sources(prepared) -> pd.DataFrame:
 
 
 def _prepare_flows(clip, cfg: PrepareConfig, face_model=None) -> Prepared:
-    import cv2
-
-    from stag.preprocess.face import canonical_landmarks, find_face, load_face_model
-
     f = np.asarray(clip.flows, dtype=np.float32)
     if f.ndim == 3:
         f = f[None]
@@ -340,10 +332,6 @@ def _prepare_flows(clip, cfg: PrepareConfig, face_model=None) -> Prepared:
 def _limit_threads() -> None:
     """One thread per worker: OpenCV, BLAS and torch would otherwise each spawn one per core
     (the policy of :mod:`stag.threads`; torch is not imported just for this)."""
-    import cv2  # noqa: F401  (loaded first, so its thread count is set too)
-
-    from stag.threads import configure_process
-
     configure_process(1)
 
 
@@ -380,8 +368,6 @@ def _work_in_worker(*args):
 
 
 def _with_frames(clip, frames):
-    from dataclasses import replace
-
     return replace(clip, frames=frames, loader=None)
 
 
@@ -438,12 +424,8 @@ def prepare_dataset(clipset, cfg: PrepareConfig | None = None, cache_dir: str | 
 
     bar = None
     if progress and todo:
-        from tqdm import tqdm
-
         bar = tqdm(total=len(todo), desc=f"prepare ({jobs} job{'s' if jobs > 1 else ''})", unit="clip")
     if jobs == 1 or len(todo) <= 1:
-        import cv2
-
         threads = cv2.getNumThreads()
         cv2.setNumThreads(1)  # same per-clip cost as in a worker; restored below
         try:
@@ -454,8 +436,6 @@ def prepare_dataset(clipset, cfg: PrepareConfig | None = None, cache_dir: str | 
         finally:
             cv2.setNumThreads(threads)
     else:
-        from joblib import Parallel, delayed
-
         par = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered", batch_size=1)
         for res in par(delayed(_work_in_worker)(*args) for args in todo_args):
             handle(res)
@@ -471,8 +451,6 @@ def prepare_dataset(clipset, cfg: PrepareConfig | None = None, cache_dir: str | 
                f"{len(results)} finished clips are cached and a rerun resumes")
         if on_error == "raise":
             raise RuntimeError(msg)
-        import warnings
-
         warnings.warn(msg, stacklevel=2)
     return [results[c.clip_id] for c in clips if c.clip_id in results]
 
@@ -480,8 +458,6 @@ def prepare_dataset(clipset, cfg: PrepareConfig | None = None, cache_dir: str | 
 def keyframe_table(prepared: list[Prepared]):
     """One row per synthetic clip: true and spotted apex, apex error, keyframe precision,
     interval coverage, landmark error. ``pandas.DataFrame`` (empty without ground truth)."""
-    import pandas as pd
-
     rows = []
     for p in prepared:
         t = p.truth
@@ -507,12 +483,6 @@ def compare_magnitude_methods(clips, cfg: PrepareConfig | None = None, methods=M
         ``pandas.DataFrame`` with one row per (clip, method): ``apex_error`` (frames),
         ``seconds`` (time of the magnitude curve alone), ``frames``.
     """
-    import time
-
-    import pandas as pd
-
-    from stag.preprocess.face import align_clip, face_mask
-
     cfg = cfg or PrepareConfig()
     rows = []
     for clip in clips:

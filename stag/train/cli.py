@@ -12,10 +12,14 @@ is refused (``--force`` replaces it).
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from stag.data.params import parse_parameters
 from stag.preprocess.flow import DEFAULT_FLOW, FLOW_METHODS
+from stag.train import TrainConfig, run_protocol
+from stag.train.protocols import get_protocol
+from stag.train.provenance import command_line, data_checksum, utc_now
 
 HELP = "train and evaluate a model under a protocol (LOSO, GroupKFold, ...) and write results.json"
 
@@ -63,13 +67,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
+    # lazy: `stag --help` imports every command module; stag.preprocess.pipeline loads when the command runs
     from stag.preprocess.pipeline import PrepareConfig
-    from stag.train import TrainConfig, run_protocol
     from stag.train.experiment import load_and_prepare
-    from stag.train.protocols import get_protocol
-    from stag.train.provenance import command_line, data_checksum, utc_now
 
     started_utc = utc_now()
     # Validate everything cheap before loading or preprocessing anything.
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
                          seed=args.seed, device=args.device, selection=args.selection,
                          average_last=args.average_last, au_loss_weight=args.au_loss_weight)
     get_protocol(args.protocol, n_splits=args.folds)
-    from stag.models import list_models
+    from stag.models import list_models  # lazy: `stag --help` imports every command module
 
     if args.model not in list_models():
         raise ValueError(f"unknown model {args.model!r}; available: {', '.join(list_models())}")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+
+from stag.device import DEVICE_CHOICES
 
 SELECTIONS = ("last", "inner_val", "oracle")
 ORACLE_LABEL = "oracle (epoch chosen on the test fold; literature comparison only)"
@@ -111,7 +113,6 @@ class TrainConfig:
             raise bad("patience", "None, or an integer >= 1 with selection='inner_val'")
         if self.threads is not None and self.threads < 1:
             raise bad("threads", "None or >= 1")
-        from stag.device import DEVICE_CHOICES
 
         if not (self.device in DEVICE_CHOICES or str(self.device).startswith("cuda:")):
             raise bad("device", f"one of {DEVICE_CHOICES} or 'cuda:N'")
@@ -124,8 +125,6 @@ class TrainConfig:
         return asdict(self)
 
     def replace(self, **changes) -> TrainConfig:
-        from dataclasses import replace
-
         return replace(self, **changes)
 
 

@@ -4,12 +4,19 @@ architecture chapters share (:func:`chapter_setup`)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from stag.data import available, load
+from stag.data.params import loader_params
+from stag.faces import au_prior_adjacency
 from stag.preprocess.flow import DEFAULT_FLOW
+from stag.preprocess.pipeline import PrepareConfig, prepare_dataset
+from stag.train.dataset import collate
 from stag.train.protocols import LastSubjectsOut
 
 
@@ -51,12 +58,6 @@ def load_and_prepare(dataset: str = "synthetic", *, data_root: str | Path | None
         ValueError: unknown dataset, or a required parameter (the data root) is missing.
         FileNotFoundError: the data root does not exist.
     """
-    import time
-
-    from stag.data import available, load
-    from stag.data.params import loader_params
-    from stag.preprocess.pipeline import PrepareConfig, prepare_dataset
-
     if dataset not in available():
         raise ValueError(f"unknown dataset {dataset!r}; available: {', '.join(available())}")
     if data_root not in (None, "") and not Path(data_root).exists():
@@ -123,8 +124,6 @@ def holdout_split(prepared: list, test_subjects: int) -> HoldOut:
     Raises:
         ValueError: ``test_subjects`` is not between 1 and the number of subjects - 1.
     """
-    from stag.train.dataset import collate
-
     groups = np.array([p.subject for p in prepared], dtype=object)
     _, train_idx, test_idx = next(LastSubjectsOut(n_test=test_subjects).split(groups))
     train_clips, test_clips = [prepared[i] for i in train_idx], [prepared[i] for i in test_idx]
@@ -166,9 +165,6 @@ def chapter_setup(*, seed: int = 0, n_subjects: int = 10, clips_per_subject: int
         cache_dir: preprocessing cache folder (``None``: no cache).
         jobs: preprocessing worker processes.
     """
-    from stag.faces import au_prior_adjacency
-    from stag.preprocess.pipeline import PrepareConfig
-
     data = load_and_prepare("synthetic", prepare_config=PrepareConfig(image_size=image_size, keyframes=keyframes,
                                                                       flow_method=flow_method),
                             cache_dir=cache_dir, jobs=jobs, progress=False,
@@ -183,8 +179,6 @@ def forward_details(model, batch: dict):
     """``model.forward_details`` on a collated batch, in eval mode and without gradients:
     the attention maps, adjacency and gates the chapters plot
     (:class:`~stag.models.output.ModelOutput`, detached)."""
-    import torch
-
     model.eval()
     with torch.no_grad():
         return model.forward_details(batch["flows"], batch["rois"], batch["key_mask"], batch["magnitudes"]).detach()

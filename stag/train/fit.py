@@ -18,10 +18,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from stag.device import resolve_device
 from stag.files import atomic_write
 from stag.train.config import TrainConfig, stable_hash
 from stag.train.loop import predict_proba, train_fold
 from stag.train.metrics import scores
+from stag.train.run import ModelSpec, data_fingerprint, pack_prepared
 
 CACHE_FOLDER = "fit"
 
@@ -29,8 +31,6 @@ CACHE_FOLDER = "fit"
 def prepared_fingerprint(prepared: Sequence) -> str:
     """Hash of the prepared clips' arrays, labels, AUs and ids: the ``data`` fingerprint that
     :func:`stag.train.run_protocol` records for the same clips."""
-    from stag.train.run import data_fingerprint, pack_prepared
-
     return data_fingerprint(pack_prepared(list(prepared)))
 
 
@@ -38,9 +38,6 @@ def fit_key(model_name: str, train_prepared: Sequence, config: TrainConfig, **bu
     """Cache key of :func:`fit_or_load`: a stable hash of the model name, its build arguments
     (arrays by content), the whole :class:`TrainConfig`, the device it resolves to, the torch
     version and the training clips' fingerprint."""
-    from stag.device import resolve_device
-    from stag.train.run import ModelSpec
-
     spec = ModelSpec(model_name, dict(build_kwargs)).describe()
     return stable_hash({"model": spec["name"], "kwargs": spec["kwargs"], "config": config.to_dict(),
                         "device": resolve_device(config.device).type, "torch": torch.__version__,
@@ -67,8 +64,6 @@ def fit(model_name: str, train_prepared: Sequence, config: TrainConfig, **build_
     Raises:
         ValueError: no training clips, ``num_classes`` missing, or ``selection="oracle"``.
     """
-    from stag.train.run import ModelSpec
-
     train_prepared = list(train_prepared)
     if not train_prepared:
         raise ValueError(f"fit({model_name!r}): no training clips")
@@ -110,8 +105,6 @@ def fit_or_load(model_name: str, train_prepared: Sequence, config: TrainConfig, 
     key = fit_key(model_name, train_prepared, config, **build_kwargs)
     path = Path(cache_dir) / CACHE_FOLDER / f"{model_name}-{key}.pt"
     if path.exists():
-        from stag.train.run import ModelSpec
-
         saved = torch.load(path, map_location="cpu", weights_only=False)
         model = ModelSpec(model_name, dict(build_kwargs)).build()
         model.load_state_dict(saved["state_dict"])

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
+from stag.device import resolve_device
 from stag.train.config import ORACLE_WARNING, TrainConfig
 from stag.train.dataset import augment, check_au_targets, collate
 from stag.train.metrics import scores
@@ -60,6 +62,7 @@ def make_loss(config: TrainConfig, labels: np.ndarray, num_classes: int, device:
     """Focal loss from :mod:`stag.models.losses`; ``loss="ce"`` is its ``gamma=0`` case
     (cross-entropy). With ``class_weighting``, per-class ``alpha`` from the training fold's
     labels (:func:`~stag.models.losses.class_balanced_alpha`, inverse frequency)."""
+    # lazy: `stag --help` loads this module; stag.models.losses loads only when used
     from stag.models.losses import FocalLoss, class_balanced_alpha
 
     alpha = class_balanced_alpha(labels, num_classes) if config.class_weighting else None
@@ -152,10 +155,6 @@ def train_fold(model_factory: Callable[[], nn.Module], train: Sequence, test: Se
             (default: ``p.dataset/p.subject``).
         progress: show a tqdm bar over epochs.
     """
-    from tqdm import tqdm
-
-    from stag.device import resolve_device
-
     seed = config.seed if seed is None else seed
     device = resolve_device(config.device)
     amp = bool(config.amp and device.type == "cuda")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -75,8 +75,6 @@ class Protocol:
         raise NotImplementedError
 
     def describe(self) -> dict:
-        from dataclasses import asdict
-
         return asdict(self)
 
 
@@ -136,6 +134,7 @@ class StratifiedKFold(Protocol):
     random_state: int = 0
 
     def _split(self, groups, labels, datasets):
+        # lazy: sklearn is slow to import (python -X importtime); only this function needs it
         from sklearn.model_selection import StratifiedKFold as _SKF
 
         warnings.warn(

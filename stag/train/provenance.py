@@ -28,6 +28,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+import torch
+
+import stag
+from stag.device import resolve_device
+
 _CHUNK = 1 << 20
 
 
@@ -43,8 +49,6 @@ def source_commit(path: str | Path | None = None) -> tuple[str, bool]:
     ``"stag-<version>"`` and ``dirty`` is ``False``. ``dirty`` means tracked files differ from
     HEAD (untracked files are ignored).
     """
-    import stag
-
     path = Path(path) if path is not None else Path(stag.__file__).resolve().parent
     try:
         def git(*a):
@@ -72,10 +76,6 @@ def machine(device: str = "auto") -> dict:
 
     ``device`` is resolved (``"auto"`` -> ``"cuda"``/``"cpu"``) and a GPU is named.
     """
-    import torch
-
-    from stag.device import resolve_device
-
     try:
         dev = resolve_device(device)
         dev_name = str(dev)
@@ -153,8 +153,6 @@ def data_checksum(clipset) -> str:
     enter by their ``fingerprint`` (generator version and parameters) or, failing that, by
     their in-memory arrays.
     """
-    import numpy as np
-
     params = getattr(clipset, "params", {}) or {}
     root = Path(params["data_root"]).resolve() if params.get("data_root") else None
     whole, listed = dataset_files(clipset)

@@ -31,10 +31,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
+from tqdm import tqdm
 
+from stag.data.aus import AU_VOCAB
+from stag.faces import ROI_TABLE, au_prior_adjacency
 from stag.files import atomic_write
+from stag.preprocess.prepared import Prepared
 from stag.train.config import ORACLE_LABEL, ORACLE_WARNING, TrainConfig, fold_seed, stable_hash
 from stag.train.dataset import check_au_targets
+from stag.train.loop import train_fold
 from stag.train.metrics import bootstrap_ci, confusion_matrix, per_group_scores, scores
 from stag.train.protocols import Protocol, get_protocol
 from stag.train.provenance import provenance, python_call
@@ -56,6 +62,7 @@ class ModelSpec:
     def build(self):
         if self.factory is not None:
             return self.factory(**self.kwargs)
+        # lazy: `stag --help` loads this module; stag.models loads only when used
         from stag.models import build
 
         return build(self.name, **self.kwargs)
@@ -75,7 +82,6 @@ def model_spec(model: str | ModelSpec | Callable, prepared: Sequence, num_classe
     """Fill in the data-dependent arguments (classes, channels, ROIs, AU prior) of a model."""
     if isinstance(model, ModelSpec):
         return model
-    from stag.data.aus import AU_VOCAB
 
     first = prepared[0]
     kwargs = {
@@ -88,6 +94,7 @@ def model_spec(model: str | ModelSpec | Callable, prepared: Sequence, num_classe
     }
     if callable(model):
         return ModelSpec(getattr(model, "__name__", "custom"), kwargs, factory=model)
+    # lazy: `stag --help` loads this module; stag.models loads only when used
     from stag.models import list_models
 
     if model not in list_models():
@@ -96,8 +103,6 @@ def model_spec(model: str | ModelSpec | Callable, prepared: Sequence, num_classe
 
 
 def _default_prior(num_rois: int) -> np.ndarray | None:
-    from stag.faces import ROI_TABLE, au_prior_adjacency
-
     return au_prior_adjacency() if num_rois == len(ROI_TABLE) else None
 
 
@@ -108,12 +113,11 @@ def load_fold_model(path: str | Path, map_location: str = "cpu"):
     ``model``, ``model_kwargs``, ``class_names``, ``train_config``, ``config_hash`` and
     ``test_clip_ids``.
     """
-    import torch
-
     ckpt = torch.load(Path(path), map_location=map_location, weights_only=False)
     kwargs = dict(ckpt["model_kwargs"])
     if kwargs.get("prior") is not None:
         kwargs["prior"] = np.asarray(kwargs["prior"], dtype=np.float32)
+    # lazy: `stag --help` loads this module; stag.models loads only when used
     from stag.models import build
 
     model = build(ckpt["model"], **kwargs)
@@ -158,6 +162,7 @@ class Results:
         return self.selection == "oracle"
 
     def to_dict(self) -> dict:
+        # lazy: `stag --help` loads this module; stag.environment loads only when used
         from stag.environment import device_summary, package_versions
 
         d = {
@@ -238,8 +243,6 @@ def pack_prepared(prepared: Sequence) -> dict:
 def unpack_prepared(pack: dict, idx: np.ndarray) -> list:
     """The clips ``idx`` of a :func:`pack_prepared` pack, as :class:`~stag.preprocess.prepared.Prepared`
     (without their keyframe indices, which training does not read)."""
-    from stag.preprocess.prepared import Prepared
-
     return [Prepared(clip_id=pack["clip_id"][i], subject=pack["subject"][i], dataset=pack["dataset"][i],
                      label=int(pack["label"][i]), flows=pack["flows"][i], key_mask=pack["key_mask"][i],
                      magnitudes=pack["magnitudes"][i], key_indices=np.zeros(0, np.int64),
@@ -263,6 +266,7 @@ def data_fingerprint(pack: dict) -> str:
 def _torch_threads(n: int | None, worker: bool = False) -> Iterator[None]:
     """``n`` threads for a fold (see :mod:`stag.threads`): for good in a worker process we own,
     restored afterwards in the caller's process."""
+    # lazy: `stag --help` loads this module; stag.threads loads only when used
     from stag.threads import configure_process, limit_threads
 
     if worker and n is not None:
@@ -282,8 +286,6 @@ def fold_task(pack: dict, spec: ModelSpec, fold: str, train_idx: np.ndarray, tes
     ``threads``: torch/BLAS/OpenCV threads of the fold (None: leave them); ``worker``: this
     process is a pool worker, whose thread settings are set for good (:mod:`stag.threads`).
     """
-    from stag.train.loop import train_fold
-
     start, cpu_start = time.perf_counter(), time.process_time()
     with _torch_threads(threads, worker=worker), warnings.catch_warnings():
         if config.is_oracle:  # warned once by run_protocol, not once per fold
@@ -409,12 +411,10 @@ def _finished_folds(out: Path, chash: str) -> dict[str, dict]:
 
 
 def _execute(pending, pack, spec, config, num_classes, jobs, dask, threads, progress) -> Iterator[dict]:
-    from tqdm import tqdm
-
     bar = tqdm(total=len(pending), desc=f"{spec.name} folds", disable=not progress or not pending)
     try:
         if dask is not None:
-            from distributed import Client, as_completed
+            from distributed import Client, as_completed  # lazy: Dask is slow to import; only --dask needs it
 
             client = dask if isinstance(dask, Client) else Client(dask)
             try:
@@ -430,7 +430,7 @@ def _execute(pending, pack, spec, config, num_classes, jobs, dask, threads, prog
                 if not isinstance(dask, Client):
                     client.close()
         elif jobs > 1 and len(pending) > 1:
-            from joblib import Parallel, delayed, parallel_config
+            from joblib import Parallel, delayed, parallel_config  # lazy: `stag --help` loads this module
 
             # Workers start with `threads` in OMP/MKL/OpenBLAS_NUM_THREADS (joblib) and set the
             # rest themselves (worker=True): jobs x threads never exceeds the cores.
@@ -486,8 +486,6 @@ def run_identity(pack: dict, class_names, spec: ModelSpec, proto: Protocol, trai
 
 
 def _write_fold(out, res, pack, splits, spec, config, chash, class_names) -> None:
-    import torch
-
     fold, fo = res["fold"], res["output"]
     test_idx = next(te for f, _, te in splits if f == fold)
     d = out / "folds" / fold_dirname(fold)

@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from stag.models import list_models
 from stag.train.config import TrainConfig, stable_hash
 from stag.train.run import Results, data_fingerprint, fold_dirname, pack_prepared, run_protocol
 
 
 def parse_models(models: str | Sequence[str]) -> list[str]:
     """``"stag, ststnet"`` or a list -> ``["stag", "ststnet"]`` (validated against the registry)."""
-    from stag.models import list_models
-
     names = [m.strip() for m in (models.split(",") if isinstance(models, str) else models) if str(m).strip()]
     unknown = [m for m in names if m not in list_models()]
     if unknown or not names:

@@ -8,9 +8,14 @@ worker processes (joblib, Dask) can import them.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import torch
 from torch import nn
+
+from stag.faces import ROI_TABLE
+from stag.preprocess.prepared import Prepared
 
 
 def toy_prepared(n_subjects: int = 6, clips_per_subject: int = 6, *, num_classes: int = 3, keyframes: int = 2,
@@ -20,9 +25,6 @@ def toy_prepared(n_subjects: int = 6, clips_per_subject: int = 6, *, num_classes
     Class ``c`` moves the left half of the face along ``u`` with sign/strength depending on
     ``c``; a subject adds its own bias so that LOSO is not trivial.
     """
-    from stag.faces import ROI_TABLE
-    from stag.preprocess.prepared import Prepared
-
     rng = np.random.default_rng(seed)
     n_rois = len(ROI_TABLE)
     out = []
@@ -77,7 +79,5 @@ class TinyNet(nn.Module):
         return self.head(self._features(flows, key_mask))
 
     def forward_details(self, flows, rois, key_mask, magnitudes):
-        from types import SimpleNamespace
-
         f = self._features(flows, key_mask)
         return SimpleNamespace(logits=self.head(f), au_logits=None if self.au_head is None else self.au_head(f))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import seaborn as sns
 
 from stag.viz.theme import PALETTE, SEQUENTIAL_CMAP, new_figure
 
@@ -55,8 +56,6 @@ def plot_apex_weight(table, *, by: str = "model", ax=None, title: str | None = N
     Returns:
         The axes.
     """
-    import seaborn as sns
-
     if ax is None:
         _, ax = new_figure(width=6, height=3.6)
     sns.boxplot(data=table, x=by, y="apex_weight", ax=ax, color=PALETTE[5], width=0.5, fliersize=0)
@@ -82,8 +81,6 @@ def plot_cross_attention(graph_to_time, time_to_graph, roi_names: Sequence[str],
     Returns:
         The figure.
     """
-    import seaborn as sns
-
     g2t = np.asarray(graph_to_time, dtype=float)
     t2g = np.asarray(time_to_graph, dtype=float)
     g2t = g2t.mean(0) if g2t.ndim == 3 else g2t
@@ -119,8 +116,6 @@ def plot_fusion_gate(table, *, ax=None, title: str | None = None):
     Returns:
         The axes.
     """
-    import seaborn as sns
-
     if ax is None:
         _, ax = new_figure(width=5.5, height=3.6)
     sns.stripplot(data=table, x="class", y="graph_share", hue="class", ax=ax, size=4, alpha=0.7, legend=False,

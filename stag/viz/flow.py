@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from stag.preprocess.flow import flow_magnitude, flow_to_rgb
 from stag.viz.theme import PALETTE, new_figure
 
 
@@ -29,8 +30,6 @@ def plot_flow_panels(face: np.ndarray, flows: dict, strain: dict | None = None, 
     """Face, then one colour-coded flow per entry of ``flows`` (name -> ``(H, W, 2)``), and
     optionally a row of strain maps (name -> ``(H, W)``). Hue = direction, brightness = magnitude,
     with a shared ``max_magnitude`` so panels compare. Returns the figure."""
-    from stag.preprocess.flow import flow_magnitude, flow_to_rgb
-
     names = list(flows)
     nrows = 2 if strain else 1
     ncols = len(names) + 1
@@ -61,8 +60,6 @@ def plot_flow_panels(face: np.ndarray, flows: dict, strain: dict | None = None, 
 
 
 def _colour_wheel(size: int) -> np.ndarray:
-    from stag.preprocess.flow import flow_to_rgb
-
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) - (size - 1) / 2
     f = np.stack([xx, yy], -1)
     rgb = flow_to_rgb(f, size / 2)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import seaborn as sns
 
 from stag.viz.theme import DIVERGING_CMAP, PALETTE, SEQUENTIAL_CMAP, new_figure
 
 
 def _heat(ax, m, names, *, title, cmap=SEQUENTIAL_CMAP, vmin=None, vmax=None, center=None, cbar_label=None):
-    import seaborn as sns
-
     sns.heatmap(np.asarray(m), xticklabels=names, yticklabels=names, cmap=cmap, vmin=vmin, vmax=vmax, center=center,
                 square=True, ax=ax, cbar_kws={"shrink": 0.6, "label": cbar_label or ""})
     ax.tick_params(labelsize=6)

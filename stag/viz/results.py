@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import seaborn as sns
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from stag.viz.theme import PALETTE, SEQUENTIAL_CMAP, new_figure
 
@@ -14,8 +16,6 @@ from stag.viz.theme import PALETTE, SEQUENTIAL_CMAP, new_figure
 def plot_confusion(cm: np.ndarray, class_names: Sequence[str], *, ax=None, normalise: bool = True,
                    title: str = ""):
     """Confusion matrix (rows = truth) as a heat map; cells show row-normalised recall and counts."""
-    import seaborn as sns
-
     if ax is None:
         _, ax = new_figure(width=3.8, height=3.4)
     cm = np.asarray(cm)
@@ -80,8 +80,6 @@ def plot_honest_vs_oracle(table: pd.DataFrame, *, ax=None):
 
 def plot_per_dataset(table: pd.DataFrame, metric: str = "uf1", *, ax=None):
     """Bars of ``metric`` per dataset (x) and model (colour) from a per-dataset long table."""
-    import seaborn as sns
-
     if ax is None:
         _, ax = new_figure(width=5.5, height=3.4)
     sns.barplot(table, x="dataset", y=metric, hue="model", palette=list(PALETTE), errorbar="sd", ax=ax)
@@ -128,7 +126,6 @@ def plot_accuracy_vs_cost(points: pd.DataFrame, panels: Sequence[tuple[str, str]
     panels = [(c, lab) for c, lab in panels if c in points and points[c].notna().any()]
     if not panels:
         raise ValueError("none of the panel columns is in points")
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     fig, axes = new_figure(1, len(panels), width=width, height=height, sharey=True, squeeze=False)
     for ax, (column, xlabel) in zip(axes[0], panels):

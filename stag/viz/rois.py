@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.patches import Rectangle
 
+from stag.data.aus import AU_NAMES
 from stag.faces import ROI_NAMES, ROI_TABLE
 from stag.viz.theme import PALETTE, new_figure
 
@@ -22,8 +26,6 @@ def plot_rois(face: np.ndarray, boxes: np.ndarray, names=None, ax=None, *, landm
     Returns:
         The axes.
     """
-    from matplotlib.patches import Rectangle
-
     names = ROI_NAMES if names is None else names
     if ax is None:
         _, ax = new_figure(width=5, height=5)
@@ -47,10 +49,6 @@ def plot_rois(face: np.ndarray, boxes: np.ndarray, names=None, ax=None, *, landm
 
 def roi_table_frame():
     """The ROI table as a :class:`pandas.DataFrame` (region, mirror, landmarks, AUs with names)."""
-    import pandas as pd
-
-    from stag.data.aus import AU_NAMES
-
     rows = [{
         "region": r.name,
         "mirror": r.mirror,
@@ -63,8 +61,6 @@ def roi_table_frame():
 
 def plot_adjacency(adj: np.ndarray, names=None, ax=None, title: str = "AU prior adjacency"):
     """Heat map of an ``(N, N)`` ROI adjacency matrix. Returns the axes."""
-    import seaborn as sns
-
     names = ROI_NAMES if names is None else names
     if ax is None:
         _, ax = new_figure(width=6.5, height=5.5)
