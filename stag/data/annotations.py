@@ -72,7 +72,7 @@ def read_cells(path: Path, sheet: str | int | None = None) -> list[list[object]]
         raise FileNotFoundError(f"annotation file {path} not found")
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        import openpyxl
+        import openpyxl  # lazy: only spreadsheets need it (CSV annotations do not)
 
         try:
             book = openpyxl.load_workbook(path, read_only=True, data_only=True)
