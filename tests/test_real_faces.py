@@ -126,7 +126,8 @@ def _fake_run(name: str, model: str, seed: int, rng, n_clips: int = 24, signal: 
             imp = rng.random(len(ROI_NAMES)) + signal * coded
             rows.append({"run": name, "model": model, "selection": "inner_val", "seed": seed, "fold": f"s{c % 6}",
                          "clip_id": f"ds/s{c % 6}/clip{c}", "subject": f"s{c % 6}", "dataset": "ds", "label": c % 2,
-                         "pred": 0, "method": method, "coded_aus": "1", "coded_rois": "|".join(np.array(ROI_NAMES)[coded]),
+                         "pred": 0, "method": method, "coded_aus": "1",
+                         "coded_rois": "|".join(np.array(ROI_NAMES)[coded]),
                          "importance": RF.format_importance(imp), "top_rois": "", "edges": ""})
     return RF.score_rows(pd.DataFrame(rows))[list(RF.COLUMNS)]
 
@@ -140,7 +141,8 @@ def recorded(tmp_path):
             _fake_run(name, model, seed, rng, signal=signal).to_csv(tmp_path / f"{name}.csv", index=False)
             (tmp_path / f"{name}.json").write_text(json.dumps({
                 "run": name, "explain": RF.RealFacesConfig().to_dict(),
-                "clips": {"run": 30, "scored": 24, "subjects_scored": 6, "excluded": {"no coding": 6}, "no_roi_aus": []}}))
+                "clips": {"run": 30, "scored": 24, "subjects_scored": 6, "excluded": {"no coding": 6},
+                          "no_roi_aus": []}}))
     return tmp_path
 
 
@@ -201,7 +203,8 @@ def test_fold_rows_of_an_untrained_model(name):
     rng = np.random.default_rng(0)
     clips = [Prepared(clip_id=f"x/{i}", subject=str(i % 2), dataset="casme2", label=i % 3,
                       flows=rng.normal(size=(1, 3, 32, 32)).astype(np.float32), key_mask=np.ones(1, bool),
-                      magnitudes=np.ones(1, np.float32), key_indices=np.zeros(1, np.int64), rois=roi_boxes(template_landmarks(32), 32))
+                      magnitudes=np.ones(1, np.float32), key_indices=np.zeros(1, np.int64),
+                      rois=roi_boxes(template_landmarks(32), 32))
              for i in range(3)]
     codes = RF.Codes({c.clip_id: (4, 12) for c in clips}, pd.DataFrame())
     cfg = RF.RealFacesConfig(n_steps=4, batch_size=2)

@@ -37,9 +37,29 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
+from tqdm import tqdm
 
+from stag.data import load
 from stag.explain import roi_ranking as R
+from stag.explain.attributions import (
+    AttributionConfig,
+    attribute_flows,
+    model_details,
+    resolve_layer,
+    roi_layer_attribution,
+    roi_occlusion,
+)
+from stag.explain.scores import roi_mass
+from stag.explain.study import fold_checkpoints, heldout_clips
 from stag.faces import ROI_NAMES, au_region_of
+from stag.files import atomic_write_text
+from stag.preprocess.pipeline import PrepareConfig
+from stag.threads import limit_threads
+from stag.train.dataset import collate
+from stag.train.experiment import load_and_prepare
+from stag.train.provenance import command_line, data_checksum, machine, python_call, source_commit, utc_now
+from stag.train.run import data_fingerprint, load_fold_model, pack_prepared
 
 METHODS: tuple[str, ...] = ("roi_occlusion", "layer_ig", "adjacency", "pixel_ig")
 GRAPH_METHODS: tuple[str, ...] = ("layer_ig", "adjacency")
@@ -141,8 +161,6 @@ def read_codes(clipset) -> Codes:
 # --------------------------------------------------------------------------- importances
 def model_methods(model) -> tuple[str, ...]:
     """The :data:`METHODS` that apply to ``model``."""
-    from stag.explain.attributions import resolve_layer
-
     out = ["roi_occlusion"]
     try:
         resolve_layer(model, None)
@@ -166,19 +184,6 @@ def roi_importances(model, clips: Sequence, config: RealFacesConfig | None = Non
         ``{"pred": (B,), "importance": {method: (B, N)}, "adjacency": (B, N, N) or None}``; the
         predicted class is the one explained.
     """
-    import torch
-
-    from stag.explain.attributions import (
-        AttributionConfig,
-        attribute_flows,
-        model_details,
-        roi_layer_attribution,
-        roi_occlusion,
-    )
-    from stag.explain.scores import roi_mass
-    from stag.threads import limit_threads
-    from stag.train.dataset import collate
-
     cfg = config or RealFacesConfig()
     methods = model_methods(model)
     model = model.eval()
@@ -283,8 +288,6 @@ def run_info(run_dir: str | Path) -> dict:
 
 def check_data(results: dict, prepared: Sequence) -> None:
     """Raise when ``prepared`` is not the data the run was trained on (its recorded fingerprint)."""
-    from stag.train.run import data_fingerprint, pack_prepared
-
     want = (results.get("provenance") or {}).get("data_fingerprint")
     have = data_fingerprint(pack_prepared(list(prepared)))
     if want and want != have:
@@ -305,11 +308,6 @@ def score_run(run_dir: str | Path, prepared: Sequence, codes: Codes, config: Rea
     Returns:
         One row per clip and method, columns :data:`COLUMNS`.
     """
-    from tqdm import tqdm
-
-    from stag.explain.study import fold_checkpoints, heldout_clips
-    from stag.train.run import load_fold_model
-
     cfg = config or RealFacesConfig()
     run_dir = Path(run_dir)
     results = run_info(run_dir)
@@ -356,11 +354,6 @@ def fold_rows(model, clips: Sequence, codes: Codes, config: RealFacesConfig, *, 
 def load_data(results: dict, data_root: str | Path, codings: str | Path, cache_dir: str | Path | None = None):
     """``(prepared, codes, provenance)``: the run's training data (its recorded loader and
     preprocessing settings, from the cache when there) and the FACS codes of its clips."""
-    from stag.data import load
-    from stag.preprocess.pipeline import PrepareConfig
-    from stag.train.experiment import load_and_prepare
-    from stag.train.provenance import data_checksum
-
     data = results.get("data") or {}
     loaded = load_and_prepare(data["dataset"], data_root=data_root, annotations=data.get("annotations"),
                               prepare_config=PrepareConfig(**data.get("prepare", {})), cache_dir=cache_dir,
@@ -380,8 +373,6 @@ def record_scores(run_dir: str | Path, out: str | Path, *, data_root: str | Path
     ``data``: ``(prepared, codes, checksums)`` from :func:`load_data` to reuse across runs.
     Returns the CSV path.
     """
-    from stag.train.provenance import machine, python_call, source_commit, utc_now
-
     cfg = config or RealFacesConfig()
     run_dir, out = Path(run_dir), Path(out)
     results = run_info(run_dir)
@@ -414,8 +405,6 @@ def record_scores(run_dir: str | Path, out: str | Path, *, data_root: str | Path
     }
     out.mkdir(parents=True, exist_ok=True)
     csv = out / f"{run_dir.name}.csv"
-    from stag.files import atomic_write_text
-
     atomic_write_text(csv, table.to_csv(index=False))
     atomic_write_text(out / f"{run_dir.name}.json", json.dumps(prov, indent=2, default=str))
     return csv
@@ -423,8 +412,6 @@ def record_scores(run_dir: str | Path, out: str | Path, *, data_root: str | Path
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m stag.explain.real_faces RUN_DIR ... --data-root DIR --codings DIR --out DIR``."""
-    from stag.train.provenance import command_line
-
     ap = argparse.ArgumentParser(prog="python -m stag.explain.real_faces", description=__doc__.split("\n\n")[0])
     ap.add_argument("runs", nargs="+", type=Path, help="finished `stag train` LOSO folders (with folds/*/model.pt)")
     ap.add_argument("--data-root", required=True, type=Path)

@@ -24,7 +24,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stag.explain.real_faces import COLUMNS, SCORE_NAMES, RealFacesConfig, score_rows
+from stag.explain.real_faces import (
+    COLUMNS,
+    SCORE_NAMES,
+    RealFacesConfig,
+    load_data,
+    record_scores,
+    run_info,
+    score_rows,
+)
 from stag.train.report import model_role
 
 METRICS: tuple[str, ...] = tuple(SCORE_NAMES.values())  # pointing, mrr, hit3
@@ -42,7 +50,8 @@ class ScoreError(ValueError):
 
 def _config(meta: dict) -> RealFacesConfig:
     e = meta.get("explain") or {}
-    kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in e.items() if k in RealFacesConfig.__dataclass_fields__}
+    kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in e.items()
+          if k in RealFacesConfig.__dataclass_fields__}
     return RealFacesConfig(**kw)
 
 
@@ -391,8 +400,6 @@ def load_or_recompute(records: str | Path, data_root: str | Path = "", *, runs: 
     Raises:
         FileNotFoundError: a recorded run has no trained folds under ``runs``.
     """
-    from stag.explain.real_faces import load_data, record_scores, run_info
-
     if not data_root:
         return load_scores(records), Path(records)
     codings = codings or Path(data_root).parent / "codings"

@@ -12,7 +12,12 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.patches import Rectangle
 
+from stag.explain.real_faces import parse_edges
+from stag.explain.real_faces_report import METRIC_LABELS
+from stag.faces import ROI_NAMES
+from stag.preprocess.rois import roi_boxes, template_landmarks
 from stag.viz.theme import PALETTE, new_figure
 
 # Polylines of the 68-point template: (first, last, closed).
@@ -26,8 +31,6 @@ EDGE_COLOUR = PALETTE[0]
 
 def template_geometry(size: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """``(landmarks (68, 2), boxes (N, 4))`` of the mean face template at ``size`` pixels."""
-    from stag.preprocess.rois import roi_boxes, template_landmarks
-
     lm = template_landmarks(size)
     return lm, roi_boxes(lm, size)
 
@@ -42,10 +45,6 @@ def plot_template_rois(coded: Sequence[str], top: Sequence[str], edges: Sequence
         edges: ``(i, j, weight)`` ROI index pairs (e.g. the strongest learned edges).
         size: template size in pixels (the flow size the ROIs were placed at).
     """
-    from matplotlib.patches import Rectangle
-
-    from stag.faces import ROI_NAMES
-
     lm, boxes = template_geometry(size)
     if ax is None:
         _, ax = new_figure(width=3, height=3.3)
@@ -90,8 +89,6 @@ def plot_example_clips(rows: pd.DataFrame, methods: Sequence[str], *, labels: di
         labels: method -> column title.
         class_names: names of the class ids.
     """
-    from stag.explain.real_faces import parse_edges
-
     clips = list(dict.fromkeys(rows["clip_id"]))
     fig, axes = new_figure(len(clips), len(methods), width=2.3 * len(methods), height=2.6 * len(clips),
                            squeeze=False)
@@ -126,8 +123,6 @@ def plot_gains(summ: pd.DataFrame, metric: str = "mrr", *, labels: dict[str, str
                     color=colours[r["model"]], capsize=3)
     ax.axvline(0, color="0.4", lw=1, ls="--")
     ax.set_yticks(y, [f"{m}: {(labels or {}).get(me, me)}" for m, me in zip(s["model"], s["method"])])
-    from stag.explain.real_faces_report import METRIC_LABELS
-
     ax.set_xlabel(f"{METRIC_LABELS.get(metric, metric)} minus its permutation chance within dataset and class\n"
                   "(95% subject-bootstrap interval)")
     return ax
