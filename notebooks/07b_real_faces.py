@@ -148,4 +148,7 @@ report.provenance(source)
 # again and checks every recorded score, and a test retrains one fold and explains it again.
 # The comparison is with chance for the same class, not with zero: the coded AUs of a class
 # are predictable from the class alone. A score that does not beat that chance is no evidence
-# that the explanation follows the face.
+# that the explanation follows the face. In one sentence:
+
+# %%
+print(report.intro_finding(summary, pairs))

@@ -159,6 +159,8 @@ def test_summary_and_findings_from_recorded_scores(recorded):
     assert "24 CASME II and SAMM clips of 6 subjects" in text and "6 clips without AU codes" in text
     assert "above chance for ROI occlusion" in text and "STAG agrees better" in text
     assert len(RR.headline(summ)) == 4
+    one = RR.intro_finding(summ, pair)
+    assert one.count(".") >= 1 and "with every method" in one and "STAG beats offapexnet" in one
 
 
 def test_a_changed_recorded_score_is_caught(recorded):

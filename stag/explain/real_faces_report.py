@@ -414,3 +414,33 @@ def load_or_recompute(records: str | Path, data_root: str | Path = "", *, runs: 
             data, key = load_data(results, data_root, codings, cache_dir), this
         record_scores(run_dir, out_root, data_root=data_root, codings=codings, data=data)
     return load_scores(out_root), Path(out_root)
+
+
+def intro_finding(summ: pd.DataFrame, pair: pd.DataFrame, *, metric: str = PRIMARY) -> str:
+    """The real-face answer in one sentence, for the book's introduction (from :func:`summary`
+    and :func:`paired`; the outcome is worded whichever way it falls)."""
+    s = summ[(summ["metric"] == metric) & (summ["model"] == "stag")]
+    if s.empty:
+        return "No real-face explanation scores of STAG are recorded yet."
+    name = METRIC_LABELS[metric]
+    above = [f"{METHOD_LABELS[r['method']]} ({_fmt(r['gain'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}])"
+             for _, r in s.iterrows() if _side(r["ci_low"], r["ci_high"]) > 0]
+    head = (f"On {int(s['clips'].iloc[0])} coded CASME II and SAMM clips ({int(s['subjects'].iloc[0])} subjects, "
+            f"seeds {s['seeds'].iloc[0]}), STAG's explanations rank the coded AUs' regions above chance "
+            f"(AU codes permuted within dataset and class; {name} gain, 95% subject interval) "
+            + (f"only with {_list(above)}" if above and len(above) < len(s) else
+               "with every method" if above else "with none of its methods"))
+    p = pair[pair["metric"] == metric]
+    parts = []
+    for b, g in p.groupby("b", sort=False):
+        sides = [_side(lo, hi) for lo, hi in zip(g["ci_low"], g["ci_high"])]
+        methods = [METHOD_LABELS[m] for m in g["method"]]
+        if not any(sides):
+            parts.append(f"no difference from {b} is resolved")
+        else:
+            won = [m for m, x in zip(methods, sides) if x > 0]
+            lost = [m for m, x in zip(methods, sides) if x < 0]
+            parts.append("; ".join(([f"STAG beats {b} with {_list(won)}"] if won else [])
+                                   + ([f"{b} beats STAG with {_list(lost)}"] if lost else [])))
+    tail = ("; on the methods every model has (ROI occlusion, pixel IG), " + ", ".join(parts)) if parts else ""
+    return head + tail + "."
