@@ -338,13 +338,14 @@ def fold_rows(model, clips: Sequence, codes: Codes, config: RealFacesConfig, *, 
         aus = codes.aus[p.clip_id]
         coded = coded_rois(aus)
         for method, values in got["importance"].items():
-            order = np.argsort(-values[i], kind="stable")[:config.k]
+            text = format_importance(values[i])  # the recorded ranking: top ROIs come from it too
+            order = np.argsort(-parse_importance(text), kind="stable")[:config.k]
             rows.append({
                 "run": run, "model": results["model"], "selection": results.get("selection"),
                 "seed": int(results["seed"]), "fold": fold, "clip_id": p.clip_id, "subject": p.subject,
                 "dataset": p.dataset, "label": int(p.label), "pred": int(got["pred"][i]), "method": method,
                 "coded_aus": "+".join(str(a) for a in aus), "coded_rois": _join(np.asarray(ROI_NAMES)[coded]),
-                "importance": format_importance(values[i]), "top_rois": _join(np.asarray(ROI_NAMES)[order]),
+                "importance": text, "top_rois": _join(np.asarray(ROI_NAMES)[order]),
                 "edges": top_edges(got["adjacency"][i], config.top_edges) if method == "adjacency" else "",
             })
     return pd.DataFrame(rows)
