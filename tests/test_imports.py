@@ -149,6 +149,29 @@ def test_library_modules_do_not_import_cli_modules(stag_graph):
     assert not bad, "library modules importing CLI modules: " + "; ".join(f"{a} -> {b}" for a, b in bad)
 
 
+# Dependencies point one way (STYLE.md). Modules of the same rank may import each other (the graph
+# has no cycle); a command-line module sits above everything.
+RANKS = {"faces": 0, "files": 0, "device": 0, "environment": 0, "threads": 0, "data": 1, "preprocess": 2,
+         "models": 3, "train": 4, "explain": 5, "bench": 5, "viz": 5, "book": 6}
+
+
+def upward_imports(edges: dict[str, set[str]], ranks: dict[str, int]) -> list[tuple[str, str]]:
+    """``(module, module of a higher rank it imports)`` pairs, CLI modules exempt."""
+    def rank(m):
+        parts = m.split(".")
+        return ranks.get(parts[1], -1) if len(parts) > 1 else -1
+
+    return sorted((a, b) for a, targets in edges.items() if not is_cli(a) for b in targets
+                  if not is_cli(b) and rank(b) > rank(a) >= 0)
+
+
+def test_dependencies_point_one_way(stag_graph):
+    edges, _ = stag_graph
+    assert set(RANKS) | {"cli", "__main__"} >= {m.split(".")[1] for m in edges if "." in m}, "a new subpackage needs a rank"
+    bad = upward_imports(edges, RANKS)
+    assert not bad, "imports against the layering: " + "; ".join(f"{a} -> {b}" for a, b in bad)
+
+
 def test_no_private_names_across_modules(stag_graph):
     _, private = stag_graph
     assert not private, "private names imported: " + "; ".join(f"{a}: from {m} import {n}" for a, m, n in private)
@@ -189,6 +212,19 @@ def test_checker_finds_an_importlib_cycle_cli_imports_and_private_names(tmp_path
     assert find_cycle(edges) in (["pkg.cli", "pkg.x.cli", "pkg.cli"], ["pkg.x.cli", "pkg.cli", "pkg.x.cli"])
     assert cli_imports(edges) == [("pkg.x.core", "pkg.x.cli")]
     assert private == [("pkg.x.cli", "pkg.x.core", "_helper")]
+
+
+def test_checker_finds_an_upward_import(tmp_path):
+    pkg = _write(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/data/__init__.py": "",
+        "pkg/data/load.py": "def f():\n    from pkg.models.net import Net\n",
+        "pkg/models/__init__.py": "",
+        "pkg/models/net.py": "from pkg.data.load import f\n",
+        "pkg/models/cli.py": "",
+    })
+    edges, _ = import_graph(pkg)
+    assert upward_imports(edges, {"data": 1, "models": 3}) == [("pkg.data.load", "pkg.models.net")]
 
 
 def test_checker_passes_a_clean_package(tmp_path):
