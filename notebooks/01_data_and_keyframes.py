@@ -18,12 +18,8 @@
 #
 # **Can a synthetic set stand in for the licensed real datasets: a facial movement too small
 # to see, faces the real face pipeline accepts, and classes that are learnable but not
-# trivially so?** Real micro-expression datasets (CASME II, SAMM, SMIC, CAS(ME)$^3$...) are
-# licensed per lab and cannot ship with this book, so every chapter runs by default on a
-# **synthetic micro-expression set** that carries the ground truth: the true displacement
-# field, the pixels each action unit (AU) moves, the intensity profile and the 68 landmarks
-# of every frame. The figure shows one clip's onset and apex faces: their plain difference,
-# the same difference magnified ten times, and the true displacement.
+# trivially so?** The figure shows one synthetic clip's onset and apex faces, their difference
+# magnified ten times, and the true displacement.
 
 # %% tags=["parameters", "hide-input"]
 seed = 0
@@ -55,15 +51,21 @@ gen_seconds = time.perf_counter() - start
 positive = max((c for c in clips if c.label_name == "positive"), key=lambda c: max(c.truth["au_intensity"].values()))
 baseline = difference_baseline(clips, size=16)
 
-# %%
+# %% tags=["hide-input"]
 fig = vizdata.plot_apex_difference(positive, magnify=10)
 
-# %%
+# %% tags=["hide-input"]
 print(f"On {len(clips)} clips, a linear model on the true apex-onset difference scores LOSO UF1 "
       f"{baseline.uf1:.3f} (UAR {baseline.uar:.3f}) against {baseline.chance_uf1:.3f} for the majority class; "
       f"a perfect model scores 1.")
 
 # %% [markdown]
+# Real micro-expression datasets (CASME II, SAMM, SMIC, CAS(ME)$^3$...) are licensed per lab
+# and cannot ship with this book, so every chapter runs by default on a **synthetic
+# micro-expression set** that carries the ground truth: the true displacement field, the
+# pixels each action unit (AU) moves, the intensity profile and the 68 landmarks of every
+# frame.
+#
 # The rest of the chapter shows what the set is made of (identities, one clip frame by frame,
 # AU masks, intensity profile, labels), checks that the real face pipeline (dlib's HOG
 # detector and 68-point predictor) accepts the rendered faces, measures the task with that

@@ -17,13 +17,9 @@
 # # Optical flow
 #
 # **Which optical-flow estimator should preprocessing use: the TV-L1 of the
-# micro-expression literature, or something faster?** STAG sees motion, not appearance: its
-# input is the optical flow from the onset frame to each keyframe, on a face aligned to a
-# canonical template, with the optical strain as a third channel. The chart measures each
-# candidate against the synthetic ground truth (the generator knows the true displacement of
-# every pixel): mean end-point error (EPE) inside the face against pairs of 128 x 128 faces
-# per second on **one** core, since preprocessing runs one clip per core. The lines under it
-# are written by `stag.bench.flow.findings` from the same table.
+# micro-expression literature, or something faster?** The chart measures each candidate
+# against the synthetic ground truth; the lines under it are written by
+# `stag.bench.flow.findings` from the same table.
 
 # %% tags=["parameters", "hide-input"]
 seed = 0
@@ -54,14 +50,18 @@ table = pd.concat([
     measure(pairs, DEFAULT_METHODS, timing_seconds).assign(set="synthetic apex"),
 ], ignore_index=True)
 
-# %%
+# %% tags=["hide-input"]
 fig = vizflow.plot_method_chart(table)
 
-# %%
+# %% tags=["hide-input"]
 display(Markdown(findings(table, config.flow_method)))
 
 # %% [markdown]
-# The candidates:
+# STAG sees motion, not appearance: its input is the optical flow from the onset frame to
+# each keyframe, on a face aligned to a canonical template, with the optical strain as a
+# third channel. The chart gives the mean end-point error (EPE) inside the face, where the
+# generator knows the true displacement of every pixel, against pairs of 128 x 128 faces per
+# second on **one** core, since preprocessing runs one clip per core. The candidates:
 #
 # - **TV-L1** (OpenCV `cv2.optflow`), with its default parameters and with a tuned, faster
 #   setting;

@@ -59,10 +59,10 @@ model, history = fit_or_load("stag", data.train_clips, train_config, cache_dir=c
 out = forward_details(model, data.test)
 base = model.connectivity.base.numpy()
 
-# %%
+# %% tags=["hide-input"]
 fig = vizgraph.plot_adjacency_comparison(base, out.adjacency.mean(0).numpy(), ROI_NAMES)
 
-# %%
+# %% tags=["hide-input"]
 edges = adjacency_edges(base, out.adjacency, ROI_NAMES).dropna()
 loc = roi_attention_vs_aus(out.node_attention, [p.aus for p in data.test_clips], [r.aus for r in ROI_TABLE])
 print(f"On {len(loc)} held-out clips, an edge weight changes by {edges['std_across_clips'].mean():.3f} on average "

@@ -61,10 +61,10 @@ table = pd.concat([keyframe_attention_table(o.temporal_attention, data.test["mag
                    .assign(model=name) for name, o in outs.items()], ignore_index=True)
 summary = table.groupby("model")[["apex_weight", "uniform", "entropy", "spearman"]].median()
 
-# %%
+# %% tags=["hide-input"]
 ax = vizatt.plot_apex_weight(table, title="temporal attention on the apex keyframe, held-out clips")
 
-# %%
+# %% tags=["hide-input"]
 print(f"With the prior, the median held-out clip puts {summary.loc['stag', 'apex_weight']:.2f} of its temporal "
       f"attention on the apex keyframe (uniform {summary.loc['stag', 'uniform']:.2f}; without the prior "
       f"{summary.loc['stag_no_mag_prior', 'apex_weight']:.2f}), and the rank correlation of attention with motion "

@@ -74,10 +74,10 @@ uniform = 1.0 / data.test["key_mask"].sum(1, keepdim=True).float()
 per_roi = pd.DataFrame({"share on apex keyframe": on_apex.mean(0).numpy(),
                         "ratio to uniform": (on_apex / uniform).mean(0).numpy()}, index=list(ROI_NAMES))
 
-# %%
+# %% tags=["hide-input"]
 per_roi.sort_values("ratio to uniform", ascending=False).round(3)
 
-# %%
+# %% tags=["hide-input"]
 print(f"Over {len(apex)} held-out clips and {len(ROI_NAMES)} ROIs, {float(on_apex.mean()):.3f} of the graph -> time "
       f"attention falls on the apex keyframe against a uniform {float(uniform.mean()):.3f}; "
       f"{int((per_roi['ratio to uniform'] > 1).sum())} of {len(per_roi)} ROIs read the apex more than uniform.")

@@ -17,14 +17,9 @@
 # # Training and honest evaluation
 #
 # **Does STAG beat its ablations and two published baselines when no model ever sees its
-# test subject, and how much would choosing the epoch on the test subject flatter them?**
-#
-# Every model is trained under leave-one-subject-out (LOSO) evaluation and scored the MEGC
-# way: one confusion matrix summed over all folds, then unweighted F1 (UF1) and unweighted
-# average recall (UAR). Each fold trains for a fixed number of epochs and keeps the last one
-# (`selection="last"`). The figure gives each model's honest scores (mean over seeds, with
-# their spread when there are several); the list below it is written by
-# `stag.train.report.findings` from the same tables.
+# test subject, and how much would choosing the epoch on the test subject flatter them?** The
+# figure gives each model's honest leave-one-subject-out (LOSO) scores; the list under it is
+# written by `stag.train.report.findings` from the same tables.
 
 # %% tags=["parameters", "hide-input"]
 dataset = "synthetic"
@@ -53,7 +48,7 @@ cross_subjects = 6
 cross_noise = 4.0
 results_dir = "../book/executed/results/06_loso_training"
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "hide-output"]
 from pathlib import Path
 
 from IPython.display import Markdown, display
@@ -72,7 +67,6 @@ train_config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=see
 runs_root = Path(cache_dir) / "runs" / "06_loso_training"
 study = {"config": train_config, "seeds": seeds, "root": runs_root, "jobs": jobs, "progress": False}
 
-# %% tags=["hide-input", "hide-output"]
 # Load, prepare and train through the caches (keyed by data and settings): a warm rerun
 # trains nothing.
 data = load_and_prepare(dataset, data_root=data_root or None, annotations=annotations or None,
@@ -91,17 +85,23 @@ summary = report.summary_table(honest)
 comparison = report.oracle_comparison(oracle)
 cross_table = report.cross_dataset_table(cross)
 
-# %%
+# %% tags=["hide-input"]
 ax = vizres.plot_scores(summary)
 ax.set_title(f"{protocol.upper()} on {data.name}, last epoch of {epochs}");
 
-# %%
+# %% tags=["hide-input"]
 display(Markdown(report.findings(summary, comparison, cross_table, epochs=epochs)))
 
-# %%
+# %% tags=["hide-input"]
 report.format_table(summary)[["model", "role", "seeds", "UF1", "UAR", "accuracy"]]
 
 # %% [markdown]
+# ## How the scores are made
+# Every model is trained under LOSO evaluation and scored the MEGC way: one confusion matrix
+# summed over all folds, then unweighted F1 (UF1) and unweighted average recall (UAR). Each
+# fold trains for a fixed number of epochs and keeps the last one (`selection="last"`); the
+# figure shows the mean over seeds, with their spread when there are several.
+#
 # The rest of the chapter shows where these numbers come from: the data, the confusion
 # matrices, the per-dataset scores and their intervals, the oracle comparison and a
 # cross-dataset test. With one seed and a few epochs (the quick profile), differences

@@ -17,14 +17,9 @@
 # # Interpretability: are the explanations right?
 #
 # **When STAG classifies a held-out clip, do the attribution maps land on the action units
-# (AUs) that actually moved?** A heat map cannot be judged by eye, so here it is measured.
-# The synthetic clips record which AUs moved and which pixels they moved, so every map can be
-# checked against the truth. The figure gives each method's **AU-localisation lift**: the
-# share of the map's positive mass inside the active AUs' masks, divided by the masks' share
-# of the image. A map that knows nothing scores 1 (dashed line); the masks themselves reach
-# the ceiling (dotted). Two controls need no model: a *random* map, and the *flow magnitude*
-# (`motion`), which shows how far simply following the input motion gets. The sentence and
-# the list under the figure are written by `stag.explain.report` from the same tables.
+# (AUs) that actually moved?** The figure gives each method's AU-localisation lift on
+# held-out synthetic clips, whose AU masks are known (1 = chance; the dotted line is the
+# masks themselves); the sentence under it is written by `stag.explain.report.headline`.
 
 # %% tags=["parameters", "hide-input"]
 dataset = "synthetic"
@@ -56,7 +51,7 @@ occlusion_window = 8
 occlusion_stride = 4
 threads = 1
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "hide-output"]
 from pathlib import Path
 
 from IPython.display import Markdown, display
@@ -83,7 +78,6 @@ explain_config = ExplainConfig(methods=tuple(m.strip() for m in methods.split(",
                                occlusion_stride=occlusion_stride, clips_per_fold=clips_per_fold,
                                random_state=seed, device=device, threads=threads)
 
-# %% tags=["hide-input", "hide-output"]
 # Trained folds and explanations come from the caches (keyed by data and settings): chapter 6's
 # folds are reused, and a rerun with the same parameters loads the explanations.
 data = load_and_prepare(dataset, data_root=data_root or None, annotations=annotations or None,
@@ -96,16 +90,23 @@ model = runs[0].model
 ex = explanations[model]
 tables = xreport.interpretability_tables(ex, explain_config.methods)
 
-# %%
+# %% tags=["hide-input"]
 if tables.has_truth:
     fig = vizx.plot_localisation(tables.localisation)
     fig.axes[0].set_title(f"{model}: AU-localisation lift on {len(ex.clips)} held-out clips")
 
-# %%
+# %% tags=["hide-input"]
 display(Markdown(xreport.headline(tables)))
 
 # %% [markdown]
 # ## How the maps are made and scored
+# A heat map cannot be judged by eye, so here it is measured: the synthetic clips record which
+# AUs moved and which pixels they moved. The **AU-localisation lift** of a map is the share of
+# its positive mass inside the active AUs' masks, divided by the masks' share of the image. A
+# map that knows nothing scores 1; the masks themselves reach the ceiling. Two controls need
+# no model: a *random* map, and the *flow magnitude* (`motion`), which shows how far simply
+# following the input motion gets.
+#
 # We take the STAG folds that chapter 6 trained under LOSO (same parameters, same cache,
 # nothing is retrained) and explain each fold's model **on its own held-out clips only**,
 # with Captum {cite:p}`kokhlikyan2020captum`:

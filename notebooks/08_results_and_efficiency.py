@@ -16,14 +16,9 @@
 # %% [markdown]
 # # Results and efficiency
 #
-# **Which model buys the most honest accuracy for what it costs to run and to train?** A
-# recogniser for micro-expressions has to be accurate *and* cheap enough to train under LOSO,
-# where every subject means one more model to fit. The figure puts the honest LOSO UF1 of
-# chapter 6 against three costs measured on this machine in one benchmark run (`stag bench
-# model`): CPU latency per clip, parameters, and LOSO training time; marker area grows with
-# the parameter count. Nothing is retrained: the scores are read from chapter 6's cached run
-# tables. The lines under the figure are written by `stag.bench.tradeoff.findings` from the
-# same tables.
+# **Which model buys the most honest accuracy for what it costs to run and to train?** The
+# figure puts chapter 6's honest LOSO UF1 against three costs measured on this machine; the
+# lines under it are written by `stag.bench.tradeoff.findings` from the same tables.
 
 # %% tags=["parameters", "hide-input"]
 cache_dir = "../.stag-cache"
@@ -66,7 +61,6 @@ except (FileNotFoundError, pd.errors.EmptyDataError):  # chapter 6 ran without o
 names = [m for m in parse_models(models) if m in set(runs["model"])]
 summary = report.summary_table(runs[runs["model"].isin(names)])
 
-# %% tags=["hide-input"]
 # The benchmark (every model, HTNet-like included) and the accuracy-cost points of the figure.
 flow_side = output_size or image_size
 batches = tuple(int(b) for b in str(bench_batches).split(","))
@@ -78,15 +72,21 @@ cost = cost_table(bench, reference=reference, batches=batches)
 timing = training_time_table(runs, names)
 points = accuracy_vs_cost(summary, bench, timing, batch=min(batches))
 
-# %%
+# %% tags=["hide-input"]
 fig = vizres.plot_accuracy_vs_cost(points, [("ms_per_clip", "CPU latency, batch 1 (ms/clip)"),
                                             ("params", "parameters"),
                                             ("fold_time_s", "LOSO training time, summed over folds (s)")])
 
-# %%
+# %% tags=["hide-input"]
 print("\n".join(findings(points, cost, model="stag", reference=reference)))
 
 # %% [markdown]
+# A recogniser for micro-expressions has to be accurate *and* cheap enough to train under
+# LOSO, where every subject means one more model to fit. The costs come from one benchmark
+# run (`stag bench model`): CPU latency per clip, parameters, and LOSO training time; marker
+# area grows with the parameter count. Nothing is retrained: the scores are read from
+# chapter 6's cached run tables.
+#
 # ## Honest scores of chapter 6
 # Mean over seeds of the honest (last-epoch) LOSO runs; HTNet-like has no row: it was
 # measured, not trained (its 800-epoch protocol is the cost in the tables below).

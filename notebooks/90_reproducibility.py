@@ -31,7 +31,7 @@ import pandas as pd
 from stag.device import resolve_device
 from stag.environment import device_summary, git_commit, package_versions
 
-# %%
+# %% tags=["hide-input"]
 pd.Series({**device_summary(), "device used": str(resolve_device(device)), "seed": seed,
            "git commit": git_commit("..")}, name="value").to_frame()
 
