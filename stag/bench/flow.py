@@ -17,6 +17,9 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
+
+from stag.preprocess.flow import DEFAULT_FLOW, compute_flow, endpoint_error, optical_strain, warp_image
 
 HELP = "optical flow: pairs/s on one core and end-point error vs known warps (TV-L1, DIS, Farneback)"
 DEFAULT_METHODS = ("tvl1_default", "tvl1", "dis", "dis_medium", "farneback")
@@ -38,6 +41,7 @@ class FlowPair:
 
 
 def _smooth_field(rng: np.random.Generator, size: int, max_px: float, drift_px: float) -> np.ndarray:
+    # lazy: `stag --help` imports every bench suite; cv2 loads when the suite runs
     import cv2
 
     coarse = rng.standard_normal((6, 6, 2)).astype(np.float32)
@@ -50,11 +54,11 @@ def _smooth_field(rng: np.random.Generator, size: int, max_px: float, drift_px: 
 def warp_pairs(n: int = 8, size: int = 128, max_px: float = 2.0, drift_px: float = 0.3,
                seed: int = 0) -> list[FlowPair]:
     """``n`` synthetic faces (one per subject) warped by a smooth known field (see module doc)."""
+    # lazy: `stag --help` imports every bench suite; cv2 loads when the suite runs
     import cv2
 
     from stag.data.synthetic_face import identity_landmarks, random_identity, render_face
     from stag.preprocess.face import face_mask, to_grey
-    from stag.preprocess.flow import warp_image
 
     rng = np.random.default_rng(seed)
     out = []
@@ -76,6 +80,7 @@ def warp_pairs(n: int = 8, size: int = 128, max_px: float = 2.0, drift_px: float
 
 def synthetic_pairs(clips, size: int = 128, face_model=None) -> list[FlowPair]:
     """Aligned (onset, true apex) faces of synthetic clips with their true aligned apex flow."""
+    # lazy: `stag --help` imports every bench suite; stag.preprocess.face loads when the suite runs
     from stag.preprocess.face import align_clip, face_mask
     from stag.preprocess.pipeline import resample_truth
 
@@ -101,10 +106,8 @@ def measure(pairs: list[FlowPair], methods=DEFAULT_METHODS, min_time: float = 0.
     Gaussian as in preprocessing), and ``diff_vs_<reference>`` (mean |flow - reference
     flow| in px, when ``reference`` is among ``methods``).
     """
+    # lazy: `stag --help` imports every bench suite; cv2 loads when the suite runs
     import cv2
-    import pandas as pd
-
-    from stag.preprocess.flow import compute_flow, endpoint_error, optical_strain
 
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
@@ -141,8 +144,6 @@ def method_summary(table: "pd.DataFrame") -> "pd.DataFrame":  # noqa: F821 (pand
     """One row per method from :func:`measure` tables tagged with a ``set`` column
     (``"synthetic apex"`` and ``"warp"``): EPE on each set (px) and pairs/s on one core (on the
     synthetic apex pairs), lowest synthetic-apex EPE first."""
-    import pandas as pd
-
     by = table.pivot_table(index="method", columns="set", values=["epe", "pairs_per_s"])
     return pd.DataFrame({
         "EPE synthetic apex (px)": by["epe"]["synthetic apex"], "EPE warp (px)": by["epe"]["warp"],
@@ -159,8 +160,6 @@ def findings(table: "pd.DataFrame", default: str | None = None,  # noqa: F821
         table: :func:`measure` tables with a ``set`` column (see :func:`method_summary`).
         default: the method to report (default :data:`stag.preprocess.flow.DEFAULT_FLOW`).
     """
-    from stag.preprocess.flow import DEFAULT_FLOW
-
     default = default or DEFAULT_FLOW
     s = method_summary(table)
     epe, speed = "EPE synthetic apex (px)", "pairs/s (one core)"
@@ -187,8 +186,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace):
-    import pandas as pd
-
     tables = []
     for size in args.sizes:
         t = measure(warp_pairs(args.pairs, size, seed=args.seed), args.methods, args.min_time)
