@@ -20,7 +20,8 @@ from stag.preprocess.prepared import Prepared
 
 # Bump when a change to the preprocessing code changes its output. prepare-5: the keyframe
 # magnitude curve uses DEFAULT_FLOW (tuned DIS) instead of DIS "medium", so keyframes moved.
-CODE_VERSION = "prepare-5"
+# prepare-6: truth["landmark_nme"] is normalised by the outer-eye-corner distance (36/45).
+CODE_VERSION = "prepare-6"
 
 _ARRAYS = ("flows", "key_mask", "magnitudes", "key_indices", "rois", "landmarks", "face")
 
