@@ -93,7 +93,7 @@ ax.set_title(f"{protocol.upper()} on {data.name}, last epoch of {epochs}");
 display(Markdown(report.findings(summary, comparison, cross_table, epochs=epochs)))
 
 # %% tags=["hide-input"]
-report.format_table(summary)[["model", "role", "seeds", "UF1", "UAR", "accuracy"]]
+report.format_table(summary)[["model", "role", "seeds", "UF1", "UAR", "accuracy"]].set_index("model")
 
 # %% [markdown]
 # ## How the scores are made
@@ -140,7 +140,7 @@ fig = vizres.plot_confusions([(r.model, r.confusion) for r in honest if r.seed =
 
 # %%
 runs = report.runs_table(honest)
-runs[["model", "seed", "uf1", "uf1_ci_low", "uf1_ci_high", "uar", "fold_time_s"]].round(3)
+runs[["model", "seed", "uf1", "uf1_ci_low", "uf1_ci_high", "uar", "fold_time_s"]].set_index("model").round(3)
 
 # %%
 report.per_dataset_table(honest).pivot_table(index="model", columns="dataset", values=["uf1", "uar"]).round(3)
@@ -156,14 +156,14 @@ report.per_dataset_table(honest).pivot_table(index="model", columns="dataset", v
 # %%
 if len(comparison):
     vizres.plot_honest_vs_oracle(comparison).set_title("Same runs, two ways of choosing the epoch")
-comparison.drop(columns="protocol", errors="ignore").round(3)
+comparison.drop(columns="protocol", errors="ignore").set_index("model").round(3) if len(comparison) else comparison
 
 # %% [markdown]
 # The oracle run's last epoch should reproduce the honest run of the same model and seed
 # (training never depends on what is evaluated): the difference should be zero.
 
 # %%
-report.oracle_reproduces_honest(honest, oracle).round(3)
+report.oracle_reproduces_honest(honest, oracle).set_index("model").round(3)
 
 # %% [markdown]
 # ## Cross-dataset generalisation
@@ -172,7 +172,7 @@ report.oracle_reproduces_honest(honest, oracle).round(3)
 # composite the source datasets play that role (CASME II -> SAMM, and so on).
 
 # %%
-cross_table.round(3) if len(cross_table) else print("only one dataset: no cross-dataset table")
+cross_table.set_index("model").round(3) if len(cross_table) else print("only one dataset: no cross-dataset table")
 
 # %% [markdown]
 # ## Saving the results

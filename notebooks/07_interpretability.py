@@ -129,7 +129,7 @@ display(Markdown(xreport.headline(tables)))
 settings_table(explanation=explain_config)
 
 # %%
-runs_table(runs)[["model", "n_folds", "uf1", "uar"]].join(xreport.explained_clips(explanations), on="model").round(3)
+runs_table(runs)[["model", "n_folds", "uf1", "uar"]].join(xreport.explained_clips(explanations), on="model").set_index("model").round(3)
 
 # %% [markdown]
 # All findings of the chapter, each computed from a table shown further down:

@@ -71,6 +71,7 @@ def test_cross_dataset_table_means_over_seeds():
     assert table.columns.tolist() == ["model", "train -> test", "uf1", "uar", "accuracy", "n_test"]
     assert len(table) == 1
     assert table.loc[0, "accuracy"] == pytest.approx(0.5) and table.loc[0, "n_test"] == 2
+    assert table["n_test"].dtype.kind == "i"
 
 
 def test_cross_dataset_table_empty_keeps_columns():
@@ -91,3 +92,5 @@ def test_settings_table_one_column_per_config():
     table = report.settings_table(a={"x": 1, "y": (1, 2)}, b={"x": 2, "z": "s"})
     assert table.columns.tolist() == ["a", "b"]
     assert table.loc["y", "a"] == (1, 2) and table.loc["z", "a"] == "" and table.loc["z", "b"] == "s"
+    assert table.index.tolist() == ["x", "y", "z"]  # the configs' own order, not sorted
+    assert report.settings_table(a={"zeta": 1, "alpha": 2}).index.tolist() == ["zeta", "alpha"]

@@ -172,7 +172,8 @@ def cross_dataset_table(results: Iterable) -> pd.DataFrame:
     if folds.empty:
         return pd.DataFrame(columns=cols)
     folds = folds.rename(columns={"fold": "train -> test"})
-    return folds.groupby(["model", "train -> test"], sort=False)[cols[2:]].mean().reset_index()[cols]
+    out = folds.groupby(["model", "train -> test"], sort=False)[cols[2:]].mean().reset_index()[cols]
+    return out.astype({"n_test": int})
 
 
 def oracle_reproduces_honest(honest: Iterable, oracle: Iterable) -> pd.DataFrame:
@@ -199,7 +200,8 @@ def settings_table(**configs) -> pd.DataFrame:
     prepare_config, training=train_config)``. Each config is a dataclass with ``to_dict()`` (or
     a dict); a setting a config lacks is left blank."""
     cols = {name: pd.Series(c if isinstance(c, dict) else c.to_dict(), dtype=object) for name, c in configs.items()}
-    return pd.DataFrame(cols).fillna("")
+    order = list(dict.fromkeys(k for col in cols.values() for k in col.index))  # each config's own order
+    return pd.DataFrame(cols).reindex(order).fillna("")
 
 
 def save_tables(tables: dict[str, pd.DataFrame], folders: Iterable[str | Path]) -> list[Path]:
