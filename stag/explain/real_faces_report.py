@@ -442,5 +442,5 @@ def intro_finding(summ: pd.DataFrame, pair: pd.DataFrame, *, metric: str = PRIMA
             lost = [m for m, x in zip(methods, sides) if x < 0]
             parts.append("; ".join(([f"STAG beats {b} with {_list(won)}"] if won else [])
                                    + ([f"{b} beats STAG with {_list(lost)}"] if lost else [])))
-    tail = ("; on the methods every model has (ROI occlusion, pixel IG), " + ", ".join(parts)) if parts else ""
+    tail = ("; on the methods every model has (ROI occlusion, pixel IG), " + _list(parts)) if parts else ""
     return head + tail + "."
