@@ -17,30 +17,20 @@
 # # Real faces: do the explanations land on the coded action units?
 #
 # **When a model trained on the MEGC2019 composite classifies a held-out real clip, does its
-# explanation point at the facial regions of the action units (AUs) a FACS coder saw in that
-# clip?** The paper says that AU-guided connectivity makes STAG's reasoning more
-# interpretable. The synthetic chapter could check maps against known AU masks. Real faces
-# have no masks, but the CASME II and SAMM clips come with their released FACS codings. Each
-# coded AU names one or two of the model's regions of interest (ROIs), so every explanation
-# becomes a ranking of the 16 ROIs, scored against the coded ones.
-#
-# The table gives, for each model and explanation method, three scores averaged over clips
-# and seeds. The **pointing game** asks whether the top ROI is a coded one. **MRR** is the
-# reciprocal rank of the first coded ROI; it is the primary score, fixed before any real-face
-# score was seen. **Hit@3** asks whether a coded ROI is among the top three. Each score is
-# shown beside its **chance level**: the same ranking scored against the codes of the other
-# clips of the same dataset and class. A model that always points at the brows therefore gains
-# nothing from classes in which most clips code brow AUs. The gain is score minus chance, and
-# its 95% interval resamples *subjects*. Every model explained is an honest checkpoint: the
-# epoch was chosen on an inner validation split of the training subjects, never on the test
-# subject. The sentences under the table are written by `stag.explain.real_faces_report`
-# from the same numbers. No image of a real face is shown: the clips below are drawn on the
-# mean face template.
+# explanation point at the face regions of the action units (AUs) that a FACS coder saw in
+# that clip?** Each explanation ranks the model's regions of interest (ROIs); each coded AU
+# names one or two of them. The table scores the rankings of every model and method:
+# **pointing game** (the top ROI is a coded one), **MRR** (reciprocal rank of the first coded
+# ROI, the primary score, fixed before any real-face score was seen) and **hit@3**. Each score
+# stands beside its **chance level**, the same ranking scored against the codes of the other
+# clips of the same dataset and class. The **gain** is score minus chance, with a 95% interval
+# that resamples subjects. The sentences under the table are written by
+# `stag.explain.real_faces_report` from the same numbers.
 
 # %% tags=["parameters", "hide-input"]
 records = "../results/megc2019_explain"
 data_root = ""
-runs = "../runs/megc2019"
+runs = "../runs/megc2019-retrain"
 codings = ""
 cache_dir = "../.stag-cache"
 
@@ -72,12 +62,21 @@ print(report.findings(summary, pairs, counts))
 # %% [markdown]
 # ## How a clip is scored
 #
+# The paper says that AU-guided connectivity makes STAG's reasoning more interpretable. The
+# synthetic chapter could check maps against known AU masks. Real faces have no masks, but the
+# CASME II and SAMM clips come with their released FACS codings. Every model explained here is
+# an honest checkpoint: its epoch was chosen on an inner validation split of the training
+# subjects, never on the test subject. The chance level matters because the coded AUs of a
+# class are predictable from the class alone: a model that always points at the brows gains
+# nothing from classes in which most clips code brow AUs. No image of a real face is shown; the
+# clips below are drawn on the mean face template.
+#
 # Each held-out clip is explained by the fold that did not train on it, with the class that
 # fold predicted as the target. Every method gives one importance per ROI. Each importance is
 # a magnitude, so evidence for and against the class both count:
 #
-# - **ROI occlusion**: how much the predicted class's logit changes when one ROI's flow is set to zero.
-#   It works for every model.
+# - **ROI occlusion**: how much the predicted class's logit changes when one ROI's flow is set
+#   to zero. It works for every model.
 # - **Pixel IG in ROIs**: Integrated Gradients on the flow pixels from a zero-motion baseline,
 #   `|IG|` averaged inside each ROI box. It works for every model, including the
 #   single-image baselines, which read the same flow.
@@ -85,17 +84,21 @@ print(report.findings(summary, pairs, counts))
 # - **Learned adjacency in-strength**: how strongly the other regions listen to a ROI in
 #   STAG's AU-guided dynamic graph, summed over the other ROIs.
 #
-# The number of IG steps is fixed for every run and listed in the provenance table.
 # A coded AU maps to its regions through the ROI table (AU12 to both mouth corners, AU4 to the
 # inner brows and the glabella). Sides are ignored. SMIC clips have no FACS codes, and they
-# are left out, as are the few clips whose only coded AUs have no region in the table (eye
-# closure, AU43, or the jaw-thrust descriptor 31).
+# are left out, as are the clips whose coded AUs have no region in the table; the sentences
+# under the first table count both.
+#
+# The number of IG steps is fixed for every run and listed in the provenance table. The chapter
+# reads the recorded per-clip scores under `results/megc2019_explain/`. With
+# `-p data_root DIR` it explains again the fold checkpoints of the runs that the real-data
+# chapter retrained with the same parameter (the `runs` folder).
 
 # %% [markdown]
 # ## Gain over chance, per model and method
 #
-# MRR minus its permutation chance within dataset and class. The bars are 95% intervals over resampled
-# subjects; the dashed line is chance.
+# MRR minus its permutation chance within dataset and class. The bars are 95% intervals over
+# resampled subjects; the dashed line is chance.
 
 # %%
 plot_gains(summary, "mrr", labels=report.METHOD_LABELS);
