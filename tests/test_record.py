@@ -138,6 +138,8 @@ def test_tables_and_findings_from_synthetic_records(tmp_path):
     table = record.load_recorded(tmp_path)
     summ = record.summary(table, n_boot=200)
     assert list(summ["model"]) == ["stag", "ststnet"] and set(summ["seeds"]) == {2}
+    assert list(record.headline(summ)["model"]) == ["stag", "ststnet"]
+    assert record.headline(summ, selections=("oracle",)).empty
     assert (summ["uf1_ci_low"] <= summ["uf1_mean"]).all() and (summ["uf1_mean"] <= summ["uf1_ci_high"]).all()
     comp = record.compare(table, n_boot=200)
     assert comp.loc[0, "b"] == "ststnet" and comp.loc[0, "ci_low"] > 0

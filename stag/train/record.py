@@ -274,10 +274,12 @@ def _sel_label(sel: str) -> str:
     return ORACLE_SHORT if sel == "oracle" else sel
 
 
-def headline(summ: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+def headline(summ: pd.DataFrame, digits: int = 3, selections: tuple[str, ...] = SELECTION_ORDER) -> pd.DataFrame:
     """The opening table: model, selection, UF1 mean [min-max] over seeds, its 95%
-    subject-bootstrap interval, UAR mean [min-max], seeds."""
+    subject-bootstrap interval, UAR mean [min-max], seeds; rows of ``selections`` only
+    (e.g. :data:`HONEST`)."""
     f = f"{{:.{digits}f}}"
+    summ = summ[summ["selection"].isin(selections)].reset_index(drop=True)
     return pd.DataFrame({
         "model": summ["model"], "selection": summ["selection"].map(_sel_label), "seeds": summ["seeds"],
         "UF1 mean [min-max]": [f"{f.format(a)} [{f.format(b)}-{f.format(c)}]"
