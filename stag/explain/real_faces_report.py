@@ -281,11 +281,12 @@ def _fmt(v: float) -> str:
     return f"{v:+.3f}"
 
 
-def headline(summ: pd.DataFrame) -> pd.DataFrame:
-    """The opening table: one row per model and method; per score, ``score (chance)`` and the
-    gain with its 95% subject-bootstrap interval."""
+def headline(summ: pd.DataFrame, metrics=METRICS) -> pd.DataFrame:
+    """The opening table: one row per model and method; per score in ``metrics``,
+    ``score (chance)`` and the gain with its 95% subject-bootstrap interval."""
     if summ.empty:
         return pd.DataFrame(columns=["model", "method", "seeds", "clips", "subjects"])
+    summ = summ[summ["metric"].isin(list(metrics))]
     rows = []
     for (model, method), g in summ.groupby(["model", "method"], sort=False):
         r = {"model": model, "method": METHOD_LABELS.get(method, method), "seeds": g["seeds"].iloc[0],
