@@ -108,15 +108,19 @@ def test_bad_inputs():
         select_keyframes(np.zeros(5), 2, strategy="best")
 
 
-def test_apex_error_on_synthetic_clips_is_below_3_frames():
+def test_apex_error_on_synthetic_clips_is_a_small_part_of_the_expression():
+    """The calibrated set has sub-pixel motion, real durations (onset->offset ~65 frames at
+    200 fps, a broad peak) and label-independent blinks and twitches, so the apex is found to
+    within a few frames, not exactly: median <= 6 frames, mean < 12 % of the onset->offset span."""
     from stag.data import load
     from stag.preprocess.face import align_clip, face_mask
 
     clips = load("synthetic", n_subjects=4, clips_per_subject=3, seed=11)
-    errors = []
+    errors, spans = [], []
     for clip in clips:
         al = align_clip(clip.frames, clip.onset, clip_id=clip.clip_id)
         curve = motion_magnitude(al.frames, clip.onset, "flow", mask=face_mask(al.landmarks, 128))
         kf = select_keyframes(curve, 8, clip.onset, clip.offset, smoothing=2.0)
         errors.append(abs(kf.apex - clip.apex))
-    assert np.mean(errors) < 3.0, errors
+        spans.append(clip.offset - clip.onset)
+    assert np.median(errors) <= 6 and np.mean(errors) < 0.12 * np.mean(spans), (errors, spans)
