@@ -139,7 +139,7 @@ if len(examples):
                        labels=report.METHOD_LABELS, class_names=first.get("class_names"));
 
 # %%
-examples[["clip_id", "dataset", "label", "pred", "method", "coded_aus", "coded_rois", "top_rois", "pointing", "mrr",
+examples[["clip_id", "dataset", "label", "pred", "method", "coded_rois", "top_rois", "pointing", "mrr",
           "hit3"]] if len(examples) else "no recorded STAG scores"
 
 # %% [markdown]

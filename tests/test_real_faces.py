@@ -126,7 +126,7 @@ def _fake_run(name: str, model: str, seed: int, rng, n_clips: int = 24, signal: 
             imp = rng.random(len(ROI_NAMES)) + signal * coded
             rows.append({"run": name, "model": model, "selection": "inner_val", "seed": seed, "fold": f"s{c % 6}",
                          "clip_id": f"ds/s{c % 6}/clip{c}", "subject": f"s{c % 6}", "dataset": "ds", "label": c % 2,
-                         "pred": 0, "method": method, "coded_aus": "1",
+                         "pred": 0, "method": method,
                          "coded_rois": "|".join(np.array(ROI_NAMES)[coded]),
                          "importance": RF.format_importance(imp), "top_rois": "", "edges": ""})
     return RF.score_rows(pd.DataFrame(rows))[list(RF.COLUMNS)]

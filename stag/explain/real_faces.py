@@ -21,7 +21,9 @@ explained class, fixed before any score was seen):
 :func:`score_run` explains every fold of a ``stag train`` folder on its own held-out clips,
 :func:`record_scores` writes ``<out>/<run>.csv`` (one row per clip and method, with the raw
 importances, so the scores can be recomputed from the file) and ``<out>/<run>.json``
-(provenance and exclusion counts). ``python -m stag.explain.real_faces RUN_DIR ... --data-root
+(provenance and exclusion counts). A row keeps the *regions* of the clip's coded AUs, never
+the AU codes themselves: the codings are licensed with the datasets and stay out of the
+repository and the book. ``python -m stag.explain.real_faces RUN_DIR ... --data-root
 DIR --codings DIR --out results/megc2019_explain`` does it from a shell.
 """
 
@@ -65,7 +67,7 @@ METHODS: tuple[str, ...] = ("roi_occlusion", "layer_ig", "adjacency", "pixel_ig"
 GRAPH_METHODS: tuple[str, ...] = ("layer_ig", "adjacency")
 #: Columns of a recorded score file, in order.
 COLUMNS: tuple[str, ...] = ("run", "model", "selection", "seed", "fold", "clip_id", "subject", "dataset", "label",
-                            "pred", "method", "coded_aus", "coded_rois", "importance", "top_rois", "edges",
+                            "pred", "method", "coded_rois", "importance", "top_rois", "edges",
                             "pointing", "mrr", "hit3", "chance_pointing", "chance_mrr", "chance_hit3")
 SCORE_NAMES: dict[str, str] = {"pointing": "pointing", "mrr": "mrr", "hit": "hit3"}
 
@@ -335,8 +337,7 @@ def fold_rows(model, clips: Sequence, codes: Codes, config: RealFacesConfig, *, 
     got = roi_importances(model, clips, config)
     rows = []
     for i, p in enumerate(clips):
-        aus = codes.aus[p.clip_id]
-        coded = coded_rois(aus)
+        coded = coded_rois(codes.aus[p.clip_id])
         for method, values in got["importance"].items():
             text = format_importance(values[i])  # the recorded ranking: top ROIs come from it too
             order = np.argsort(-parse_importance(text), kind="stable")[:config.k]
@@ -344,7 +345,7 @@ def fold_rows(model, clips: Sequence, codes: Codes, config: RealFacesConfig, *, 
                 "run": run, "model": results["model"], "selection": results.get("selection"),
                 "seed": int(results["seed"]), "fold": fold, "clip_id": p.clip_id, "subject": p.subject,
                 "dataset": p.dataset, "label": int(p.label), "pred": int(got["pred"][i]), "method": method,
-                "coded_aus": "+".join(str(a) for a in aus), "coded_rois": _join(np.asarray(ROI_NAMES)[coded]),
+                "coded_rois": _join(np.asarray(ROI_NAMES)[coded]),
                 "importance": text, "top_rois": _join(np.asarray(ROI_NAMES)[order]),
                 "edges": top_edges(got["adjacency"][i], config.top_edges) if method == "adjacency" else "",
             })

@@ -84,7 +84,7 @@ def plot_example_clips(rows: pd.DataFrame, methods: Sequence[str], *, labels: di
 
     Args:
         rows: per-clip rows of :func:`stag.explain.real_faces_report.example_clips` (columns
-            ``clip_id, dataset, label, method, coded_aus, coded_rois, top_rois, edges, pointing, mrr``).
+            ``clip_id, dataset, label, method, coded_rois, top_rois, edges, pointing, mrr``).
         methods: the methods to show, in column order.
         labels: method -> column title.
         class_names: names of the class ids.
@@ -105,7 +105,7 @@ def plot_example_clips(rows: pd.DataFrame, methods: Sequence[str], *, labels: di
                                parse_edges(x["edges"]), size=size, ax=ax, title=title)
         x = rows[rows["clip_id"] == cid].iloc[0]
         cls = class_names[int(x["label"])] if class_names is not None else str(x["label"])
-        axes[r, 0].text(-0.08, 0.5, f"{x['dataset']}, {cls}\nAUs {x['coded_aus']}", transform=axes[r, 0].transAxes,
+        axes[r, 0].text(-0.08, 0.5, f"{x['dataset']}, {cls}", transform=axes[r, 0].transAxes,
                         rotation=90, ha="right", va="center", fontsize=8)
     fig.tight_layout()
     return fig
