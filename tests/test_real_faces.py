@@ -123,12 +123,13 @@ def _fake_run(name: str, model: str, seed: int, rng, n_clips: int = 24, signal: 
         coded = np.zeros(len(ROI_NAMES), bool)
         coded[rng.choice(len(ROI_NAMES), 2, replace=False)] = True
         for method in ("roi_occlusion", "pixel_ig"):
-            imp = rng.random(len(ROI_NAMES)) + signal * coded
+            text = RF.format_importance(rng.random(len(ROI_NAMES)) + signal * coded)
+            top = np.argsort(-RF.parse_importance(text), kind="stable")[:3]
             rows.append({"run": name, "model": model, "selection": "inner_val", "seed": seed, "fold": f"s{c % 6}",
                          "clip_id": f"ds/s{c % 6}/clip{c}", "subject": f"s{c % 6}", "dataset": "ds", "label": c % 2,
                          "pred": 0, "method": method,
                          "coded_rois": "|".join(np.array(ROI_NAMES)[coded]),
-                         "importance": RF.format_importance(imp), "top_rois": "", "edges": ""})
+                         "importance": text, "top_rois": "|".join(np.array(ROI_NAMES)[top]), "edges": ""})
     return RF.score_rows(pd.DataFrame(rows))[list(RF.COLUMNS)]
 
 
@@ -166,9 +167,14 @@ def test_summary_and_findings_from_recorded_scores(recorded):
 def test_a_changed_recorded_score_is_caught(recorded):
     path = recorded / "stag-inner_val-seed0.csv"
     rows = pd.read_csv(path, keep_default_na=False)
+    mrr = rows.loc[0, "mrr"]
     rows.loc[0, "mrr"] = 0.123
     rows.to_csv(path, index=False)
     with pytest.raises(RR.ScoreError, match="stag-inner_val-seed0: mrr of"):
+        RR.load_scores(recorded)
+    rows.loc[0, "mrr"], rows.loc[0, "top_rois"] = mrr, "chin"
+    rows.to_csv(path, index=False)
+    with pytest.raises(RR.ScoreError, match="top_rois of"):
         RR.load_scores(recorded)
 
 

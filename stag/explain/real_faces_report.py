@@ -29,10 +29,12 @@ from stag.explain.real_faces import (
     SCORE_NAMES,
     RealFacesConfig,
     load_data,
+    parse_importance,
     record_scores,
     run_info,
     score_rows,
 )
+from stag.faces import ROI_NAMES
 from stag.train.report import model_role
 
 METRICS: tuple[str, ...] = tuple(SCORE_NAMES.values())  # pointing, mrr, hit3
@@ -69,10 +71,22 @@ def read_run(csv: str | Path) -> tuple[pd.DataFrame, dict]:
     return rows, meta
 
 
+def _join_top(importance: str, k: int) -> str:
+    order = np.argsort(-parse_importance(importance), kind="stable")[:k]
+    return "|".join(np.asarray(ROI_NAMES)[order])
+
+
 def rescore(rows: pd.DataFrame, meta: dict, name: str = "") -> pd.DataFrame:
     """``rows`` scored again from their importances; raises :class:`ScoreError` naming the run
-    when a recorded score or chance level differs from the recomputed one."""
+    when a recorded top-ROI list, score or chance level differs from the recomputed one."""
     fresh = score_rows(rows.drop(columns=[c for c in rows if c in METRICS or c.startswith("chance_")]), _config(meta))
+    k = _config(meta).k
+    top = [_join_top(v, k) for v in rows["importance"]]
+    bad = [i for i, (t, r) in enumerate(zip(top, rows["top_rois"])) if t != r]
+    if bad:
+        r = rows.iloc[bad[0]]
+        raise ScoreError(f"recorded scores {name or r['run']}: top_rois of {r['clip_id']} ({r['method']}) is "
+                         f"{r['top_rois']!r} in the file but {top[bad[0]]!r} from its importances")
     for col in (*METRICS, *(f"chance_{m}" for m in METRICS)):
         bad = ~np.isclose(fresh[col].to_numpy(float), rows[col].to_numpy(float), rtol=0, atol=1e-9)
         if bad.any():
