@@ -243,3 +243,21 @@ def test_invalid_v2_parameters_raise(kwargs, match):
     with pytest.raises(ValueError, match=match) as info:
         SyntheticConfig(**kwargs)
     assert "expected" in str(info.value)
+
+
+# ----------------------------------------------------------------------------- calibration
+
+def test_calibration_table_reads_the_committed_points(tmp_path):
+    from stag.data.synthetic_calibration import CALIBRATION_CSV, TARGET_UF1, calibration_table
+
+    table = calibration_table()
+    assert CALIBRATION_CSV.exists() and len(table) >= 1
+    assert {"difficulty", "model", "uf1", "is_default", "in_target", "command"} <= set(table.columns)
+    assert table["uf1"].between(0, 1).all() and TARGET_UF1 == (0.60, 0.70)
+    fake = tmp_path / "c.csv"
+    fake.write_text(f"difficulty,model,uf1,command\n{SyntheticConfig().difficulty},ststnet,0.65,x\n0.9,ststnet,0.4,y\n")
+    t = calibration_table(fake)
+    t = t.sort_values("difficulty")
+    assert t["is_default"].tolist() == [True, False] and t["in_target"].tolist() == [True, False]
+    with pytest.raises(FileNotFoundError, match="calibration"):
+        calibration_table(tmp_path / "missing.csv")

@@ -199,3 +199,27 @@ __all__ = [
     "plot_face_grid", "plot_clip_frames", "plot_apex_difference", "plot_au_masks", "plot_label_distribution",
     "plot_intensity_profile", "plot_landmark_errors", "plot_difference_image_stack", "DIVERGING_CMAP",
 ]
+
+
+def plot_calibration(table, target: tuple[float, float] = (0.60, 0.70)):
+    """UF1 against the synthetic set's ``difficulty``, one line per model, the real-data
+    ``target`` band shaded and the default difficulty marked.
+
+    ``table``: :func:`stag.data.synthetic_calibration.calibration_table` (columns
+    ``difficulty``, ``model``, ``uf1``, ``is_default``).
+    """
+    fig, ax = new_figure(1, 1, width=6.0, height=3.4)
+    ax.axhspan(*target, color=PALETTE[2], alpha=0.15, lw=0, label="real composite (STSTNet-like)")
+    for i, (model, g) in enumerate(table.groupby("model", sort=True)):
+        g = g.groupby("difficulty", as_index=False).agg(uf1=("uf1", "mean"), is_default=("is_default", "any"))
+        ax.plot(g["difficulty"], g["uf1"], "o-", color=PALETTE[i % len(PALETTE)], label=model)
+        d = g[g["is_default"]]
+        ax.plot(d["difficulty"], d["uf1"], "*", ms=14, color=PALETTE[i % len(PALETTE)], mec="black")
+    defaults = table.loc[table["is_default"], "difficulty"].unique()
+    for x in defaults:
+        ax.axvline(x, color="grey", ls="--", lw=1)
+    ax.set_xlabel("difficulty (0 easy ... 1 hard)")
+    ax.set_ylabel("LOSO UF1 (last epoch)")
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig
