@@ -263,7 +263,7 @@ def test_emotions_are_distributions_over_aus():
 
 
 def test_amplitude_range_is_respected():
-    clips = load_synthetic(n_subjects=2, clips_per_subject=6, frames=(10, 12), amplitude=(1.0, 2.0))
+    clips = load_synthetic(n_subjects=2, clips_per_subject=6, frames=(10, 12), amplitude=(1.0, 2.0), difficulty=0.5)
     strongest = np.array([max(c.truth["au_intensity"].values()) for c in clips])
     assert strongest.min() >= 1.0 - 1e-9 and strongest.max() <= 2.0 + 1e-9
     weights = np.array([v for c in clips for v in c.truth["au_intensity"].values()])
