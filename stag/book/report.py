@@ -26,6 +26,7 @@ import pandas as pd
 from stag.book.runner import EXECUTED_DIR, toc_notebooks
 from stag.environment import device_summary, git_commit, package_versions
 from stag.files import atomic_write, atomic_write_text
+from stag.explain import real_faces_report
 from stag.train import record
 from stag.train.report import format_table, summary_table
 
@@ -120,6 +121,7 @@ def headline_markdown(root: Path) -> str:
 
 
 REAL_DATA_RECORDS = Path("results") / "megc2019"
+REAL_FACES_RECORDS = Path("results") / "megc2019_explain"
 
 
 def real_data_markdown(root: Path) -> str:
@@ -133,9 +135,13 @@ def real_data_markdown(root: Path) -> str:
     head = head[["model", "selection", "seeds", "UF1 mean [min-max]", "UF1 95% subject bootstrap", "UAR mean [min-max]"]]
     ens = record.ensembles(table)
     ensemble_sentence = record.ensemble_findings(ens, record.ensemble_compare(table)) + " " if len(ens) else ""
+    scores = real_faces_report.load_scores(root / REAL_FACES_RECORDS)
+    faces = ("\n\n**Do the explanations land on the coded action units?** "
+             + real_faces_report.intro_finding(real_faces_report.summary(scores), real_faces_report.paired(scores))
+             + " (Chapter \"Real faces\".)" if len(scores) else "")
     return (markdown_table(head.to_dict(orient="records"), list(head.columns)) + "\n\n"
             + record.findings(table) + " " + ensemble_sentence + record.component_findings(record.components(table))
-            + "\n")
+            + faces + "\n")
 
 
 def package_results(root: Path, facts: dict, dest: Path) -> Path:
