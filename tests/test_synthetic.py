@@ -26,7 +26,7 @@ def clean():
     """No distractors and no noise: every pixel change comes from the AUs. The motion is larger
     than the calibrated default (sub-pixel), so that 8-bit rounding does not hide the geometry."""
     return load_synthetic(n_subjects=4, clips_per_subject=6, frames=(20, 28), distractors=False, noise=0.0, seed=3,
-                          amplitude=(1.5, 3.0))
+                          amplitude=(1.5, 3.0), difficulty=0.5)
 
 
 def bilinear(field: np.ndarray, pts: np.ndarray) -> np.ndarray:
