@@ -52,11 +52,7 @@ scores, source = report.load_or_recompute(records, data_root, runs=runs, codings
 summary = report.summary(scores)
 pairs = report.paired(scores)
 counts = report.exclusions(source)
-
-# %%
-report.headline(summary, [report.PRIMARY])
-
-# %%
+display(report.headline(summary, [report.PRIMARY]))
 print(report.findings(summary, pairs, counts))
 
 # %% [markdown]
