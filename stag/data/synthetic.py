@@ -132,8 +132,14 @@ class SyntheticConfig:
             annotations: 30 / 0.42 and 34 / 0.5; see :func:`duration_quantiles`).
         margin_frames: ``(min, max)`` neutral frames (at 200 fps) before the onset and after
             the offset, each drawn uniformly.
-        blink_rate: spontaneous blinks per minute (Poisson), default 15.
-        blink_duration: ``(min, max)`` duration of a blink in seconds (default 0.1-0.4).
+        blink_rate: spontaneous blinks per minute (Poisson), default 15. Doughty (2001,
+            Optom Vis Sci 78(10):712-725) puts the spontaneous rate in primary gaze at
+            8.0-21.0 blinks/min (reading 1.4-14.4, conversation 10.5-32.5); Doughty (2002,
+            Optom Vis Sci 79(7):439-447) measured 10.3 +/- 3.1 blinks/min in silent primary
+            gaze. A subject watching a clip is in primary gaze.
+        blink_duration: ``(min, max)`` duration of a blink in seconds (default 0.1-0.4, the
+            usual range of a full blink; eye trackers drop "blinks" under 80 ms or over
+            900 ms as artefacts).
         drift_px, drift_deg: maximum head translation (px at 128) and roll (degrees)
             reached over a clip, relative to the onset frame.
         flicker: relative amplitude of the illumination flicker.
