@@ -99,9 +99,11 @@ plot_paired_differences(comparison);
 #
 # Averaging several trainings is an honest way to gain accuracy, provided the rule is fixed
 # before looking and applied to every model alike. Here: the mean class probabilities of
-# all recorded seeds of a model under inner-validation selection (the `last` view of an
-# oracle record keeps only the predicted class, so it cannot join). `uf1_seed_mean` is the
-# average single seed, for the gain; the interval resamples subjects.
+# each group of three consecutive seeds (0-2, 3-5, ...) of a model under inner-validation
+# selection (the `last` view of an oracle record keeps only the predicted class, so it cannot
+# join). With several groups, `uf1` is the mean over the ensembles, each listed in
+# `uf1_per_ensemble`; `uf1_seed_mean` is the average single seed, for the gain; the interval
+# resamples subjects.
 
 # %%
 ensembles.round(3)

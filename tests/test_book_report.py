@@ -12,7 +12,7 @@ def test_real_data_block_from_the_committed_records():
     assert text.startswith("| model | selection | seeds |")
     assert "| oracle" not in text  # honest rows only
     assert "Under honest LOSO on the MEGC2019 composite" in text
-    assert "Averaging the class probabilities of 3 seeds" in text
+    assert "Averaging the class probabilities of" in text and "seed" in text
     assert "**Do the explanations land on the coded action units?** On 274 coded" in text
 
 

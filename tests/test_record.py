@@ -167,13 +167,22 @@ def test_seed_ensemble_averages_probabilities_and_pairs_models(tmp_path):
     table = record.load_recorded(tmp_path)
     ens = record.ensembles(table, n_boot=200).set_index("model")
     assert ens.loc["stag", "uf1"] == pytest.approx(1.0) and ens.loc["stag", "uf1_seed_mean"] < 0.8
-    assert ens.loc["stag", "selection"] == "inner_val, 3-seed ensemble" and ens.loc["stag", "seeds"] == 3
+    assert ens.loc["stag", "selection"] == "inner_val, 3-seed ensemble" and ens.loc["stag", "seeds"] == "0-2"
     assert ens.loc["ststnet", "uf1"] == pytest.approx(ens.loc["ststnet", "uf1_seed_mean"])  # identical seeds
     diff = record.ensemble_compare(table, n_boot=200).iloc[0]
     assert diff["b"] == "ststnet" and diff["diff"] == pytest.approx(1.0 - ens.loc["ststnet", "uf1"])
     assert diff["ci_low"] > 0
     text = record.ensemble_findings(record.ensembles(table, n_boot=50), record.ensemble_compare(table, n_boot=50))
-    assert "STAG reaches UF1 1.000" in text and "beats the best baseline ensemble, ststnet" in text
+    assert "one ensemble of 3 seeds (seeds 0-2)" in text and "STAG reaches UF1 1.000" in text
+    assert "beats the best baseline's ensembles, ststnet" in text
+    # A second group of seeds (3-5) makes a second ensemble; a lone seed 6 joins none.
+    for seed in (3, 4, 5, 6):
+        _fake_run(tmp_path, f"stag-inner_val-seed{seed}", "stag", seed, y, y, subjects, "inner_val", np.eye(3)[y])
+    two = record.ensembles(record.load_recorded(tmp_path), n_boot=50).set_index("model").loc["stag"]
+    assert two["seeds"] == "0-2, 3-5" and two["ensembles"] == 2 and two["uf1_per_ensemble"] == "1.000, 1.000"
+    assert record.ensemble_compare(record.load_recorded(tmp_path), n_boot=50).iloc[0]["ensembles"] == 1
+    for seed in (3, 4, 5, 6):
+        shutil.rmtree(tmp_path / f"stag-inner_val-seed{seed}")
     (tmp_path / "stag-inner_val-seed0" / "predictions.csv").write_text(
         pd.read_csv(tmp_path / "stag-inner_val-seed0" / "predictions.csv").filter(regex="^(?!p_)").to_csv(index=False))
     with pytest.raises(record.RecordError, match="stag-inner_val-seed0 holds no class probabilities"):

@@ -376,48 +376,74 @@ def _ensemble_preds(runs: list[RecordedRun]) -> tuple[np.ndarray, np.ndarray, np
     return y, np.mean(probs, axis=0).argmax(1), groups, k
 
 
-def ensembles(table: pd.DataFrame, protocol: str = "loso", selection: str = "inner_val", *,
+def _seed_groups(runs: pd.DataFrame, size: int) -> list[tuple[int, ...]]:
+    """Consecutive groups of ``size`` seeds (seeds 0-2, 3-5, ...); an incomplete group is dropped."""
+    seeds = sorted(runs["seed"])
+    return [tuple(seeds[i:i + size]) for i in range(0, len(seeds) - size + 1, size)]
+
+
+def _group_preds(runs: pd.DataFrame, groups: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """``(y_true, preds (G, n), subject groups, k)``: one seed-ensemble prediction per seed group."""
+    out = [_ensemble_preds(list(runs[runs["seed"].isin(g)].sort_values("seed")["record"])) for g in groups]
+    y, _, subjects, k = out[0]
+    for yy, *_ in out[1:]:
+        if not np.array_equal(yy, y):
+            raise RecordError("seed ensembles of one model do not predict the same clips")
+    return y, np.stack([p for _, p, _, _ in out]), subjects, k
+
+
+def ensembles(table: pd.DataFrame, protocol: str = "loso", selection: str = "inner_val", *, size: int = 3,
               n_boot: int = N_BOOT) -> pd.DataFrame:
-    """Seed ensembles: per model, the mean softmax of its seeds under one honest selection.
+    """Seed ensembles: per model, the mean softmax of ``size`` seeds under one honest selection.
 
-    The rule (average the class probabilities of every recorded seed, predict the largest)
-    was fixed before any ensemble was scored and is the same for every model, so it spends
-    no degree of freedom on the test subjects. Only records that keep their probabilities
-    can join (``inner_val`` runs do; the ``last`` view of an oracle record keeps only the
-    predicted class).
+    The rule (average the class probabilities of each group of ``size`` consecutive seeds,
+    0-2, 3-5, ..., and predict the largest) was fixed before any ensemble was scored and is
+    the same for every model, so it spends no degree of freedom on the test subjects. When
+    a model has several complete groups, the row gives the mean over its ensembles (each
+    one listed in ``uf1_per_ensemble``); the interval resamples subjects. Only records that
+    keep their probabilities can join (``inner_val`` runs do; the ``last`` view of an oracle
+    record keeps only the predicted class).
 
-    Columns: ``model, role, selection, seeds, uf1, uf1_ci_low, uf1_ci_high, uar,
-    uf1_seed_mean`` (the mean single-seed UF1, for the gain) and ``uf1_<dataset>``.
+    Columns: ``model, role, selection, seeds, ensembles, uf1, uf1_per_ensemble, uf1_ci_low,
+    uf1_ci_high, uar, uf1_seed_mean`` (the mean single-seed UF1 of the same seeds, for the
+    gain) and ``uf1_<dataset>`` (mean over ensembles).
     """
-    cols = ["model", "role", "selection", "seeds", "uf1", "uf1_ci_low", "uf1_ci_high", "uar", "uf1_seed_mean"]
+    cols = ["model", "role", "selection", "seeds", "ensembles", "uf1", "uf1_per_ensemble", "uf1_ci_low",
+            "uf1_ci_high", "uar", "uf1_seed_mean"]
     runs = table[(table["protocol"] == protocol) & (table["selection"] == selection)] if len(table) else table
     rows = []
     for (model, role), g in (runs.groupby(["model", "role"], sort=False) if len(runs) else []):
-        if len(g) < 2:
+        groups = _seed_groups(g, size)
+        if not groups:
             continue
-        y, pred, groups, k = _ensemble_preds(list(g["record"]))
-        est, lo, hi = subject_bootstrap_ci(y, pred, groups, k, n_boot=n_boot)
-        row = {"model": model, "role": role, "selection": f"{selection}, {len(g)}-seed ensemble", "seeds": len(g),
-               "uf1": est, "uf1_ci_low": lo, "uf1_ci_high": hi, "uar": scores(y, pred, k)["uar"],
-               "uf1_seed_mean": g["uf1"].mean()}
-        ds = np.array([gr.split("/")[0] for gr in groups])
+        y, preds, subjects, k = _group_preds(g, groups)
+        est, lo, hi = subject_bootstrap_ci(y, preds, subjects, k, n_boot=n_boot)
+        each = [scores(y, p, k) for p in preds]
+        used = g[g["seed"].isin([s for grp in groups for s in grp])]
+        row = {"model": model, "role": role, "selection": f"{selection}, {size}-seed ensemble",
+               "seeds": ", ".join(f"{grp[0]}-{grp[-1]}" for grp in groups), "ensembles": len(groups),
+               "uf1": est, "uf1_per_ensemble": ", ".join(f"{e['uf1']:.3f}" for e in each),
+               "uf1_ci_low": lo, "uf1_ci_high": hi, "uar": float(np.mean([e["uar"] for e in each])),
+               "uf1_seed_mean": used["uf1"].mean()}
+        ds = np.array([sub.split("/")[0] for sub in subjects])
         for name in DATASET_NAMES:
             if (ds == name).any():
-                row[f"uf1_{name}"] = scores(y[ds == name], pred[ds == name], k)["uf1"]
+                row[f"uf1_{name}"] = float(np.mean([scores(y[ds == name], p[ds == name], k)["uf1"] for p in preds]))
         rows.append(row)
     out = pd.DataFrame(rows) if rows else pd.DataFrame(columns=cols)
     return _ordered(out.sort_values("uf1", ascending=False, kind="stable")) if rows else out
 
 
 def ensemble_compare(table: pd.DataFrame, a: str = "stag", b: str | None = None, protocol: str = "loso",
-                     selection: str = "inner_val", *, n_boot: int = N_BOOT) -> pd.DataFrame:
-    """UF1 of model ``a``'s seed ensemble minus model ``b``'s (default: the baseline whose
-    ensemble scores best), with a subject-bootstrap interval (both scored on each resample).
+                     selection: str = "inner_val", *, size: int = 3, n_boot: int = N_BOOT) -> pd.DataFrame:
+    """UF1 of model ``a``'s seed ensembles minus model ``b``'s (default: the baseline whose
+    ensembles score best), ensemble by ensemble over the seed groups both have, averaged, with
+    a subject-bootstrap interval (both scored on each resample).
 
-    Columns: ``selection, a, b, seeds, diff, ci_low, ci_high``.
+    Columns: ``selection, a, b, seeds, ensembles, diff, diff_per_ensemble, ci_low, ci_high``.
     """
-    cols = ["selection", "a", "b", "seeds", "diff", "ci_low", "ci_high"]
-    ens = ensembles(table, protocol, selection, n_boot=2)
+    cols = ["selection", "a", "b", "seeds", "ensembles", "diff", "diff_per_ensemble", "ci_low", "ci_high"]
+    ens = ensembles(table, protocol, selection, size=size, n_boot=2)
     if ens.empty or a not in set(ens["model"]):
         return pd.DataFrame(columns=cols)
     if b is None:
@@ -427,30 +453,42 @@ def ensemble_compare(table: pd.DataFrame, a: str = "stag", b: str | None = None,
         b = base.sort_values("uf1", ascending=False)["model"].iloc[0]
     runs = table[(table["protocol"] == protocol) & (table["selection"] == selection)]
     ra, rb = runs[runs["model"] == a], runs[runs["model"] == b]
-    seeds = sorted(set(ra["seed"]) & set(rb["seed"]))
-    ya, pa, groups, k = _ensemble_preds(list(ra[ra["seed"].isin(seeds)]["record"]))
-    yb, pb, _, _ = _ensemble_preds(list(rb[rb["seed"].isin(seeds)]["record"]))
+    groups = sorted(set(_seed_groups(ra, size)) & set(_seed_groups(rb, size)))
+    if not groups:
+        return pd.DataFrame(columns=cols)
+    ya, pa, subjects, k = _group_preds(ra, groups)
+    yb, pb, _, _ = _group_preds(rb, groups)
     if not np.array_equal(ya, yb):
         raise RecordError(f"the {a} and {b} ensembles do not predict the same clips; they cannot be paired")
-    est, lo, hi = subject_bootstrap_ci(ya, np.stack([pa, pb]), groups, k, weights=[1.0, -1.0], n_boot=n_boot)
-    return pd.DataFrame([{"selection": f"{selection}, {len(seeds)}-seed ensemble", "a": a, "b": b,
-                          "seeds": len(seeds), "diff": est, "ci_low": lo, "ci_high": hi}], columns=cols)
+    n = len(groups)
+    w = np.r_[np.full(n, 1 / n), np.full(n, -1 / n)]
+    est, lo, hi = subject_bootstrap_ci(ya, np.vstack([pa, pb]), subjects, k, weights=w, n_boot=n_boot)
+    diffs = [scores(ya, x, k)["uf1"] - scores(yb, z, k)["uf1"] for x, z in zip(pa, pb)]
+    return pd.DataFrame([{"selection": f"{selection}, {size}-seed ensemble", "a": a, "b": b,
+                          "seeds": ", ".join(f"{g[0]}-{g[-1]}" for g in groups), "ensembles": n, "diff": est,
+                          "diff_per_ensemble": ", ".join(f"{d:+.3f}" for d in diffs), "ci_low": lo, "ci_high": hi}],
+                        columns=cols)
 
 
 def ensemble_findings(ens: pd.DataFrame, comparison: pd.DataFrame) -> str:
     """One sentence from :func:`ensembles` and :func:`ensemble_compare`."""
     if ens.empty or comparison.empty:
-        return "No seed ensemble is recorded (it needs at least two seeds whose records keep probabilities)."
+        return "No seed ensemble is recorded (it needs a complete group of seeds whose records keep probabilities)."
     row = comparison.iloc[0]
     e = ens.set_index("model")
     verdict = ("beats" if row["ci_low"] > 0 else "is worse than" if row["ci_high"] < 0
                else "does not measurably beat")
     a, b = e.loc[row["a"]], e.loc[row["b"]]
-    return (f"Averaging the class probabilities of {row['seeds']} seeds ({row['selection'].split(',')[0]} "
-            f"selection; the rule was fixed before scoring and is the same for every model), STAG reaches UF1 "
-            f"{a['uf1']:.3f} (single seeds: {a['uf1_seed_mean']:.3f} on average) and {verdict} the best baseline "
-            f"ensemble, {row['b']}, at {b['uf1']:.3f}: a difference of {row['diff']:+.3f} (95% subject-bootstrap "
-            f"interval [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]).")
+    size = row["selection"].split(", ")[1].split("-")[0]
+    n = int(row["ensembles"])
+    which = (f"{n} ensembles of {size} seeds each (seeds {row['seeds']})" if n > 1
+             else f"one ensemble of {size} seeds (seeds {row['seeds']})")
+    mean = "on average " if n > 1 else ""
+    return (f"Averaging the class probabilities of {which}, {row['selection'].split(',')[0]} selection (a rule "
+            f"fixed before scoring and the same for every model), STAG reaches UF1 {mean}{a['uf1']:.3f} (single "
+            f"seeds: {a['uf1_seed_mean']:.3f} on average) and {verdict} the best baseline's ensembles, {row['b']}, "
+            f"at {b['uf1']:.3f}: a difference of {row['diff']:+.3f} (per ensemble {row['diff_per_ensemble']}; "
+            f"95% subject-bootstrap interval [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]).")
 
 
 def components(table: pd.DataFrame, keyframes: int = 1, selection: str = "last", *,
