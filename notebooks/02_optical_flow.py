@@ -31,14 +31,13 @@ warp_pairs = 6
 timing_seconds = 0.3
 
 # %% tags=["hide-input"]
-import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from stag.bench.flow import DEFAULT_METHODS, findings, measure, method_summary, synthetic_pairs
+from stag.bench.flow import DEFAULT_METHODS, findings, measure, method_summary, strongest_pair_panel, synthetic_pairs
 from stag.bench.flow import warp_pairs as make_warp_pairs
 from stag.data import load
-from stag.preprocess.flow import compute_flow, flow_magnitude, optical_strain
+from stag.preprocess.flow import flow_magnitude
 from stag.preprocess.pipeline import PrepareConfig, prepare_clip
 from stag.viz import flow as vizflow
 
@@ -89,12 +88,9 @@ table.round(3)
 # up where skin stretches or compresses.
 
 # %%
-strongest = int(np.argmax([flow_magnitude(p.flow)[p.mask].mean() for p in pairs]))
-pair, clip = pairs[strongest], clips[strongest]
-shown = {name: compute_flow(pair.first, pair.second, name) for name in ("tvl1", "dis", "farneback")}
-shown["truth"] = pair.flow
-strain = {k: optical_strain(v, 0.0 if k == "truth" else config.strain_sigma) for k, v in shown.items()}
-fig = vizflow.plot_flow_panels(pair.first, shown, strain)
+panel = strongest_pair_panel(pairs, ("tvl1", "dis", "farneback"), config.strain_sigma)
+pair, clip = panel.pair, clips[panel.index]
+fig = vizflow.plot_flow_panels(pair.first, panel.flows, panel.strain)
 print(f"clip {clip.clip_id}: AUs {clip.aus}, true apex displacement up to "
       f"{flow_magnitude(pair.flow)[pair.mask].max():.2f} px")
 

@@ -37,7 +37,6 @@ seed = 0
 import time
 from pathlib import Path
 
-import pandas as pd
 import torch
 
 from stag.bench.model import COMPOSITE_FOLD_CLIPS, COMPOSITE_FOLDS, cost_table, efficiency_table
@@ -49,15 +48,9 @@ from stag.train.study import parse_models
 from stag.viz import results as vizres
 
 chapter_start = time.perf_counter()
-tables_dir = Path(cache_dir) / "runs" / "06_loso_training" / "tables"
-if not (tables_dir / "runs.csv").exists():
-    raise FileNotFoundError(f"{tables_dir / 'runs.csv'} is missing: execute chapter 6 "
-                            "(06_loso_training) with the same cache_dir first")
-runs = pd.read_csv(tables_dir / "runs.csv")
-try:
-    oracle_cmp = pd.read_csv(tables_dir / "oracle_comparison.csv")
-except (FileNotFoundError, pd.errors.EmptyDataError):  # chapter 6 ran without oracle models
-    oracle_cmp = pd.DataFrame()
+tables = report.load_tables(Path(cache_dir) / "runs" / "06_loso_training" / "tables", required=["runs"],
+                            optional=["oracle_comparison"], writer="chapter 6 (06_loso_training)")
+runs, oracle_cmp = tables["runs"], tables["oracle_comparison"]
 names = [m for m in parse_models(models) if m in set(runs["model"])]
 summary = report.summary_table(runs[runs["model"].isin(names)])
 

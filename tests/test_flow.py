@@ -152,3 +152,16 @@ def test_flow_findings_follow_the_table():
         "- Against `tvl1_default`: EPE 0.100 px against 0.250 px, at 30x the speed.",
         "- Tuned TV-L1 stays within 0.050 px of default TV-L1 at 3.0x its speed.",
     ]
+
+
+def test_strongest_pair_panel_picks_the_largest_true_motion():
+    from stag.bench.flow import strongest_pair_panel, warp_pairs
+
+    pairs = warp_pairs(3, 64, seed=0)
+    pairs[1].flow = pairs[1].flow * 3  # the truth only: this pair now has the largest motion
+    panel = strongest_pair_panel(pairs, ("dis",), strain_sigma=1.0)
+    assert panel.index == 1 and panel.pair is pairs[1]
+    assert set(panel.flows) == set(panel.strain) == {"dis", "truth"}
+    assert panel.flows["dis"].shape == (64, 64, 2) and panel.strain["dis"].shape == (64, 64)
+    with pytest.raises(ValueError, match="no flow pairs"):
+        strongest_pair_panel([])

@@ -94,3 +94,14 @@ def test_settings_table_one_column_per_config():
     assert table.loc["y", "a"] == (1, 2) and table.loc["z", "a"] == "" and table.loc["z", "b"] == "s"
     assert table.index.tolist() == ["x", "y", "z"]  # the configs' own order, not sorted
     assert report.settings_table(a={"zeta": 1, "alpha": 2}).index.tolist() == ["zeta", "alpha"]
+
+
+def test_load_tables_reads_what_save_tables_wrote(tmp_path):
+    runs = pd.DataFrame({"model": ["stag", "ststnet"], "uf1": [0.7, 0.6]})
+    report.save_tables({"runs": runs}, [tmp_path])
+    (tmp_path / "oracle_comparison.csv").write_text("")
+    got = report.load_tables(tmp_path, required=["runs"], optional=["oracle_comparison", "absent"])
+    pd.testing.assert_frame_equal(got["runs"], runs)
+    assert got["oracle_comparison"].empty and got["absent"].empty
+    with pytest.raises(FileNotFoundError, match=r"missing\.csv is missing: execute chapter 6 first"):
+        report.load_tables(tmp_path, required=["missing"], writer="chapter 6")

@@ -176,6 +176,35 @@ def findings(table: "pd.DataFrame", default: str | None = None,  # noqa: F821
     return "\n".join(lines)
 
 
+@dataclass
+class FlowPanel:
+    """The flows of one pair, for a side-by-side figure.
+
+    ``index``: the pair's position in the list; ``flows``: method name (and ``"truth"``) ->
+    ``(H, W, 2)`` flow; ``strain``: the same keys -> ``(H, W)`` optical strain.
+    """
+
+    index: int
+    pair: FlowPair
+    flows: dict[str, np.ndarray]
+    strain: dict[str, np.ndarray]
+
+
+def strongest_pair_panel(pairs: list[FlowPair], methods=("tvl1", "dis", "farneback"),
+                         strain_sigma: float = 1.0) -> FlowPanel:
+    """The pair whose true motion is largest on its mask, estimated by every method of
+    ``methods``, beside the truth; strain of estimated flows after a Gaussian of
+    ``strain_sigma`` (the truth is not smoothed)."""
+    if not pairs:
+        raise ValueError("strongest_pair_panel: no flow pairs given")
+    i = int(np.argmax([np.linalg.norm(p.flow, axis=-1)[p.mask].mean() for p in pairs]))
+    pair = pairs[i]
+    flows = {m: compute_flow(pair.first, pair.second, m) for m in methods}
+    flows["truth"] = pair.flow
+    strain = {k: optical_strain(v, 0.0 if k == "truth" else strain_sigma) for k, v in flows.items()}
+    return FlowPanel(i, pair, flows, strain)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS), help="flow presets to compare")
     parser.add_argument("--sizes", nargs="+", type=int, default=[128, 224], help="image sizes of the warp pairs")

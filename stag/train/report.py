@@ -161,6 +161,35 @@ def save_table(table: pd.DataFrame, folder: str | Path, name: str) -> list[Path]
     return [csv, js]
 
 
+def load_tables(folder: str | Path, required: Iterable[str] = (), optional: Iterable[str] = (), *,
+                writer: str = "") -> dict[str, pd.DataFrame]:
+    """Read back tables that :func:`save_tables` wrote (``<folder>/<name>.csv``).
+
+    Args:
+        folder: where the tables are.
+        required: names that must be there.
+        optional: names that may be absent or empty (then an empty frame).
+        writer: who writes them (e.g. ``"chapter 6 (06_loso_training)"``), for the error.
+
+    Raises:
+        FileNotFoundError: a required table is missing; the message names the file and the writer.
+    """
+    folder = Path(folder)
+    out: dict[str, pd.DataFrame] = {}
+    for name in required:
+        path = folder / f"{name}.csv"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing" + (f": execute {writer} first, with the same folder"
+                                                            if writer else ""))
+        out[name] = pd.read_csv(path)
+    for name in optional:
+        try:
+            out[name] = pd.read_csv(folder / f"{name}.csv")
+        except (FileNotFoundError, pd.errors.EmptyDataError):
+            out[name] = pd.DataFrame()
+    return out
+
+
 def cross_dataset_table(results: Iterable) -> pd.DataFrame:
     """Cross-dataset scores: one row per (model, ``train -> test`` pair), mean over seeds.
 
