@@ -27,3 +27,15 @@ def test_describe_counts_clips_and_subjects():
                         name="d", load_seconds=1.25, prepare_seconds=2.0)
     assert data.describe() == ("3 clips, 2 subjects, classes ('a', 'b'); flow stack (4, 3, 8, 8); "
                                "loaded in 1.2 s, prepared in 2.0 s")
+
+
+def test_synthetic_data_gets_a_second_lab_as_its_other_domain(tmp_path):
+    from stag.preprocess.pipeline import PrepareConfig
+
+    data = PreparedData(prepared=[_clip("synthetic", "s01")], class_names=("negative", "positive", "surprise"),
+                        name="synthetic")
+    both = cross_domain_data(data, prepare_config=PrepareConfig(image_size=64, keyframes=1, landmarks="given"),
+                             cache_dir=tmp_path, jobs=1, n_subjects=2, clips_per_subject=1, seed=0)
+    other = both[1:]
+    assert both[0] is data.prepared[0] and len(other) == 2
+    assert {p.dataset for p in other} == {"synthetic_lab_b"}

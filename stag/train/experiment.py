@@ -80,13 +80,14 @@ def load_and_prepare(dataset: str = "synthetic", *, data_root: str | Path | None
 
 def cross_domain_data(data: PreparedData, *, prepare_config=None, cache_dir: str | Path | None = None,
                       jobs: int = 2, n_subjects: int = 6, clips_per_subject: int = 12, seed: int = 0,
-                      noise: float = 4.0) -> list:
+                      lab: str = "b") -> list:
     """Prepared clips of at least two domains for the ``cross_dataset`` protocol.
 
     A composite (clips of several source datasets) is returned as it is: its datasets are the
-    domains. Synthetic data gets a second domain: ``n_subjects`` new subjects rendered with seed
-    ``seed + 1000`` and sensor noise ``noise`` (grey levels), named ``synthetic_noisy``, prepared
-    with ``prepare_config`` through the cache. Any other single dataset has no second domain:
+    domains. Synthetic data gets a second domain: ``n_subjects`` new subjects recorded in
+    another lab (``lab``, see :data:`stag.data.synthetic.LABS`: other face shapes, frame rate,
+    camera gain, noise and resolution) with seed ``seed + 1000``, named ``synthetic_lab_<lab>``,
+    prepared with ``prepare_config`` through the cache. Any other single dataset has no second domain:
     the result is empty (no cross-dataset pair to train).
     """
     if len({p.dataset for p in data.prepared}) > 1:
@@ -96,7 +97,7 @@ def cross_domain_data(data: PreparedData, *, prepare_config=None, cache_dir: str
     other = load_and_prepare("synthetic", prepare_config=prepare_config, cache_dir=cache_dir, jobs=jobs,
                              progress=False,
                              data_params={"n_subjects": n_subjects, "clips_per_subject": clips_per_subject,
-                                          "seed": seed + 1000, "noise": noise, "dataset_name": "synthetic_noisy",
+                                          "seed": seed + 1000, "lab": lab, "dataset_name": f"synthetic_lab_{lab}",
                                           "jobs": jobs})
     return list(data.prepared) + list(other.prepared)
 
