@@ -34,9 +34,9 @@ dlib_stride = 4
 # %% tags=["hide-input"]
 import time
 
-import numpy as np
 import pandas as pd
 
+from stag.bench import synthetic_checks as checks
 from stag.bench.synthetic_checks import (
     class_mean_differences, difference_baseline, dlib_check, dlib_summary,
 )
@@ -48,7 +48,7 @@ config = SyntheticConfig(n_subjects=n_subjects, clips_per_subject=clips_per_subj
 start = time.perf_counter()
 clips = generate(config, jobs=jobs)
 gen_seconds = time.perf_counter() - start
-positive = max((c for c in clips if c.label_name == "positive"), key=lambda c: max(c.truth["au_intensity"].values()))
+positive = checks.example_clip(clips, "positive", by="intensity")
 baseline = difference_baseline(clips, size=16)
 
 # %% tags=["hide-input"]
@@ -114,7 +114,7 @@ fig = vizdata.plot_clip_frames(positive, n=7)
 
 # %%
 fig = vizdata.plot_au_masks(positive)
-negative = max((c for c in clips if c.label_name == "negative"), key=lambda c: len(c.aus))
+negative = checks.example_clip(clips, "negative", by="aus")
 fig = vizdata.plot_au_masks(negative)
 
 # %% [markdown]
@@ -124,9 +124,7 @@ fig = vizdata.plot_au_masks(negative)
 # AU1/AU2 with surprise.
 
 # %%
-combos = pd.DataFrame({"class": [c.label_name for c in clips], "emotion": [c.emotion for c in clips],
-                       "AUs": ["+".join(map(str, c.aus)) for c in clips]})
-combos.value_counts().rename("clips").reset_index().sort_values(["class", "clips"], ascending=[True, False])
+checks.au_combination_table(clips)
 
 # %% [markdown]
 # ## Intensity profile and distractors
@@ -136,14 +134,9 @@ combos.value_counts().rename("clips").reset_index().sort_values(["class", "clips
 # larger movement in a region no active AU touches.
 
 # %%
-with_blink = next((c for c in clips if np.any(c.truth["blink"] > 0)), clips[0])
+with_blink = checks.first_with(clips, "blink")
 fig = vizdata.plot_intensity_profile(with_blink)
-phase = pd.DataFrame({"frames": [len(c.frames) for c in clips], "onset": [c.onset for c in clips],
-                      "apex": [c.apex for c in clips], "offset": [c.offset for c in clips],
-                      "apex px": [max(c.truth["au_intensity"].values()) for c in clips],
-                      "with blink": [float(np.any(c.truth["blink"] > 0)) for c in clips],
-                      "with macro-movement": [float(np.any(c.truth["macro"] > 0)) for c in clips]})
-phase.describe().loc[["mean", "min", "max"]].round(2)
+checks.phase_table(clips).round(2)
 
 # %% [markdown]
 # ## Labels
@@ -178,8 +171,7 @@ fig = vizdata.plot_landmark_errors(dlib_table)
 
 # %%
 fig = vizdata.plot_difference_image_stack(class_mean_differences(clips), list(clips.scheme.classes))
-pd.DataFrame([{"UF1": baseline.uf1, "UAR": baseline.uar, "accuracy": baseline.accuracy,
-               "majority-class UF1": baseline.chance_uf1}]).round(3)
+checks.baseline_table(baseline).round(3)
 
 # %% [markdown]
 # The default difficulty is calibrated against real data. On the MEGC2019 composite, the
@@ -196,11 +188,7 @@ fig = vizdata.plot_calibration(calibration, TARGET_UF1)
 calibration[["model", "difficulty", "seed", "uf1", "uar", "is_default", "in_target"]].round(3)
 
 # %%
-worst = dlib_result[[f"error_{g}" for g in ("jaw", "brows", "nose", "eyes", "mouth")]].T[0]
-print(f"dlib found a face in {dlib_result.detection_rate[0]:.1%} of {dlib_result.frames[0]} frames; "
-      f"mean landmark error {dlib_result.error_px[0]:.2f} px ({dlib_result.nme_iod[0]:.3f} of the inter-ocular "
-      f"distance); largest in the {worst.idxmax().removeprefix('error_')} group, smallest in the "
-      f"{worst.idxmin().removeprefix('error_')} group")
+print(checks.dlib_findings(dlib_result))
 print(f"difference baseline LOSO UF1 {baseline.uf1:.3f} (UAR {baseline.uar:.3f}) vs majority-class UF1 "
       f"{baseline.chance_uf1:.3f}")
 
@@ -235,15 +223,9 @@ print(f"{len(prepared)} clips prepared (K = {keyframe_config.keyframes}, magnitu
 # the filled areas are the true blink and macro-movement profiles, where the clip has them.
 
 # %%
-prepared_by_id = {p.clip_id: p for p in prepared}
 worst_id = keys.sort_values("apex_error", kind="stable")["clip_id"].iloc[-1]
 for cid in dict.fromkeys([with_blink.clip_id, worst_id]):
-    p, c = prepared_by_id[cid], next(c for c in clips if c.clip_id == cid)
-    fig = vizkeys.plot_magnitude_curve(
-        p.truth["magnitude_curve"], p.key_indices, onset=c.onset, apex=c.apex, offset=c.offset,
-        spotted_apex=p.truth["spotted_apex"], spotted_interval=p.truth["spotted_interval"],
-        intensity=c.truth["intensity"], distractors={"blink": c.truth["blink"], "macro-movement": c.truth["macro"]},
-        title=f"{cid} ({c.emotion}, AUs {'+'.join(map(str, c.aus))})")
+    fig = vizkeys.plot_clip_magnitude(*checks.prepared_and_clip(prepared, clips, cid))
 
 # %% [markdown]
 # Over the whole set: the apex error in frames, and the interval coverage (the share of the
@@ -253,13 +235,7 @@ for cid in dict.fromkeys([with_blink.clip_id, worst_id]):
 
 # %%
 fig = vizkeys.plot_keyframe_errors(keys)
-keyframe_summary = pd.DataFrame([{
-    "clips": len(keys), "apex error mean (frames)": keys.apex_error.mean(),
-    "apex error median": keys.apex_error.median(), "apex within 2 frames": (keys.apex_error <= 2).mean(),
-    "interval coverage": keys.coverage.mean(), "precision": keys.precision.mean(),
-    "contains apex": keys.contains_apex.mean(), "landmark error (px)": keys.landmark_error_px.mean(),
-}]).T.rename(columns={0: "value"})
-keyframe_summary.round(3)
+checks.keyframe_summary(keys).round(3)
 
 # %% [markdown]
 # Why optical flow rather than the cheaper grey-level difference to the onset? On every fifth
@@ -267,19 +243,11 @@ keyframe_summary.round(3)
 
 # %%
 magnitude_check = compare_magnitude_methods(clips[::5], keyframe_config)
-magnitude_summary = magnitude_check.groupby("method").agg(
-    clips=("clip_id", "size"), apex_error_mean=("apex_error", "mean"),
-    apex_within_2=("apex_error", lambda e: (e <= 2).mean()), ms_per_clip=("seconds", lambda s: 1000 * s.mean()))
+magnitude_summary = checks.magnitude_summary(magnitude_check)
 magnitude_summary.round(3)
 
 # %%
-flow_err, inten_err = magnitude_summary.loc["flow", "apex_error_mean"], magnitude_summary.loc["intensity", "apex_error_mean"]
-print(f"keyframes: mean apex error {keys.apex_error.mean():.2f} frames over {len(keys)} clips "
-      f"({(keys.apex_error <= 2).mean():.0%} within 2 frames); the keyframes span {keys.coverage.mean():.0%} "
-      f"of the true interval on average and all lie inside it in {(keys.precision == 1).mean():.0%} of clips")
-print(f"magnitude measure: flow {flow_err:.2f} vs intensity difference {inten_err:.2f} frames of apex error, "
-      f"at {magnitude_summary.loc['flow', 'ms_per_clip']:.0f} vs "
-      f"{magnitude_summary.loc['intensity', 'ms_per_clip']:.0f} ms per clip")
+print(checks.keyframe_findings(keys, magnitude_summary))
 
 # %% [markdown]
 # ## What we learned

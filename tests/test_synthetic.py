@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from stag.bench.synthetic_checks import difference_baseline, dlib_check, dlib_summary
@@ -359,3 +360,41 @@ def test_fingerprint_identifies_the_rendered_frames():
     assert make_clip(cfg, 1, 1, lazy=True).fingerprint != a.fingerprint
     other = SyntheticConfig(n_subjects=2, clips_per_subject=2, seed=4)
     assert make_clip(other, 0, 1, lazy=True).fingerprint != a.fingerprint
+
+
+def test_chapter_one_tables_from_known_clips():
+    from types import SimpleNamespace
+
+    from stag.bench import synthetic_checks as checks
+
+    def clip(cid, label, aus, peak, blink, frames=10):
+        return SimpleNamespace(clip_id=cid, label_name=label, emotion=label, aus=aus, onset=0, apex=4, offset=8,
+                               frames=[0] * frames, truth={"au_intensity": {a: peak for a in aus},
+                                                           "blink": np.array([0, blink]), "macro": np.zeros(2)})
+
+    clips = [clip("a", "positive", (12,), 1.0, 0), clip("b", "positive", (6, 12), 2.0, 1),
+             clip("c", "negative", (4, 7, 10), 0.5, 0), clip("d", "negative", (4,), 3.0, 0)]
+    assert checks.example_clip(clips, "positive").clip_id == "b"
+    assert checks.example_clip(clips, "negative", by="aus").clip_id == "c"
+    assert checks.first_with(clips, "blink").clip_id == "b"
+    with pytest.raises(ValueError, match="no clip of class 'surprise'"):
+        checks.example_clip(clips, "surprise")
+    combos = checks.au_combination_table(clips)
+    assert list(combos["class"]) == ["negative", "negative", "positive", "positive"]
+    assert combos["clips"].sum() == 4
+    phase = checks.phase_table(clips)
+    assert phase.loc["max", "apex px"] == 3.0 and phase.loc["mean", "with blink"] == 0.25
+    keys = pd.DataFrame({"apex_error": [0, 2, 6], "coverage": [1.0, 0.5, 0.9], "precision": [1.0, 1.0, 0.5],
+                         "contains_apex": [1, 1, 0], "landmark_error_px": [0.5, 0.5, 0.5]})
+    assert checks.keyframe_summary(keys).loc["apex within 2 frames", "value"] == pytest.approx(2 / 3)
+    mags = checks.magnitude_summary(pd.DataFrame({"method": ["flow", "flow", "intensity"], "clip_id": ["x", "y", "x"],
+                                                  "apex_error": [1, 3, 5], "seconds": [0.01, 0.03, 0.002]}))
+    assert mags.loc["flow", "apex_error_mean"] == 2 and mags.loc["flow", "ms_per_clip"] == pytest.approx(20)
+    text = checks.keyframe_findings(keys, mags)
+    assert "mean apex error 2.67 frames over 3 clips (67% within 2 frames)" in text
+    assert "flow 2.00 vs intensity difference 5.00 frames" in text
+    summary = pd.DataFrame([{"frames": 10, "detection_rate": 0.9, "error_px": 1.5, "nme_iod": 0.03, "error_jaw": 3.0,
+                             "error_brows": 1.0, "error_nose": 0.5, "error_eyes": 0.8, "error_mouth": 1.2}])
+    assert checks.dlib_findings(summary) == ("dlib found a face in 90.0% of 10 frames; mean landmark error 1.50 px "
+                                              "(0.030 of the inter-ocular distance); largest in the jaw group, "
+                                              "smallest in the nose group")

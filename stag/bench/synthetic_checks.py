@@ -136,3 +136,100 @@ def difference_baseline(clipset: ClipSet, size: int = 16, C: float = 0.1, random
         chance_uf1=scores(y, majority, n)["uf1"],
         predictions=table,
     )
+
+
+# --------------------------------------------------------------------------- chapter 1 tables
+def example_clip(clips: Sequence[Clip], label: str, by: str = "intensity") -> Clip:
+    """The clip of class ``label`` with the largest true AU intensity (``by="intensity"``) or
+    the most coded AUs (``by="aus"``); ties go to the first."""
+    pool = [c for c in clips if c.label_name == label]
+    if not pool:
+        raise ValueError(f"example_clip: no clip of class {label!r}")
+    if by == "intensity":
+        return max(pool, key=lambda c: max(c.truth["au_intensity"].values(), default=0.0))
+    if by == "aus":
+        return max(pool, key=lambda c: len(c.aus))
+    raise ValueError(f"example_clip: by={by!r}; expected 'intensity' or 'aus'")
+
+
+def first_with(clips: Sequence[Clip], nuisance: str = "blink") -> Clip:
+    """The first clip whose true ``nuisance`` profile (``"blink"``, ``"macro"``) is non-zero,
+    else the first clip."""
+    return next((c for c in clips if np.any(np.asarray(c.truth[nuisance]) > 0)), clips[0])
+
+
+def au_combination_table(clips: Sequence[Clip]) -> pd.DataFrame:
+    """Clips per (class, emotion, AU combination), most frequent first within each class."""
+    combos = pd.DataFrame({"class": [c.label_name for c in clips], "emotion": [c.emotion for c in clips],
+                           "AUs": ["+".join(map(str, c.aus)) for c in clips]})
+    return (combos.value_counts().rename("clips").reset_index()
+            .sort_values(["class", "clips"], ascending=[True, False]).reset_index(drop=True))
+
+
+def phase_table(clips: Sequence[Clip]) -> pd.DataFrame:
+    """Mean, min and max over clips of the length, onset/apex/offset frames, the strongest AU's
+    apex displacement (px) and the share of clips with a blink or a macro-movement."""
+    phase = pd.DataFrame({"frames": [len(c.frames) for c in clips], "onset": [c.onset for c in clips],
+                          "apex": [c.apex for c in clips], "offset": [c.offset for c in clips],
+                          "apex px": [max(c.truth["au_intensity"].values(), default=0.0) for c in clips],
+                          "with blink": [float(np.any(np.asarray(c.truth["blink"]) > 0)) for c in clips],
+                          "with macro-movement": [float(np.any(np.asarray(c.truth["macro"]) > 0)) for c in clips]})
+    return phase.describe().loc[["mean", "min", "max"]]
+
+
+def baseline_table(result: BaselineResult) -> pd.DataFrame:
+    """One row: UF1, UAR, accuracy and the majority-class UF1 of :func:`difference_baseline`."""
+    return pd.DataFrame([{"UF1": result.uf1, "UAR": result.uar, "accuracy": result.accuracy,
+                          "majority-class UF1": result.chance_uf1}])
+
+
+def dlib_findings(summary: pd.DataFrame) -> str:
+    """One sentence from :func:`dlib_summary`: detection rate, mean error and the landmark
+    groups with the largest and smallest error."""
+    row = summary.iloc[0]
+    groups = pd.Series({g: row[f"error_{g}"] for g in LANDMARK_GROUPS if f"error_{g}" in row})
+    return (f"dlib found a face in {row['detection_rate']:.1%} of {int(row['frames'])} frames; mean landmark error "
+            f"{row['error_px']:.2f} px ({row['nme_iod']:.3f} of the inter-ocular distance); largest in the "
+            f"{groups.idxmax()} group, smallest in the {groups.idxmin()} group")
+
+
+def keyframe_summary(keys: pd.DataFrame) -> pd.DataFrame:
+    """Keyframe selection against the truth, from :func:`stag.preprocess.pipeline.keyframe_table`:
+    apex error (frames), interval coverage and precision, landmark error; one ``value`` column."""
+    return pd.DataFrame([{
+        "clips": len(keys), "apex error mean (frames)": keys.apex_error.mean(),
+        "apex error median": keys.apex_error.median(), "apex within 2 frames": (keys.apex_error <= 2).mean(),
+        "interval coverage": keys.coverage.mean(), "precision": keys.precision.mean(),
+        "contains apex": keys.contains_apex.mean(), "landmark error (px)": keys.landmark_error_px.mean(),
+    }]).T.rename(columns={0: "value"})
+
+
+def magnitude_summary(check: pd.DataFrame) -> pd.DataFrame:
+    """Per magnitude measure of :func:`stag.preprocess.pipeline.compare_magnitude_methods`:
+    clips, mean apex error, share within 2 frames and milliseconds per clip."""
+    return check.groupby("method").agg(
+        clips=("clip_id", "size"), apex_error_mean=("apex_error", "mean"),
+        apex_within_2=("apex_error", lambda e: (e <= 2).mean()), ms_per_clip=("seconds", lambda s: 1000 * s.mean()))
+
+
+def keyframe_findings(keys: pd.DataFrame, magnitudes: pd.DataFrame) -> str:
+    """Two sentences: how well the keyframes find the apex and cover the interval, and the
+    flow magnitude against the intensity difference (:func:`magnitude_summary`)."""
+    first = (f"keyframes: mean apex error {keys.apex_error.mean():.2f} frames over {len(keys)} clips "
+             f"({(keys.apex_error <= 2).mean():.0%} within 2 frames); the keyframes span {keys.coverage.mean():.0%} "
+             f"of the true interval on average and all lie inside it in {(keys.precision == 1).mean():.0%} of clips")
+    if not {"flow", "intensity"} <= set(magnitudes.index):
+        return first
+    m = magnitudes
+    return (first + f"\nmagnitude measure: flow {m.loc['flow', 'apex_error_mean']:.2f} vs intensity difference "
+            f"{m.loc['intensity', 'apex_error_mean']:.2f} frames of apex error, at {m.loc['flow', 'ms_per_clip']:.0f} "
+            f"vs {m.loc['intensity', 'ms_per_clip']:.0f} ms per clip")
+
+
+def prepared_and_clip(prepared: Sequence, clips: Sequence[Clip], clip_id: str) -> tuple:
+    """``(prepared clip, clip)`` with id ``clip_id``, for figures that set one against the truth."""
+    p = next((x for x in prepared if x.clip_id == clip_id), None)
+    c = next((x for x in clips if x.clip_id == clip_id), None)
+    if p is None or c is None:
+        raise KeyError(f"clip {clip_id!r} is not among the {'prepared clips' if p is None else 'clips'}")
+    return p, c

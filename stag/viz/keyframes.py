@@ -63,3 +63,14 @@ def plot_keyframe_errors(table):
     axes[1].legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def plot_clip_magnitude(prepared, clip, ax=None):
+    """:func:`plot_magnitude_curve` of one prepared clip against its synthetic truth (true
+    phases, intensity, blink and macro-movement profiles)."""
+    t = prepared.truth
+    return plot_magnitude_curve(
+        t["magnitude_curve"], prepared.key_indices, onset=clip.onset, apex=clip.apex, offset=clip.offset,
+        spotted_apex=t["spotted_apex"], spotted_interval=t["spotted_interval"], intensity=clip.truth["intensity"],
+        distractors={"blink": clip.truth["blink"], "macro-movement": clip.truth["macro"]}, ax=ax,
+        title=f"{clip.clip_id} ({clip.emotion}, AUs {'+'.join(map(str, clip.aus))})")
