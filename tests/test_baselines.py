@@ -51,3 +51,24 @@ def test_strain_stream_is_used_by_ststnet_but_not_offapexnet():
         with torch.no_grad():
             delta = (model(flows, rois, key_mask, mags) - model(more_strain, rois, key_mask, mags)).abs().max()
         assert (delta > 1e-5) == sees, name
+
+
+@pytest.mark.parametrize("name, reference", [("ststnet_64", "ststnet"), ("offapexnet_64", "offapexnet")])
+def test_equal_input_controls_read_the_flow_at_64(name, reference):
+    """The controls are the same layers at 64x64: detail a 28x28 resize averages away (a
+    one-pixel checkerboard) reaches them, and only the dense layer grows."""
+    wide, narrow = build(name).eval(), build(reference).eval()
+    assert (wide.input_size, narrow.input_size) == (64, 28)
+    conv = sum(p.numel() for n, p in wide.named_parameters() if n.startswith("streams"))
+    assert conv == sum(p.numel() for n, p in narrow.named_parameters() if n.startswith("streams"))
+    assert count_parameters(wide) > count_parameters(narrow)
+    flows, rois, key_mask, mags = make_inputs(2, 1, size=64, seed=3)
+    assert wide(flows, rois, key_mask, mags).shape == (2, 3)
+    checker = torch.zeros_like(flows)
+    checker[..., ::2, ::2] = checker[..., 1::2, 1::2] = 1.0
+    with torch.no_grad():
+        delta = [float((m(flows, rois, key_mask, mags) - m(flows + checker - 0.5, rois, key_mask, mags)).abs().max())
+                 for m in (wide, narrow)]
+    assert delta[0] > 10 * delta[1], delta
+    with pytest.raises(ValueError, match="input_size must be an int >= 16"):
+        STSTNet(input_size=8)

@@ -54,6 +54,7 @@ from numbers import Real
 
 import numpy as np
 
+from stag.data.apex_annotation import check_apex_noise, perturb_apex
 from stag.data.clip import Clip, ClipSet
 from stag.data.labels import get_scheme
 from stag.data.synthetic_aus import (
@@ -759,14 +760,21 @@ def load_synthetic(n_subjects: int = _DEFAULT.n_subjects, clips_per_subject: int
                    frames: tuple[int, int] = _DEFAULT.frames, image_size: int = _DEFAULT.image_size,
                    difficulty: float = _DEFAULT.difficulty, seed: int = _DEFAULT.seed,
                    dataset_name: str = _DEFAULT.dataset_name, lab: str = _DEFAULT.lab,
-                   lazy: bool = False, jobs: int = 1, **options) -> ClipSet:
+                   apex_noise: float | str = 0.0, lazy: bool = False, jobs: int = 1, **options) -> ClipSet:
     """The synthetic micro-expression set (see :class:`SyntheticConfig` for every parameter;
     the defaults are the calibrated set).
 
     ``options`` takes the remaining :class:`SyntheticConfig` fields (``amplitude``, ``noise``,
     ``label_noise``, ``blink_rate``, ``drift_px``, ``macro_prob``...). ``lazy`` renders frames
     on demand; ``jobs`` generates clips in parallel processes.
+
+    ``apex_noise`` degrades the *annotated* apex (not the video): a number is the standard
+    deviation of the annotation error as a fraction of each clip's onset->apex duration,
+    ``"absent"`` replaces the apex by the middle of onset and offset, as for SMIC-HS
+    (:func:`stag.data.apex_annotation.perturb_apex`, drawn from ``seed``). It matters only to
+    preprocessing that reads the annotated apex (``PrepareConfig(apex="annotated")``).
     """
+    check_apex_noise(apex_noise)
     fields = set(SyntheticConfig.__dataclass_fields__)
     unknown = sorted(set(options) - fields)
     if unknown:
@@ -776,4 +784,8 @@ def load_synthetic(n_subjects: int = _DEFAULT.n_subjects, clips_per_subject: int
         difficulty=difficulty, seed=seed, dataset_name=dataset_name, lab=lab,
         **{k: (tuple(v) if isinstance(v, list) else v) for k, v in options.items()},
     )
-    return generate(config, lazy=lazy, jobs=jobs)
+    clipset = generate(config, lazy=lazy, jobs=jobs)
+    if apex_noise != 0:
+        clipset = ClipSet(clipset.name, clipset.scheme, perturb_apex(clipset.clips, apex_noise, seed),
+                          params={**clipset.params, "apex_noise": apex_noise})
+    return clipset

@@ -9,6 +9,10 @@ the published layouts at that scale:
   dense layer.
 - Off-ApexNet (Gan et al., 2019): two streams on ``u`` and ``v``, each two 5x5 conv + pool
   stages (6 and 16 filters), concatenation, a 1024-unit dense layer, the classifier.
+
+``ststnet_64`` and ``offapexnet_64`` are the same networks reading the flow at 64x64, the
+resolution STAG reads: the equal-input controls of the component study (only the dense
+layer grows with the input).
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ class _ApexBaseline(nn.Module):
 
     needs_channels = 2
 
-    def __init__(self, num_classes: int, in_channels: int, num_aus: int):
+    def __init__(self, num_classes: int, in_channels: int, num_aus: int, input_size: int = INPUT_SIZE):
         super().__init__()
         if num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {num_classes}")
@@ -52,9 +56,11 @@ class _ApexBaseline(nn.Module):
                              f"(u, v{', strain' if self.needs_channels > 2 else ''}), got in_channels={in_channels}")
         if num_aus < 0:
             raise ValueError(f"num_aus must be >= 0, got {num_aus}")
-        self.num_classes, self.in_channels = num_classes, in_channels
+        if not isinstance(input_size, int) or input_size < 16:
+            raise ValueError(f"input_size must be an int >= 16 (the side the apex flow is resized to), got {input_size!r}")
+        self.num_classes, self.in_channels, self.input_size = num_classes, in_channels, input_size
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:  # (B, needs_channels, 28, 28) -> (B, F)
+    def features(self, x: torch.Tensor) -> torch.Tensor:  # (B, needs_channels, S, S) -> (B, F), S = input_size
         raise NotImplementedError
 
     def forward(self, flows, rois, key_mask, magnitudes) -> torch.Tensor:
@@ -63,7 +69,8 @@ class _ApexBaseline(nn.Module):
     def forward_details(self, flows, rois, key_mask, magnitudes) -> ModelOutput:
         check_inputs(flows, rois, key_mask, magnitudes, in_channels=self.in_channels)
         x = apex_flow(flows, key_mask, magnitudes)[:, : self.needs_channels]
-        x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False, antialias=True)
+        x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False,
+                          antialias=True)
         h = self.features(x)
         au = self.au_head(h) if self.au_head is not None else None
         return ModelOutput(logits=self.classifier(h), au_logits=au, embedding=h)
@@ -77,6 +84,8 @@ class STSTNet(_ApexBaseline):
         in_channels (int, optional): flow channels, ``>= 3`` (the first three are used). (default: ``3``)
         num_aus (int, optional): AU head outputs, ``0`` for none. (default: ``0``)
         dropout (float, optional): dropout before the dense layer. (default: ``0.0``)
+        input_size (int, optional): side the apex flow is resized to; ``28`` as published,
+            ``64`` for the equal-input control (:func:`ststnet_64`). (default: ``28``)
 
     Shapes:
         - **input:** as every model: flows ``(B, K, C, H, W)``, rois, key_mask, magnitudes.
@@ -85,13 +94,15 @@ class STSTNet(_ApexBaseline):
 
     needs_channels = 3
 
-    def __init__(self, num_classes: int = 3, in_channels: int = 3, num_aus: int = 0, dropout: float = 0.0):
-        super().__init__(num_classes, in_channels, num_aus)
+    def __init__(self, num_classes: int = 3, in_channels: int = 3, num_aus: int = 0, dropout: float = 0.0,
+                 input_size: int = INPUT_SIZE):
+        super().__init__(num_classes, in_channels, num_aus, input_size)
         self.streams = nn.ModuleList(
             nn.Sequential(nn.Conv2d(1, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU(), nn.MaxPool2d(3, 3, padding=1))
             for c in (3, 5, 8))
-        self.pool = nn.AvgPool2d(2, 2)  # 10x10 -> 5x5
-        width = 16 * 5 * 5
+        self.pool = nn.AvgPool2d(2, 2)  # 28: 10x10 -> 5x5; 64: 22x22 -> 11x11
+        side = ((input_size - 1) // 3 + 1) // 2
+        width = 16 * side * side
         self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(width, num_classes))
         self.au_head = nn.Sequential(nn.Flatten(), nn.Linear(width, num_aus)) if num_aus > 0 else None
 
@@ -108,6 +119,8 @@ class OffApexNet(_ApexBaseline):
         num_aus (int, optional): AU head outputs, ``0`` for none. (default: ``0``)
         hidden (int, optional): width of the dense layer. (default: ``1024``)
         dropout (float, optional): dropout after the dense layer. (default: ``0.5``)
+        input_size (int, optional): side the apex flow is resized to; ``28`` as published,
+            ``64`` for the equal-input control (:func:`offapexnet_64`). (default: ``28``)
 
     Shapes:
         - **input:** as every model.
@@ -117,13 +130,13 @@ class OffApexNet(_ApexBaseline):
     needs_channels = 2
 
     def __init__(self, num_classes: int = 3, in_channels: int = 3, num_aus: int = 0, hidden: int = 1024,
-                 dropout: float = 0.5):
-        super().__init__(num_classes, in_channels, num_aus)
+                 dropout: float = 0.5, input_size: int = INPUT_SIZE):
+        super().__init__(num_classes, in_channels, num_aus, input_size)
         self.streams = nn.ModuleList(
             nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
                           nn.Conv2d(6, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2))
             for _ in range(2))
-        self.dense = nn.Sequential(nn.Flatten(), nn.Linear(2 * 16 * 7 * 7, hidden), nn.ReLU(), nn.Dropout(dropout))
+        self.dense = nn.Sequential(nn.Flatten(), nn.Linear(2 * 16 * (input_size // 4) ** 2, hidden), nn.ReLU(), nn.Dropout(dropout))
         self.classifier = nn.Linear(hidden, num_classes)
         self.au_head = nn.Linear(hidden, num_aus) if num_aus > 0 else None
 
@@ -143,3 +156,24 @@ def offapexnet(num_classes: int = 3, in_channels: int = 3, num_rois: int | None 
                num_aus: int = 0, **cfg) -> OffApexNet:
     """Off-ApexNet-like baseline (ignores ``rois`` and ``prior``)."""
     return OffApexNet(num_classes, in_channels, num_aus, **cfg)
+
+
+#: Side of the equal-input controls: the flow resolution STAG reads in the book and the
+#: synthetic component study (``--output-size 64``).
+CONTROL_SIZE = 64
+
+
+@register_model
+def ststnet_64(num_classes: int = 3, in_channels: int = 3, num_rois: int | None = None, prior=None,
+               num_aus: int = 0, **cfg) -> STSTNet:
+    """Equal-input control: the STSTNet-like network reading the apex flow at 64 x 64 (STAG's
+    resolution) instead of 28 x 28; only the dense layer grows."""
+    return STSTNet(num_classes, in_channels, num_aus, **{"input_size": CONTROL_SIZE, **cfg})
+
+
+@register_model
+def offapexnet_64(num_classes: int = 3, in_channels: int = 3, num_rois: int | None = None, prior=None,
+                  num_aus: int = 0, **cfg) -> OffApexNet:
+    """Equal-input control: the Off-ApexNet-like network reading the apex flow at 64 x 64
+    (STAG's resolution) instead of 28 x 28; only the dense layer grows."""
+    return OffApexNet(num_classes, in_channels, num_aus, **{"input_size": CONTROL_SIZE, **cfg})

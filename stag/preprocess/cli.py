@@ -34,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flow-method", default=None, help="flow preset (default: PrepareConfig's)")
     parser.add_argument("--channels", type=int, default=3, help="3 = u, v, strain; 4 adds magnitude")
     parser.add_argument("--magnitude-method", default=None, help="keyframe magnitude: flow or intensity")
+    parser.add_argument("--apex", default="spotted", choices=("spotted", "annotated"),
+                        help="apex keyframe: largest motion (default) or the annotated apex frame")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--cache-dir", type=Path, default=Path(".stag-cache"), help="cache folder")
     parser.add_argument("--force", action="store_true", help="recompute clips that are already cached")
@@ -46,7 +48,7 @@ def build_config(args: argparse.Namespace):
     from stag.preprocess.pipeline import PrepareConfig
 
     kw = {"image_size": args.image_size, "output_size": args.output_size, "keyframes": args.keyframes,
-          "channels": args.channels}
+          "channels": args.channels, "apex": args.apex}
     if args.flow_method:
         kw["flow_method"] = args.flow_method
     if args.magnitude_method:

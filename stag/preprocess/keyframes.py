@@ -163,7 +163,7 @@ def detrend(curve: np.ndarray, onset: int, offset: int) -> np.ndarray:
 
 def select_keyframes(curve: np.ndarray, k: int = 8, onset: int = 0, offset: int | None = None, *,
                      strategy: str = "cumulative", smoothing: float = 1.0,
-                     detrend_offset: bool = True, power: float = 0.5) -> Keyframes:
+                     detrend_offset: bool = True, power: float = 0.5, apex: int | None = None) -> Keyframes:
     """Choose ``k`` discriminative frames after ``onset`` from a motion-magnitude curve.
 
     Args:
@@ -178,6 +178,8 @@ def select_keyframes(curve: np.ndarray, k: int = 8, onset: int = 0, offset: int 
             smaller values spread the keyframes further over the rise and fall (0.5 default).
         detrend_offset: with a known ``offset``, remove the onset->offset linear trend
             (:func:`detrend`) before spotting.
+        apex: the apex to use instead of the spotted one (an annotated apex): ``k = 1`` then
+            gives exactly this frame, and ``"cumulative"`` always includes it.
 
     Returns:
         :class:`Keyframes`; clips with fewer than ``k`` frames after the onset are padded.
@@ -191,15 +193,19 @@ def select_keyframes(curve: np.ndarray, k: int = 8, onset: int = 0, offset: int 
     end = t - 1 if offset is None else min(int(offset), t - 1)
     if offset is not None and detrend_offset:
         c = np.clip(detrend(c, onset, end), 0, None)
-    apex = spot_apex(c, onset, end)
+    if apex is None:
+        apex = spot_apex(c, onset, end)
+    elif not 0 <= int(apex) < t:
+        raise ValueError(f"apex={apex}: expected a frame index in [0, {t - 1}] of the {t}-frame curve")
+    apex = int(apex)
     interval = spot_interval(c, apex, onset)
     candidates = np.arange(onset + 1, end + 1)
     if len(candidates) == 0:
         candidates = np.array([onset])
-    if len(candidates) <= k:
-        chosen = candidates
-    elif k == 1:
+    if k == 1:
         chosen = np.array([apex])
+    elif len(candidates) <= k:
+        chosen = candidates
     elif strategy == "top":
         chosen = np.sort(candidates[np.argsort(-c[candidates], kind="stable")[:k]])
     elif strategy == "uniform":

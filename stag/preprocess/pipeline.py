@@ -52,6 +52,10 @@ class PrepareConfig:
             doubles the apex error on the synthetic set).
         smoothing: Gaussian sigma (frames) of the magnitude curve.
         selection: keyframe strategy (``cumulative``, ``top``, ``uniform``).
+        apex: ``"spotted"`` (the default): the apex keyframe is the frame of largest motion
+            between the annotated onset and offset; ``"annotated"``: the dataset's apex frame,
+            as apex-based methods read it (wrong when the annotation is; see
+            :func:`stag.data.apex_annotation.perturb_apex`).
         search: ``"annotated"`` searches the apex between the annotated onset and offset (as
             the datasets provide them); ``"clip"`` from the onset (or frame 0) to the last frame.
         align: similarity-align faces to the canonical template (else just resize the frame).
@@ -69,6 +73,7 @@ class PrepareConfig:
     magnitude_method: str = "flow"
     smoothing: float = 2.0
     selection: str = "cumulative"
+    apex: str = "spotted"
     search: str = "annotated"
     align: bool = True
     landmarks: str = "detect"
@@ -96,6 +101,8 @@ class PrepareConfig:
             bad("smoothing", "a sigma >= 0 (frames)")
         if self.selection not in SELECTION_STRATEGIES:
             bad("selection", f"one of {SELECTION_STRATEGIES}")
+        if self.apex not in ("spotted", "annotated"):
+            bad("apex", "'spotted' (largest motion) or 'annotated' (the dataset's apex frame)")
         if self.search not in ("annotated", "clip"):
             bad("search", "'annotated' or 'clip'")
         if self.landmarks not in ("detect", "given"):
@@ -209,7 +216,14 @@ def prepare_clip(clip, cfg: PrepareConfig | None = None, face_model=None) -> Pre
     offset = clip.offset if (cfg.search == "annotated" and clip.offset is not None) else None
 
     curve = motion_magnitude(aligned, onset, cfg.magnitude_method, mask=face_mask(lm, cfg.image_size))
-    kf = select_keyframes(curve, cfg.keyframes, onset, offset, strategy=cfg.selection, smoothing=cfg.smoothing)
+    apex = None
+    if cfg.apex == "annotated":
+        if clip.apex is None:
+            raise ValueError(f"clip {clip.clip_id!r} has no annotated apex; PrepareConfig.apex='annotated' needs one "
+                             "(use apex='spotted')")
+        apex = int(clip.apex)
+    kf = select_keyframes(curve, cfg.keyframes, onset, offset, strategy=cfg.selection, smoothing=cfg.smoothing,
+                          apex=apex)
     keys = kf.indices[kf.mask]
     stack = np.zeros((cfg.keyframes, cfg.channels, cfg.image_size, cfg.image_size), dtype=np.float32)
     stack[:len(keys)] = flow_stack(aligned[onset], aligned[keys], method=cfg.flow_method, channels=cfg.channels,

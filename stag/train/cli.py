@@ -39,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help=f"optical flow preset (default {DEFAULT_FLOW})")
     d.add_argument("--landmarks", default="detect", choices=("detect", "given"),
                    help="dlib detection, or the clip's own landmarks when it has them (default detect)")
+    d.add_argument("--apex", default="spotted", choices=("spotted", "annotated"),
+                   help="apex keyframe: largest motion between onset and offset (default), or the "
+                        "dataset's annotated apex frame")
     e = parser.add_argument_group("evaluation")
     e.add_argument("--protocol", default="loso",
                    help="loso | group_kfold | stratified_kfold | cross_dataset[:A->B] (default loso)")
@@ -84,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise ValueError(f"--jobs {args.jobs}: expected >= 1")
     prep_cfg = PrepareConfig(image_size=args.image_size, output_size=args.output_size, keyframes=args.keyframes,
-                             flow_method=args.flow_method, landmarks=args.landmarks)
+                             flow_method=args.flow_method, landmarks=args.landmarks, apex=args.apex)
     data = load_and_prepare(args.dataset, data_root=args.data_root, annotations=args.annotations,
                             prepare_config=prep_cfg, cache_dir=args.cache_dir, jobs=max(1, args.jobs),
                             progress=not args.quiet, data_params=parse_parameters(args.param))
