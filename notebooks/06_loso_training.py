@@ -134,7 +134,8 @@ fig = vizres.plot_confusions([(r.model, r.confusion) for r in honest if r.seed =
 
 # %% [markdown]
 # ## Bootstrap intervals and per-dataset scores
-# The 95% interval of UF1 resamples clips. On a composite (CASME II + SAMM + SMIC) the pooled
+# The 95% interval of UF1 resamples subjects (all clips of a drawn subject move together, as a
+# LOSO fold does); clips of one subject are not independent. On a composite (CASME II + SAMM + SMIC) the pooled
 # scores hide large differences between the source datasets, so each is also scored alone.
 # `fold_time_s` is the summed training time of the folds (one CPU thread each).
 

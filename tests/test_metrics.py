@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from stag.train.metrics import (
-    bootstrap_ci, confusion_matrix, per_class_scores, per_group_scores, scores, scores_from_confusion,
+    confusion_matrix, per_class_scores, per_group_scores, scores, scores_from_confusion,
 )
 
 
@@ -58,16 +58,19 @@ def test_per_group_breakdown():
     assert out["samm"]["uar"] == pytest.approx(0.5)
 
 
-def test_bootstrap_ci_brackets_estimate_and_is_seeded():
+def test_subject_bootstrap_ci_brackets_estimate_and_is_seeded():
+    from stag.train.metrics import subject_bootstrap_ci
+
     rng = np.random.default_rng(0)
     yt = rng.integers(0, 3, 200)
     yp = np.where(rng.random(200) < 0.7, yt, rng.integers(0, 3, 200))
-    lo, hi = bootstrap_ci(yt, yp, 3, n_boot=300, random_state=1)
-    est = scores(yt, yp, 3)["uf1"]
-    assert lo < est < hi and hi - lo < 0.25
-    assert (lo, hi) == bootstrap_ci(yt, yp, 3, n_boot=300, random_state=1)
-    with pytest.raises(ValueError):
-        bootstrap_ci(yt, yp, 3, metric="f2")
+    subjects = np.repeat([f"s{i}" for i in range(20)], 10)
+    est, lo, hi = subject_bootstrap_ci(yt, yp, subjects, 3, n_boot=300, random_state=1)
+    assert est == scores(yt, yp, 3)["uf1"]
+    assert lo < est < hi and hi - lo < 0.3
+    assert (est, lo, hi) == subject_bootstrap_ci(yt, yp, subjects, 3, n_boot=300, random_state=1)
+    with pytest.raises(ValueError, match="metric='f2'"):
+        subject_bootstrap_ci(yt, yp, subjects, 3, metric="f2")  # named before anything is scored
 
 
 def test_subject_bootstrap_identical_predictions_give_zero_width_difference():

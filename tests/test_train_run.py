@@ -6,7 +6,7 @@ import pytest
 
 import stag.train.run as run_mod
 from stag.train import Results, TrainConfig, run_protocol
-from stag.train.metrics import scores
+from stag.train.metrics import scores, subject_bootstrap_ci
 from stag.train.testing import TinyNet, toy_prepared
 
 CFG = TrainConfig(epochs=3, batch_size=8, lr=5e-3, loss="ce", warmup_epochs=0, threads=1)
@@ -36,6 +36,10 @@ def test_loso_run_writes_results_and_predictions(data, tmp_path):
     assert [c for c in pred.columns if c.startswith("p_")] == [f"p_{c}" for c in CLASSES]
     assert len(pred) == len(data) and pred["clip_id"].is_unique
     assert d["uf1"] == pytest.approx(scores(pred["y_true"], pred["y_pred"], 3)["uf1"])
+    # the interval resamples whole subjects (a LOSO fold), not clips
+    groups = pred["dataset"] + "/" + pred["subject"].astype(str)
+    assert d["uf1_ci95"] == list(subject_bootstrap_ci(pred["y_true"], pred["y_pred"], groups, 3, n_boot=500,
+                                                      random_state=0)[1:])
     for f in res.folds:
         fold_dir = tmp_path / "folds" / run_mod.fold_dirname(f["fold"])
         assert (fold_dir / "model.pt").exists() and (fold_dir / "fold.json").exists()

@@ -72,30 +72,6 @@ def per_group_scores(y_true, y_pred, groups, num_classes: int) -> dict[str, dict
     return out
 
 
-def bootstrap_ci(y_true, y_pred, num_classes: int, *, metric: str = "uf1", n_boot: int = 1000,
-                 level: float = 0.95, random_state: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap confidence interval of ``metric`` by resampling clips.
-
-    Clips are resampled with replacement ``n_boot`` times; the interval is the
-    ``(1-level)/2`` and ``(1+level)/2`` quantiles of the metric over the resamples.
-    """
-    if metric not in ("uf1", "uar", "accuracy"):
-        raise ValueError(f"metric={metric!r}: expected 'uf1', 'uar' or 'accuracy'")
-    if not 0 < level < 1:
-        raise ValueError(f"level={level} must be in (0, 1)")
-    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
-    n = len(y_true)
-    if n == 0:
-        return float("nan"), float("nan")
-    rng = np.random.default_rng(random_state)
-    values = np.empty(n_boot)
-    for b in range(n_boot):
-        idx = rng.integers(0, n, n)
-        values[b] = scores_from_confusion(confusion_matrix(y_true[idx], y_pred[idx], num_classes))[metric]
-    lo, hi = np.nanquantile(values, [(1 - level) / 2, (1 + level) / 2])
-    return float(lo), float(hi)
-
-
 def subject_bootstrap(y_true, y_pred, subjects, num_classes: int, *, weights=None, metric: str = "uf1",
                       n_boot: int = 1000, random_state: int = 0) -> np.ndarray:
     """Bootstrap over subjects: ``metric`` on ``n_boot`` resamples of whole subjects.
@@ -151,6 +127,8 @@ def subject_bootstrap_ci(y_true, y_pred, subjects, num_classes: int, *, weights=
                          random_state: int = 0) -> tuple[float, float, float]:
     """``(estimate, low, high)``: ``weights @ metric`` on all clips and its percentile
     interval over :func:`subject_bootstrap` resamples (same arguments)."""
+    if metric not in ("uf1", "uar", "accuracy"):
+        raise ValueError(f"metric={metric!r}: expected 'uf1', 'uar' or 'accuracy'")
     if not 0 < level < 1:
         raise ValueError(f"level={level} must be in (0, 1)")
     preds = np.atleast_2d(np.asarray(y_pred, dtype=np.int64))

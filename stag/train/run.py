@@ -41,7 +41,7 @@ from stag.preprocess.prepared import Prepared
 from stag.train.config import ORACLE_LABEL, ORACLE_WARNING, TrainConfig, fold_seed, stable_hash
 from stag.train.dataset import check_au_targets
 from stag.train.loop import train_fold
-from stag.train.metrics import bootstrap_ci, confusion_matrix, per_group_scores, scores
+from stag.train.metrics import confusion_matrix, per_group_scores, scores, subject_bootstrap_ci
 from stag.train.protocols import Protocol, get_protocol
 from stag.train.provenance import provenance, python_call
 
@@ -152,7 +152,7 @@ class Results:
     config: dict
     config_hash: str
     wall_time_s: float
-    uf1_ci: tuple[float, float] = (float("nan"), float("nan"))
+    uf1_ci: tuple[float, float] = (float("nan"), float("nan"))  # 95% interval, subjects resampled
     honest_last: dict | None = None
     out: Path | None = None
     provenance: dict | None = None
@@ -528,7 +528,8 @@ def _collect(out, splits, pack, spec, proto, config, chash, class_names, wall) -
         seed=config.seed, config={"train": config.to_dict(), "model": spec.describe(),
                                   "protocol": proto.describe()},
         config_hash=chash, wall_time_s=wall,
-        uf1_ci=bootstrap_ci(pred["y_true"], pred["y_pred"], k, n_boot=500, random_state=config.seed),
+        uf1_ci=subject_bootstrap_ci(pred["y_true"], pred["y_pred"], pred["dataset"] + "/" + pred["subject"], k,
+                                    n_boot=500, random_state=config.seed)[1:],
         honest_last=honest,
         provenance=provenance(data_fingerprint=data_fingerprint(pack), folds=folds, wall_time_s=wall,
                               device=config.device, command=python_call(
