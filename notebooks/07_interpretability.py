@@ -26,7 +26,7 @@ dataset = "synthetic"
 data_root = ""
 annotations = ""
 protocol = "loso"
-models = "stag"
+explain_models = "stag"
 epochs = 6
 seeds = 1
 seed = 0
@@ -83,7 +83,7 @@ explain_config = ExplainConfig(methods=tuple(m.strip() for m in methods.split(",
 data = load_and_prepare(dataset, data_root=data_root or None, annotations=annotations or None,
                         prepare_config=prepare_config, cache_dir=cache_dir, jobs=jobs, progress=False,
                         data_params=data_params)
-runs = run_study(data.prepared, parse_models(models), protocol=protocol, config=train_config, seeds=1,
+runs = run_study(data.prepared, parse_models(explain_models), protocol=protocol, config=train_config, seeds=1,
                  selections=("last",), root=runs_root, jobs=jobs, class_names=data.class_names, progress=False)
 explanations = {r.model: explain_run(data.prepared, r.out, explain_config, progress=False, cache=True) for r in runs}
 model = runs[0].model

@@ -113,6 +113,22 @@ def test_profiles_reach_the_real_notebooks():
     assert full["06_loso_training"]["epochs"] == PROFILES["full"]["epochs"]
 
 
+def test_full_profile_trains_every_ablation_with_three_seeds():
+    """`stag book --profile full` runs the whole component study live in chapter 6; chapter 7
+    keeps explaining STAG (its model list is its own parameter)."""
+    from stag.book.runner import plan_parameters
+    from stag.models import list_models
+    from stag.train.study import parse_models
+
+    root = Path(__file__).resolve().parents[1]
+    full = plan_parameters(root, profile="full")
+    chapter6 = parse_models(full["06_loso_training"]["models"])
+    assert {m for m in list_models() if m.startswith("stag")} <= set(chapter6)
+    assert {"ststnet", "offapexnet", "ststnet_64", "offapexnet_64"} <= set(chapter6)
+    assert full["06_loso_training"]["seeds"] >= 3
+    assert "models" not in full["07_interpretability"]  # chapter 7's own list is `explain_models`
+
+
 def test_injected_parameters_cell_is_folded(tmp_path):
     import nbformat
 

@@ -43,7 +43,7 @@ from stag.train.report import ORACLE_SHORT, model_role
 RECORD_FILES = ("results.json", "predictions.csv")
 DATASET_NAMES = {"casme2": "CASME II", "samm": "SAMM", "smic": "SMIC"}
 SELECTION_ORDER = ("last", "inner_val", "oracle")
-ROLE_ORDER = ("STAG", "ablation", "baseline")
+ROLE_ORDER = ("STAG", "ablation", "control", "baseline")
 HONEST = ("last", "inner_val")
 N_BOOT = 2000
 
@@ -184,11 +184,16 @@ def variant_name(results: dict) -> str:
     return results["model"] + ("+au" if float(train.get("au_loss_weight") or 0) > 0 else "")
 
 
-def load_recorded(root: str | Path) -> pd.DataFrame:
+def load_recorded(root: str | Path, variant=variant_name) -> pd.DataFrame:
     """One row per recorded run under ``root`` (``root/*/results.json``), re-scored.
 
+    ``variant(results) -> str`` names the model of each run in the tables (default
+    :func:`variant_name`); a study whose runs differ in their data settings names them apart
+    (``stag@K1``, see :mod:`stag.train.synthetic_records`).
+
     Columns: ``run, model, role, protocol, selection, seed, epochs, n_clips, uf1, uar,
-    accuracy, uf1_<dataset>, uar_<dataset>`` (each dataset present), ``commit, dirty,
+    accuracy, keyframes, data_params`` (the loader's ``-p`` parameters), ``uf1_<dataset>,
+    uar_<dataset>`` (each dataset present), ``commit, dirty,
     data_checksum, command, device, cpu, cores, wall_time_s, cpu_time_s`` and ``record``
     (the :class:`RecordedRun`). Scores come from :func:`rescore`, never from the JSON.
     An absent or empty ``root`` gives an empty table with these columns.
@@ -202,10 +207,12 @@ def load_recorded(root: str | Path) -> pd.DataFrame:
         check_coverage(run)
         d, p = run.results, run.provenance
         mach = p.get("machine") or {}
-        model = variant_name(d)
+        model = variant(d)
+        data = d.get("data") or {}
         row = {"run": run.name, "model": model, "role": model_role(model), "protocol": d["protocol"],
                "selection": d["selection"], "seed": int(d["seed"]), "epochs": d["epochs"],
-               "n_clips": len(run.predictions), "uf1": s["uf1"], "uar": s["uar"], "accuracy": s["accuracy"]}
+               "n_clips": len(run.predictions), "uf1": s["uf1"], "uar": s["uar"], "accuracy": s["accuracy"],
+               "keyframes": (data.get("prepare") or {}).get("keyframes"), "data_params": data.get("params") or {}}
         for name, v in s["per_dataset"].items():
             row[f"uf1_{name}"], row[f"uar_{name}"] = v["uf1"], v["uar"]
         row.update(commit=p.get("commit"), dirty=p.get("dirty"), data_checksum=p.get("data_checksum"),
@@ -214,7 +221,7 @@ def load_recorded(root: str | Path) -> pd.DataFrame:
                    cpu_time_s=p.get("cpu_time_s"), record=run)
         rows.append(row)
     cols = ["run", "model", "role", "protocol", "selection", "seed", "epochs", "n_clips", "uf1", "uar", "accuracy",
-            "commit", "dirty", "data_checksum", "command", "device", "cpu", "cores", "wall_time_s", "cpu_time_s",
+            "keyframes", "data_params", "commit", "dirty", "data_checksum", "command", "device", "cpu", "cores", "wall_time_s", "cpu_time_s",
             "record"]
     return pd.DataFrame(rows) if rows else pd.DataFrame(columns=cols)
 

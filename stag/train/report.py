@@ -21,8 +21,11 @@ ORACLE_SHORT = "oracle (test-selected epoch)"
 
 
 def model_role(name: str) -> str:
-    """``"STAG"`` (also a training variant of it, ``stag+au``), ``"ablation"`` (``stag_*``) or
-    ``"baseline"``."""
+    """``"STAG"`` (also a training variant of it, ``stag+au``), ``"control"`` (a model fed
+    other inputs than its study's, named ``<model>@<input>``, e.g. ``stag@K1``), ``"ablation"``
+    (``stag_*``) or ``"baseline"``."""
+    if "@" in name:
+        return "control"
     if name == "stag" or name.startswith("stag+"):
         return "STAG"
     return "ablation" if name.startswith("stag_") else "baseline"

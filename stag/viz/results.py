@@ -185,3 +185,64 @@ def plot_paired_differences(comparison: pd.DataFrame, *, ax=None):
         ax.text(0.5, 0.5, "no paired runs recorded", ha="center", va="center", transform=ax.transAxes)
     ax.invert_yaxis()
     return ax
+
+
+def plot_apex_noise(table: pd.DataFrame, *, ax=None):
+    """UF1 of each apex-based model against the apex annotation level (one line each, bars:
+    95% subject-bootstrap interval), and each model that spots the apex from the motion as a
+    horizontal band (its mean and interval; it does not read the annotation).
+
+    ``table``: :func:`stag.train.synthetic_records.apex_table`.
+    """
+    if ax is None:
+        _, ax = new_figure(width=6.4, height=3.6)
+    noisy = table[table["level"] != "spotted"]
+    levels = list(dict.fromkeys(noisy["level"]))
+    labels = dict(zip(noisy["level"], noisy["apex"]))
+    x = {lvl: i for i, lvl in enumerate(levels)}
+    for i, (model, g) in enumerate(table[table["level"] == "spotted"].groupby("model", sort=False)):
+        r = g.iloc[0]
+        ax.axhspan(r["ci_low"], r["ci_high"], color=PALETTE[i % len(PALETTE)], alpha=0.12, lw=0)
+        ax.axhline(r["uf1_mean"], color=PALETTE[i % len(PALETTE)], ls="--", lw=1.5,
+                   label=f"{model}, spotted keyframes")
+    for j, (model, g) in enumerate(noisy.groupby("model", sort=False)):
+        colour = PALETTE[(j + 3) % len(PALETTE)]
+        xs = [x[lvl] + 0.06 * (j - 0.5) for lvl in g["level"]]
+        ax.errorbar(xs, g["uf1_mean"], yerr=[g["uf1_mean"] - g["ci_low"], g["ci_high"] - g["uf1_mean"]], fmt="o-",
+                    color=colour, capsize=3, label=f"{model}, annotated apex")
+    ax.set_xticks(range(len(levels)), [labels[lvl] for lvl in levels])
+    ax.set_xlabel("apex annotation (error sd as a fraction of onset->apex)")
+    ax.set_ylabel("LOSO UF1 (last epoch)")
+    if table.empty:
+        ax.text(0.5, 0.5, "no apex-noise runs recorded", ha="center", va="center", transform=ax.transAxes)
+    else:
+        ax.legend(fontsize=8, loc="lower left")
+    return ax
+
+
+def plot_flow_choice(decision: pd.DataFrame, goal: float = 200.0):
+    """Two panels per flow preset: end-point error (apex pairs and warps) against pairs/s on
+    one core (log scale, the speed goal dashed), and STAG's UF1 with its paired difference to
+    TV-L1. ``decision``: :func:`stag.train.synthetic_records.flow_decision`'s table."""
+    fig, (a, b) = new_figure(1, 2, width=9.0, height=3.2)
+    for i, (_, r) in enumerate(decision.iterrows()):
+        colour = PALETTE[i % len(PALETTE)]
+        a.plot(r["pairs_per_s"], r["epe_apex"], "o", color=colour, ms=8, label=f"{r['flow']} (apex pairs)")
+        a.plot(r["pairs_per_s"], r["epe_warp"], "s", color=colour, ms=7, mfc="none", label=f"{r['flow']} (warps)")
+        b.bar(i, r["uf1_mean"], color=colour)
+        b.text(i, r["uf1_mean"] + 0.005, f"{r['uf1_mean']:.3f}", ha="center", va="bottom", fontsize=8)
+    a.axvline(goal, color="0.4", ls="--", lw=1)
+    a.set_xscale("log")
+    a.set_xlabel("pairs/s on one core (128 px)")
+    a.set_ylabel("end-point error (px)")
+    if len(decision):
+        a.legend(fontsize=7, ncols=2)
+    b.set_xticks(range(len(decision)), decision["flow"])
+    lo = float(decision["uf1_mean"].min()) if len(decision) else 0.0
+    b.set_ylim(max(0.0, lo - 0.1), min(1.0, float(decision["uf1_mean"].max() if len(decision) else 1) + 0.05))
+    b.set_ylabel("STAG UF1 (mean of seeds)")
+    if decision.empty:
+        for ax in (a, b):
+            ax.text(0.5, 0.5, "no flow comparison recorded", ha="center", va="center", transform=ax.transAxes)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,147 @@
+"""The synthetic study's tables from recorded runs: hand-made records with known answers, and
+the committed records (every ablation with 3 seeds; the package's default flow is the one the
+pre-registered rule picks)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stag.preprocess.flow import DEFAULT_FLOW
+from stag.train import synthetic_records as sr
+from stag.train.metrics import confusion_matrix, per_group_scores, scores
+
+CLASSES = ["negative", "positive", "surprise"]
+N_SUBJECTS, PER_SUBJECT = 12, 6
+SUBJECTS = [f"s{i:02d}" for i in range(N_SUBJECTS) for _ in range(PER_SUBJECT)]
+Y = np.arange(N_SUBJECTS * PER_SUBJECT) % 3
+
+
+def _predict(accuracy: float, seed: int) -> np.ndarray:
+    """Right on a fixed share of the clips (the same clips for every model at one accuracy)."""
+    rng = np.random.default_rng(100 + seed)
+    wrong = rng.permutation(len(Y))[: int(round((1 - accuracy) * len(Y)))]
+    pred = Y.copy()
+    pred[wrong] = (Y[wrong] + 1) % 3
+    return pred
+
+
+def _write(root, name, model, seed, pred, *, keyframes=4, flow=DEFAULT_FLOW, apex="spotted", params=None):
+    d = root / name
+    d.mkdir(parents=True)
+    frame = pd.DataFrame({"clip_id": [f"synthetic/{s}/{i:02d}" for i, s in enumerate(SUBJECTS)], "subject": SUBJECTS,
+                          "dataset": "synthetic", "fold": ["synthetic/" + s for s in SUBJECTS], "y_true": Y,
+                          "y_pred": pred})
+    frame.to_csv(d / "predictions.csv", index=False)
+    per = {k: {m: v[m] for m in ("uf1", "uar", "accuracy", "n")}
+           for k, v in per_group_scores(Y, pred, frame["dataset"], 3).items()}
+    (d / "results.json").write_text(json.dumps({
+        **scores(Y, pred, 3), "per_dataset": per, "confusion": confusion_matrix(Y, pred, 3).tolist(),
+        "folds": [{"fold": f} for f in sorted(set(frame["fold"]))], "protocol": "loso", "model": model,
+        "selection": "last", "seed": seed, "epochs": 30, "class_names": CLASSES,
+        "data": {"dataset": "synthetic", "params": {"difficulty": 0.2, **(params or {})}, "n_clips": len(Y),
+                 "prepare": {"keyframes": keyframes, "flow_method": flow, "apex": apex}},
+        "provenance": {"commit": "abc", "dirty": False, "data_checksum": "sha256:00", "command": "stag train"}}))
+
+
+def test_variant_names():
+    def name(model, **prep):
+        return sr.study_variant({"model": model, "data": {"prepare": prep}})
+
+    assert name("stag", keyframes=4, flow_method=DEFAULT_FLOW) == "stag"
+    assert name("stag", keyframes=1) == "stag@K1"
+    assert name("offapexnet", keyframes=1) == "offapexnet"  # a baseline reads one flow at any K
+    assert name("stag", keyframes=4, flow_method="tvl1") == "stag@tvl1"
+    assert name("ststnet", keyframes=1, apex="annotated") == "ststnet@apex"
+    assert name("stag", keyframes=1, apex="annotated") == "stag@K1@apex"
+    assert sr.level_label(0.0) == "exact" and sr.level_label(0.5) == "sd 0.5"
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    root = tmp_path_factory.mktemp("study")
+    accuracy = {"stag": 0.9, "stag_no_graph": 0.9, "stag_no_temporal": 0.6, "ststnet": 0.5, "ststnet_64": 0.55,
+                "offapexnet": 0.7, "offapexnet_64": 0.7}
+    for seed in range(3):
+        for model, acc in accuracy.items():
+            _write(root, f"{model}-seed{seed}", model, seed, _predict(acc, seed))
+        _write(root, f"stag_k1-seed{seed}", "stag", seed, _predict(0.7, seed), keyframes=1)
+    return sr.load(root)
+
+
+def test_components_and_controls_have_the_known_answers(study):
+    assert {"stag", "stag@K1", "ststnet_64"} <= set(study["model"])
+    assert study.set_index("run").loc["stag_k1-seed0", "role"] == "control"
+    comp = sr.component_table(study, n_boot=200).set_index("model")
+    assert comp.loc["stag_no_graph", "stag_minus_model"] == pytest.approx(0)
+    assert comp.loc["stag_no_graph", "verdict"] == "no measurable difference"
+    assert comp.loc["stag_no_temporal", "verdict"] == "STAG better" and comp.loc["stag_no_temporal", "seeds"] == 3
+    assert comp.loc["stag_static_adj", "verdict"] == "not recorded"
+    ctrl = sr.controls_table(study, n_boot=200).set_index(["a", "b"])
+    assert ctrl.loc[("stag", "stag@K1"), "verdict"] == "stag better"
+    assert ctrl.loc[("stag@K1", "offapexnet_64"), "diff_mean"] == pytest.approx(0)
+    assert ctrl.loc[("ststnet_64", "ststnet"), "diff_mean"] > 0
+    text = sr.study_findings(pd.DataFrame(
+        {"model": ["stag", "offapexnet"], "selection": "last", "seeds": 3, "uf1_mean": [0.9, 0.7]}),
+        sr.component_table(study, n_boot=100), sr.controls_table(study, n_boot=100))
+    assert "ranks 1 of 2" in text and "Removing it measurably hurts (full STAG minus the ablation): `stag_no_temporal` +" in text
+    assert "`stag` minus `stag@K1`" in text
+
+
+def test_apex_table_pairs_stag_with_each_level(study, tmp_path):
+    for seed in range(3):
+        for level, acc in ((0, 0.85), (1.0, 0.5), ("absent", 0.6)):
+            _write(tmp_path, f"offapexnet-apex{level}-seed{seed}", "offapexnet", seed, _predict(acc, seed),
+                   keyframes=1, apex="annotated", params={"apex_noise": level})
+    table = sr.apex_table(sr.load(tmp_path), study, n_boot=200)
+    got = table.set_index(["model", "level"])
+    assert list(table["level"]) == ["0.0", "1.0", "absent", "spotted", "spotted"]
+    assert got.loc[("stag", "spotted"), "uf1_mean"] == pytest.approx(study.query("model == 'stag'")["uf1"].mean())
+    assert np.isnan(got.loc[("stag", "spotted"), "ref_minus_model"])
+    assert got.loc[("offapexnet", "1.0"), "ref_ci_low"] > 0  # STAG better than the apex model at sd 1
+    assert got.loc[("offapexnet", "0.0"), "apex"] == "exact"
+    assert got.loc[("offapexnet", "0.0"), "uf1_mean"] > got.loc[("offapexnet", "1.0"), "uf1_mean"]
+    from stag.viz.results import plot_apex_noise
+
+    ax = plot_apex_noise(table)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["exact", "sd 1", "absent (middle frame)"]
+    assert len(ax.get_legend().get_texts()) == 3  # two spotted bands, one annotated-apex line
+    text = sr.apex_findings(table)
+    assert "does not read the annotation" in text and "`offapexnet` on the annotated apex" in text
+    assert "with the spotted apex it scores" in text
+    assert "No apex-noise runs" in sr.apex_findings(sr.apex_table(sr.load(tmp_path / "none"), study))
+
+
+def _bench(root, speeds: dict[str, float], epe: dict[str, float]):
+    rows = [{"set": s, "method": m, "pairs_per_s": speeds[m], "epe": epe[m] * (2 if s == "warp" else 1)}
+            for s in ("warp", "synthetic_apex") for m in speeds]
+    pd.DataFrame(rows).to_csv(root / "bench.csv", index=False)
+
+
+def test_flow_decision_follows_the_written_rule(study, tmp_path):
+    for seed in range(3):
+        _write(tmp_path, f"stag-tvl1-seed{seed}", "stag", seed, _predict(0.9, seed), flow="tvl1")
+        _write(tmp_path, f"stag-dis_medium-seed{seed}", "stag", seed, _predict(0.6, seed), flow="dis_medium")
+    flows = sr.flow_table(sr.load(tmp_path), study, n_boot=200)
+    got = flows.set_index("flow")
+    assert list(flows["flow"]) == ["dis", "dis_medium", "tvl1"]
+    assert got.loc["dis", "minus_tvl1"] == pytest.approx(0) and got.loc["dis_medium", "ci_high"] < 0
+    speeds = {"tvl1_default": 5, "tvl1": 15, "dis": 300, "dis_medium": 900}
+    _bench(tmp_path, speeds, {"tvl1_default": 0.2, "tvl1": 0.2, "dis": 0.1, "dis_medium": 0.12})
+    chosen, table = sr.flow_decision(sr.flow_bench(tmp_path), flows)
+    assert chosen == "dis"  # dis_medium is faster but measurably worse than TV-L1 in UF1
+    assert not table.set_index("flow").loc["dis_medium", "uf1_ok"]
+    assert "The rule picks `dis`" in sr.flow_findings(chosen, table)
+    from stag.viz.results import plot_flow_choice
+
+    fig = plot_flow_choice(table)
+    assert [t.get_text() for t in fig.axes[1].get_xticklabels()] == ["dis", "dis_medium", "tvl1"]
+    _bench(tmp_path, {**speeds, "dis": 100}, {"tvl1_default": 0.2, "tvl1": 0.2, "dis": 0.1, "dis_medium": 0.12})
+    assert sr.flow_decision(sr.flow_bench(tmp_path), flows)[0] == "dis"  # none fast: the fastest qualifying one
+    _bench(tmp_path, speeds, {"tvl1_default": 0.2, "tvl1": 0.2, "dis": 0.3, "dis_medium": 0.12})
+    assert sr.flow_decision(sr.flow_bench(tmp_path), flows)[0] == "tvl1"  # dis's EPE is over default TV-L1's
+    with pytest.raises(FileNotFoundError, match="no recorded flow benchmark"):
+        sr.flow_bench(tmp_path / "none")
