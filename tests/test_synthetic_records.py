@@ -145,3 +145,18 @@ def test_flow_decision_follows_the_written_rule(study, tmp_path):
     assert sr.flow_decision(sr.flow_bench(tmp_path), flows)[0] == "tvl1"  # dis's EPE is over default TV-L1's
     with pytest.raises(FileNotFoundError, match="no recorded flow benchmark"):
         sr.flow_bench(tmp_path / "none")
+
+
+def test_recorded_study_fold_reproduces(tmp_path):
+    """One fold of a committed study run, retrained from its recorded configuration on freshly
+    generated data, gives the recorded predictions (the synthetic set needs no download)."""
+    from stag.train import record
+
+    run = sr.STUDY / "ststnet-seed0"
+    if not (run / "results.json").is_file():
+        pytest.skip(f"no recorded run at {run}")
+    new, recorded = record.reproduce_fold(run, "", device="cpu", cache_dir=tmp_path / "cache", jobs=2)
+    assert list(new["clip_id"]) == list(recorded["clip_id"])
+    assert list(new["y_pred"]) == list(recorded["y_pred"]), f"fold {recorded['fold'].iloc[0]} does not reproduce"
+    probs = [c for c in recorded.columns if c.startswith("p_")]
+    np.testing.assert_allclose(new[probs].to_numpy(), recorded[probs].to_numpy(), atol=1e-5)

@@ -8,7 +8,9 @@ into:
   appendix page ``book/execution_report.md``);
 - ``book/generated/headline.md``: the headline results table of the intro, built from the
   training chapter's executed results (never typed by hand), and ``headline_real.md``, the
-  real-data row built from the recorded MEGC2019 runs (:mod:`stag.train.record`);
+  real-data row built from the recorded MEGC2019 runs (:mod:`stag.train.record`), and
+  ``headline_synthetic_study.md``, the recorded component study on the calibrated synthetic
+  set (:mod:`stag.train.synthetic_records`);
 - ``_build/run.json``: the same facts, machine-readable (written after the HTML build);
 - ``_build/html/_downloads/results.zip``: every chapter's results for download.
 """
@@ -28,6 +30,7 @@ from stag.environment import device_summary, git_commit, package_versions
 from stag.files import atomic_write, atomic_write_text
 from stag.explain import real_faces_report
 from stag.train import record
+from stag.train import synthetic_records
 from stag.train.report import format_table, summary_table
 
 GENERATED_DIR = Path("book") / "generated"
@@ -144,6 +147,34 @@ def real_data_markdown(root: Path) -> str:
             + faces + "\n")
 
 
+SYNTHETIC_STUDY_RECORDS = Path("results") / "synthetic_study"
+
+
+def synthetic_study_markdown(root: Path) -> str:
+    """The intro's component-study block: every recorded model of the synthetic study (last
+    epoch, mean and range over seeds, subject-bootstrap interval), the findings, and one
+    line each on the apex-noise experiment and the default flow."""
+    results = root / "results"
+    study = synthetic_records.load(root / SYNTHETIC_STUDY_RECORDS)
+    if study.empty:
+        return "*No recorded synthetic component study is in this checkout.*\n"
+    summary = record.summary(study)
+    head = record.headline(summary, selections=("last",))
+    head = head[["model", "seeds", "UF1 mean [min-max]", "UF1 95% subject bootstrap", "UAR mean [min-max]"]]
+    text = synthetic_records.study_findings(summary, synthetic_records.component_table(study),
+                                            synthetic_records.controls_table(study))
+    apex = synthetic_records.apex_table(synthetic_records.load(results / "synthetic_apex"), study)
+    flows = synthetic_records.flow_table(synthetic_records.load(results / "synthetic_flow"), study)
+    if len(apex):
+        text += "\n" + synthetic_records.apex_findings(apex)
+    if len(flows) and (results / "synthetic_flow" / "bench.csv").exists():
+        chosen, decision = synthetic_records.flow_decision(synthetic_records.flow_bench(results / "synthetic_flow"),
+                                                           flows)
+        text += "\n- " + synthetic_records.flow_findings(chosen, decision)
+    return (markdown_table(head.to_dict(orient="records"), list(head.columns)) + "\n\n" + text
+            + "\n\n(Chapter \"What each part of STAG buys\".)\n")
+
+
 def package_results(root: Path, facts: dict, dest: Path) -> Path:
     """Zip every chapter's results (``book/executed/results/**``) with the run record."""
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -167,6 +198,7 @@ def write_reports(root: Path) -> dict:
     atomic_write_text(root / GENERATED_DIR / "execution_report.md", execution_report_markdown(facts))
     atomic_write_text(root / GENERATED_DIR / "headline.md", headline_markdown(root))
     atomic_write_text(root / GENERATED_DIR / "headline_real.md", real_data_markdown(root))
+    atomic_write_text(root / GENERATED_DIR / "headline_synthetic_study.md", synthetic_study_markdown(root))
     package_results(root, facts, root / GENERATED_DIR / "results.zip")
     return facts
 

@@ -767,13 +767,16 @@ def smallest_fold(run: RecordedRun) -> str:
 
 
 def reproduce_fold(run: RecordedRun | str | Path, data_root: str | Path, fold: str | None = None, *,
-                   device: str = "cpu", cache_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   device: str = "cpu", cache_dir: str | Path | None = None,
+                   jobs: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Retrain one fold of a recorded run from its recorded configuration.
 
     Loads the data with the recorded loader and preprocessing settings, rebuilds the model
     and training configuration from ``results.json`` (checking the configuration hash),
     trains ``fold`` (default :func:`smallest_fold`) the way the run did, and returns
-    ``(new, recorded)`` predictions of that fold, both sorted by clip id.
+    ``(new, recorded)`` predictions of that fold, both sorted by clip id. ``jobs`` processes
+    prepare the data (the result does not depend on it). ``data_root`` may be empty for
+    generated data (the synthetic set).
 
     Raises:
         RecordError: the rebuilt configuration is not the recorded one.
@@ -789,8 +792,8 @@ def reproduce_fold(run: RecordedRun | str | Path, data_root: str | Path, fold: s
     data = d.get("data") or {}
     fold = fold or smallest_fold(run)
     prep = PrepareConfig(**data.get("prepare", {}))
-    loaded = load_and_prepare(data["dataset"], data_root=data_root, annotations=data.get("annotations"),
-                              prepare_config=prep, cache_dir=cache_dir, jobs=1, progress=False,
+    loaded = load_and_prepare(data["dataset"], data_root=data_root or None, annotations=data.get("annotations"),
+                              prepare_config=prep, cache_dir=cache_dir, jobs=jobs, progress=False,
                               data_params=data.get("params") or {})
     train = {**d["config"]["train"], "device": device}
     config = TrainConfig(**train)
