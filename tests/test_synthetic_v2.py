@@ -261,3 +261,16 @@ def test_calibration_table_reads_the_committed_points(tmp_path):
     assert t["is_default"].tolist() == [True, False] and t["in_target"].tolist() == [True, False]
     with pytest.raises(FileNotFoundError, match="calibration"):
         calibration_table(tmp_path / "missing.csv")
+
+
+def test_the_default_difficulty_puts_ststnet_inside_the_real_range():
+    """The issue's criterion on the committed points: at the default difficulty the STSTNet-like
+    baseline's mean over its seeds (at least 3) lies inside the real composite's range."""
+    from stag.data.synthetic_calibration import TARGET_UF1, calibration_summary, calibration_table
+
+    table = calibration_table()
+    ststnet = table[(table["model"] == "ststnet") & table["is_default"]]
+    assert len(ststnet) >= 3 and TARGET_UF1[0] <= ststnet["uf1"].mean() <= TARGET_UF1[1]
+    summary = calibration_summary(table)
+    default = next(c for c in summary.columns if c.endswith("*"))
+    assert summary.loc["ststnet", default] == f"{ststnet['uf1'].mean():.3f} ({len(ststnet)})"

@@ -77,3 +77,17 @@ def calibration_table(path: str | Path | None = None) -> "pandas.DataFrame":  # 
     table["in_target"] = table["uf1"].between(*TARGET_UF1)
     keys = [c for c in ("model", "difficulty", "seed") if c in table.columns]
     return table.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def calibration_summary(table: "pandas.DataFrame") -> "pandas.DataFrame":  # noqa: F821
+    """Mean UF1 per model (rows) and difficulty (columns) over the recorded seeds, written
+    ``"0.634 (3)"`` (mean, seeds); the default difficulty's column is marked ``*``."""
+    from stag.data.synthetic import SyntheticConfig
+
+    default = SyntheticConfig().difficulty
+    g = table.groupby(["model", "difficulty"])["uf1"].agg(["mean", "size"]).reset_index()
+    g["cell"] = [f"{m:.3f} ({n})" for m, n in zip(g["mean"], g["size"])]
+    out = g.pivot(index="model", columns="difficulty", values="cell").fillna("")
+    out.columns = [f"{d:.2f}{' *' if abs(d - default) < 1e-9 else ''}" for d in out.columns]
+    out.columns.name = "difficulty"
+    return out
