@@ -188,9 +188,10 @@ def plot_paired_differences(comparison: pd.DataFrame, *, ax=None):
 
 
 def plot_apex_noise(table: pd.DataFrame, *, ax=None):
-    """UF1 of each apex-based model against the apex annotation level (one line each, bars:
-    95% subject-bootstrap interval), and each model that spots the apex from the motion as a
-    horizontal band (its mean and interval; it does not read the annotation).
+    """UF1 of each apex-based model against the apex annotation level (solid line, bars: 95%
+    subject-bootstrap interval), and each model fed keyframes spotted from the motion as a
+    dashed line with its interval shaded (it does not read the annotation); one colour per
+    model.
 
     ``table``: :func:`stag.train.synthetic_records.apex_table`.
     """
@@ -200,16 +201,15 @@ def plot_apex_noise(table: pd.DataFrame, *, ax=None):
     levels = list(dict.fromkeys(noisy["level"]))
     labels = dict(zip(noisy["level"], noisy["apex"]))
     x = {lvl: i for i, lvl in enumerate(levels)}
-    for i, (model, g) in enumerate(table[table["level"] == "spotted"].groupby("model", sort=False)):
+    colour = {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(dict.fromkeys(table["model"]))}
+    for model, g in table[table["level"] == "spotted"].groupby("model", sort=False):
         r = g.iloc[0]
-        ax.axhspan(r["ci_low"], r["ci_high"], color=PALETTE[i % len(PALETTE)], alpha=0.12, lw=0)
-        ax.axhline(r["uf1_mean"], color=PALETTE[i % len(PALETTE)], ls="--", lw=1.5,
-                   label=f"{model}, spotted keyframes")
+        ax.axhspan(r["ci_low"], r["ci_high"], color=colour[model], alpha=0.10, lw=0)
+        ax.axhline(r["uf1_mean"], color=colour[model], ls="--", lw=1.5, label=f"{model}, spotted from the motion")
     for j, (model, g) in enumerate(noisy.groupby("model", sort=False)):
-        colour = PALETTE[(j + 3) % len(PALETTE)]
         xs = [x[lvl] + 0.06 * (j - 0.5) for lvl in g["level"]]
         ax.errorbar(xs, g["uf1_mean"], yerr=[g["uf1_mean"] - g["ci_low"], g["ci_high"] - g["uf1_mean"]], fmt="o-",
-                    color=colour, capsize=3, label=f"{model}, annotated apex")
+                    color=colour[model], capsize=3, label=f"{model}, annotated apex")
     ax.set_xticks(range(len(levels)), [labels[lvl] for lvl in levels])
     ax.set_xlabel("apex annotation (error sd as a fraction of onset->apex)")
     ax.set_ylabel("LOSO UF1 (last epoch)")
