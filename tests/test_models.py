@@ -104,7 +104,9 @@ def test_gradients_reach_every_parameter(name):
 @pytest.mark.parametrize("name", ALL)
 def test_parameter_count_is_small(name):
     n = count_parameters(_build(name))
-    assert 1_000 < n < 2_000_000
+    # Off-ApexNet-like at 64 px keeps the published 1024-unit dense layer on a 4.7x larger
+    # feature map (2 x 16 x 16 x 16), so it alone is larger: the price of the equal-input control.
+    assert 1_000 < n < (9_000_000 if name == "offapexnet_64" else 2_000_000)
     if name.startswith("stag"):
         assert n < 500_000  # "a few hundred k"; HTNet has 139.6 M
 
