@@ -432,10 +432,10 @@ def ensembles(table: pd.DataFrame, protocol: str = "loso", selection: str = "inn
                "uf1": est, "uf1_per_ensemble": ", ".join(f"{e['uf1']:.3f}" for e in each),
                "uf1_ci_low": lo, "uf1_ci_high": hi, "uar": float(np.mean([e["uar"] for e in each])),
                "uf1_seed_mean": used["uf1"].mean()}
-        ds = np.array([sub.split("/")[0] for sub in subjects])
+        per = [per_group_scores(y, p, [sub.split("/")[0] for sub in subjects], k) for p in preds]
         for name in DATASET_NAMES:
-            if (ds == name).any():
-                row[f"uf1_{name}"] = float(np.mean([scores(y[ds == name], p[ds == name], k)["uf1"] for p in preds]))
+            if name in per[0]:
+                row[f"uf1_{name}"] = float(np.mean([d[name]["uf1"] for d in per]))
         rows.append(row)
     out = pd.DataFrame(rows) if rows else pd.DataFrame(columns=cols)
     return _ordered(out.sort_values("uf1", ascending=False, kind="stable")) if rows else out
@@ -450,15 +450,19 @@ def ensemble_compare(table: pd.DataFrame, a: str = "stag", b: str | None = None,
     Columns: ``selection, a, b, seeds, ensembles, diff, diff_per_ensemble, ci_low, ci_high``.
     """
     cols = ["selection", "a", "b", "seeds", "ensembles", "diff", "diff_per_ensemble", "ci_low", "ci_high"]
-    ens = ensembles(table, protocol, selection, size=size, n_boot=2)
-    if ens.empty or a not in set(ens["model"]):
+    runs = table[(table["protocol"] == protocol) & (table["selection"] == selection)] if len(table) else table
+    if runs.empty or not _seed_groups(runs[runs["model"] == a], size):
         return pd.DataFrame(columns=cols)
-    if b is None:
-        base = ens[ens["role"] == "baseline"]
-        if base.empty:
+    if b is None:  # the baseline whose ensembles score best (mean UF1 over its ensembles)
+        best = {}
+        for model, g in runs[runs["role"] == "baseline"].groupby("model"):
+            groups = _seed_groups(g, size)
+            if groups:
+                y, preds, _, k = _group_preds(g, groups)
+                best[model] = float(np.mean([scores(y, p, k)["uf1"] for p in preds]))
+        if not best:
             return pd.DataFrame(columns=cols)
-        b = base.sort_values("uf1", ascending=False)["model"].iloc[0]
-    runs = table[(table["protocol"] == protocol) & (table["selection"] == selection)]
+        b = max(best, key=best.get)
     ra, rb = runs[runs["model"] == a], runs[runs["model"] == b]
     groups = sorted(set(_seed_groups(ra, size)) & set(_seed_groups(rb, size)))
     if not groups:
