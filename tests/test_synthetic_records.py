@@ -87,7 +87,7 @@ def test_components_and_controls_have_the_known_answers(study):
     text = sr.study_findings(pd.DataFrame(
         {"model": ["stag", "offapexnet"], "selection": "last", "seeds": 3, "uf1_mean": [0.9, 0.7]}),
         sr.component_table(study, n_boot=100), sr.controls_table(study, n_boot=100))
-    assert "ranks 1 of 2" in text and "Removing it measurably hurts (full STAG minus the ablation): `stag_no_temporal` +" in text
+    assert "the highest of the 2 models recorded" in text and "Removing it measurably hurts (full STAG minus the ablation): `stag_no_temporal` +" in text
     assert "`stag` minus `stag@K1`" in text
 
 
@@ -110,7 +110,7 @@ def test_apex_table_pairs_stag_with_each_level(study, tmp_path):
     assert [t.get_text() for t in ax.get_xticklabels()] == ["exact", "sd 1", "absent (middle frame)"]
     assert len(ax.get_legend().get_texts()) == 3  # two spotted bands, one annotated-apex line
     text = sr.apex_findings(table)
-    assert "does not read the annotation" in text and "`offapexnet` on the annotated apex" in text
+    assert "does not read the annotation" in text and "`offapexnet` on the annotated apex (3 seeds)" in text
     assert "with the spotted apex it scores" in text
     assert "No apex-noise runs" in sr.apex_findings(sr.apex_table(sr.load(tmp_path / "none"), study))
 

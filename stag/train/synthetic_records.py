@@ -123,9 +123,10 @@ def study_findings(summary: pd.DataFrame, components: pd.DataFrame, controls: pd
     lines = []
     if "stag" in uf1:
         ranked = uf1.sort_values(ascending=False)
+        ahead = [f"{m} ({v:.3f})" for m, v in ranked.items() if v > uf1["stag"]]
+        place = (f"behind {', '.join(ahead)}" if ahead else "the highest")
         lines.append(f"Full STAG scores UF1 {uf1['stag']:.3f} (mean of {int(honest.set_index('model').loc['stag', 'seeds'])} "
-                     f"seeds); it ranks {list(ranked.index).index('stag') + 1} of {len(ranked)} models, behind "
-                     f"{', '.join(f'{m} ({v:.3f})' for m, v in ranked.items() if v > uf1['stag']) or 'none'}.")
+                     f"seeds), {place} of the {len(ranked)} models recorded.")
     measured = components[components["seeds"] > 0] if len(components) else components
     for verdict, words in (("STAG better", "Removing it measurably hurts"),
                            ("STAG worse", "Removing it measurably helps"),
@@ -215,7 +216,8 @@ def apex_findings(table: pd.DataFrame, reference: str = "stag") -> str:
         exact = g[g["level"] == "0.0"]
         worst = g.loc[g["uf1_mean"].idxmin()]
         spotted = table[(table["model"] == model) & (table["level"] == "spotted")]
-        text = f"`{model}` on the annotated apex: UF1 " + ", ".join(
+        n = (f"{g['seeds'].min()}" if g["seeds"].min() == g["seeds"].max() else f"{g['seeds'].min()}-{g['seeds'].max()}")
+        text = f"`{model}` on the annotated apex ({n} seed{'s' * (g['seeds'].max() > 1)}): UF1 " + ", ".join(
             f"{r['uf1_mean']:.3f} ({r['apex']})" for _, r in g.iterrows())
         if len(exact):
             text += f"; from exact to its worst level it loses {exact['uf1_mean'].iloc[0] - worst['uf1_mean']:.3f}"
