@@ -217,7 +217,7 @@ def apex_findings(table: pd.DataFrame, reference: str = "stag") -> str:
         worst = g.loc[g["uf1_mean"].idxmin()]
         spotted = table[(table["model"] == model) & (table["level"] == "spotted")]
         n = (f"{g['seeds'].min()}" if g["seeds"].min() == g["seeds"].max() else f"{g['seeds'].min()}-{g['seeds'].max()}")
-        text = f"`{model}` on the annotated apex ({n} seed{'s' * (g['seeds'].max() > 1)}): UF1 " + ", ".join(
+        text = f"`{model}` on the annotated apex ({n} seed{'s' * int(g['seeds'].max() > 1)}): UF1 " + ", ".join(
             f"{r['uf1_mean']:.3f} ({r['apex']})" for _, r in g.iterrows())
         if len(exact):
             text += f"; from exact to its worst level it loses {exact['uf1_mean'].iloc[0] - worst['uf1_mean']:.3f}"
