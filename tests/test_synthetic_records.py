@@ -107,7 +107,7 @@ def test_apex_table_pairs_stag_with_each_level(study, tmp_path):
     from stag.viz.results import plot_apex_noise
 
     ax = plot_apex_noise(table)
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["exact", "sd 1", "absent (middle frame)"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["exact", "sd 1", "absent, middle frame"]
     assert len(ax.get_legend().get_texts()) == 3  # two spotted bands, one annotated-apex line
     text = sr.apex_findings(table)
     assert "does not read the annotation" in text and "`offapexnet` on the annotated apex (3 seeds)" in text

@@ -149,9 +149,9 @@ def _level(params: dict) -> object:
 
 
 def level_label(level: object) -> str:
-    """``0.0`` -> ``"exact"``, ``0.5`` -> ``"sd 0.5"``, ``"absent"`` -> ``"absent (middle frame)"``."""
+    """``0.0`` -> ``"exact"``, ``0.5`` -> ``"sd 0.5"``, ``"absent"`` -> ``"absent, middle frame"``."""
     if isinstance(level, str):
-        return "absent (middle frame)"
+        return "absent, middle frame"
     return "exact" if level == 0 else f"sd {level:g}"
 
 
