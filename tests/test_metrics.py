@@ -104,3 +104,15 @@ def test_subject_bootstrap_validates_shapes():
         subject_bootstrap([0, 1], [0, 1, 1], ["a", "b"], 3)
     with pytest.raises(ValueError, match="weights"):
         subject_bootstrap([0, 1], [[0, 1], [1, 1]], ["a", "b"], 3, weights=[1.0])
+
+
+def test_batch_scores_equal_the_one_by_one_scores():
+    from stag.train.metrics import batch_scores
+
+    rng = np.random.default_rng(3)
+    cms = rng.integers(0, 6, size=(50, 4, 3, 3))
+    cms[0, 0] = 0  # empty matrix: NaN everywhere
+    cms[1, 1, 2, :] = cms[1, 1, :, 2] = 0  # a class with no truth and no prediction
+    for metric in ("uf1", "uar", "accuracy"):
+        one = np.array([[scores_from_confusion(c)[metric] for c in row] for row in cms])
+        np.testing.assert_allclose(batch_scores(cms, metric), one, rtol=0, atol=1e-12, equal_nan=True)

@@ -57,6 +57,26 @@ def scores_from_confusion(cm: np.ndarray) -> dict[str, float]:
     }
 
 
+def batch_scores(cms: np.ndarray, metric: str) -> np.ndarray:
+    """``metric`` of every ``(k, k)`` confusion matrix in ``cms`` (shape ``(..., k, k)`` ->
+    ``(...)``), vectorised; the same numbers as :func:`scores_from_confusion` one by one."""
+    cms = np.asarray(cms, dtype=np.float64)
+    tp = np.diagonal(cms, axis1=-2, axis2=-1)
+    support, predicted = cms.sum(axis=-1), cms.sum(axis=-2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if metric == "accuracy":
+            total = cms.sum(axis=(-2, -1))
+            return np.where(total > 0, tp.sum(axis=-1) / total, np.nan)
+        if metric == "uar":
+            per_class = np.where(support > 0, tp / support, np.nan)
+        else:
+            denom = 2 * tp + (predicted - tp) + (support - tp)
+            per_class = np.where(denom > 0, 2 * tp / denom, np.nan)
+        valid = ~np.isnan(per_class)
+        count = valid.sum(axis=-1)
+        return np.where(count > 0, np.where(valid, per_class, 0.0).sum(axis=-1) / np.maximum(count, 1), np.nan)
+
+
 def scores(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> dict[str, float]:
     """UF1, UAR and accuracy of all predictions pooled (the summed-over-folds matrix)."""
     return scores_from_confusion(confusion_matrix(y_true, y_pred, num_classes))
@@ -118,8 +138,7 @@ def subject_bootstrap(y_true, y_pred, subjects, num_classes: int, *, weights=Non
     counts = np.stack([np.bincount(rng.integers(0, len(names), len(names)), minlength=len(names))
                        for _ in range(n_boot)])
     cms = np.einsum("bs,mskl->bmkl", counts, per_subject)
-    values = np.array([[scores_from_confusion(cms[b, j])[metric] for j in range(m)] for b in range(n_boot)])
-    return values @ weights
+    return batch_scores(cms, metric) @ weights
 
 
 def subject_bootstrap_ci(y_true, y_pred, subjects, num_classes: int, *, weights=None, metric: str = "uf1",
