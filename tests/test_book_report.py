@@ -18,3 +18,14 @@ def test_real_data_block_from_the_committed_records():
 
 def test_real_data_block_without_records(tmp_path):
     assert real_data_markdown(tmp_path) == "*No recorded real-data runs are in this checkout.*\n"
+
+
+def test_synthetic_study_block_from_the_committed_records(tmp_path):
+    from stag.book.report import synthetic_study_markdown
+
+    text = synthetic_study_markdown(ROOT)
+    assert text.startswith("| model | seeds | UF1 mean [min-max] |")
+    assert "| stag |" in text and "| stag_no_graph |" in text and "| stag@K1 |" in text
+    assert "- Full STAG scores UF1" in text and "(full STAG minus the ablation)" in text
+    assert "does not read the annotation" in text and "The rule picks `" in text
+    assert synthetic_study_markdown(tmp_path) == "*No recorded synthetic component study is in this checkout.*\n"

@@ -160,3 +160,18 @@ def test_recorded_study_fold_reproduces(tmp_path):
     assert list(new["y_pred"]) == list(recorded["y_pred"]), f"fold {recorded['fold'].iloc[0]} does not reproduce"
     probs = [c for c in recorded.columns if c.startswith("p_")]
     np.testing.assert_allclose(new[probs].to_numpy(), recorded[probs].to_numpy(), atol=1e-5)
+
+
+def test_committed_study_is_complete_and_the_default_flow_follows_the_rule():
+    """The committed records hold every ablation and control with 3 seeds, and the package's
+    default flow is the preset the rule written before the runs picks from them."""
+    from stag.models import list_models
+
+    study = sr.load(sr.STUDY)
+    seeds = study[study["selection"] == "last"].groupby("model")["seed"].nunique()
+    expected = {m for m in list_models() if m.startswith("stag")} | {"ststnet", "offapexnet", "ststnet_64",
+                                                                      "offapexnet_64", "stag@K1"}
+    assert expected <= set(seeds.index) and (seeds[list(expected)] >= 3).all(), seeds
+    chosen, decision = sr.flow_decision(sr.flow_bench(sr.FLOW), sr.flow_table(sr.load(sr.FLOW), study, n_boot=200))
+    assert set(decision["flow"]) == set(sr.FLOW_CANDIDATES) and (decision.set_index("flow")["uf1_mean"] > 0).all()
+    assert chosen == DEFAULT_FLOW

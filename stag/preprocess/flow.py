@@ -28,9 +28,12 @@ FLOW_PRESETS: dict[str, dict] = {
 }
 FLOW_METHODS: tuple[str, ...] = tuple(FLOW_PRESETS)
 # The one default flow preset: preprocessing (PrepareConfig), the keyframe magnitude curve, the
-# CLIs and the chapters all read it from here. Tuned DIS had the lowest or second-lowest
-# end-point error against known flow at over ten times TV-L1's speed on one core (chapter 02,
-# ``stag bench flow``).
+# CLIs and the chapters all read it from here. It is the preset the rule written before the
+# recognition runs picks (results/synthetic_study/TRIED.md, chapter "What each part of STAG
+# buys"): tuned DIS ran 320 pairs/s on one core with the lowest end-point error of all presets
+# (0.100 px on synthetic apex pairs, 0.168 px on warps; default TV-L1 0.176/0.326 at 7 pairs/s),
+# and STAG trained on it scored UF1 0.804 against 0.763 with TV-L1 and 0.787 with DIS medium
+# (3 seeds each; tests/test_synthetic_records.py keeps this constant equal to the rule's pick).
 DEFAULT_FLOW = "dis"
 
 
