@@ -115,6 +115,22 @@ def test_apex_table_pairs_stag_with_each_level(study, tmp_path):
     assert "No apex-noise runs" in sr.apex_findings(sr.apex_table(sr.load(tmp_path / "none"), study))
 
 
+
+def test_apex_findings_answer_when_time_matters(study, tmp_path):
+    """Same predictions as STAG with an exact apex -> tied; much worse at sd 1 -> STAG better;
+    better than STAG with the middle frame -> STAG worse."""
+    for seed in range(3):
+        for level, acc in ((0, 0.9), (1.0, 0.5), ("absent", 1.0)):
+            _write(tmp_path, f"stag_k1-apex{level}-seed{seed}", "stag", seed, _predict(acc, seed),
+                   keyframes=1, apex="annotated", params={"apex_noise": level})
+    table = sr.apex_table(sr.load(tmp_path), study, n_boot=200)
+    answer = sr.apex_findings(table).splitlines()[-1]
+    assert answer.startswith("- When does time matter? Against the same network")
+    assert "measurably better with the annotations 'sd 1'; not measurably different with 'exact'" in answer
+    assert answer.endswith("measurably worse with 'absent, middle frame'.")
+    only_baselines = table[table["model"] != "stag@K1"]
+    assert "When does time matter?" not in sr.apex_findings(only_baselines)
+
 def _bench(root, speeds: dict[str, float], epe: dict[str, float]):
     rows = [{"set": s, "method": m, "pairs_per_s": speeds[m], "epe": epe[m] * (2 if s == "warp" else 1)}
             for s in ("warp", "synthetic_apex") for m in speeds]

@@ -230,7 +230,21 @@ def apex_findings(table: pd.DataFrame, reference: str = "stag") -> str:
         if sides:
             text += f". STAG minus it: {'; '.join(sides)}"
         lines.append(text + ".")
+    same = table[(table["model"] == f"{reference}@K1") & (table["level"] != "spotted")]
+    if len(same) and np.isfinite(same["ref_minus_model"]).all():
+        better = same[same["ref_ci_low"] > 0]["apex"].tolist()
+        tied = same[(same["ref_ci_low"] <= 0) & (same["ref_ci_high"] >= 0)]["apex"].tolist()
+        worse = same[same["ref_ci_high"] < 0]["apex"].tolist()
+        text = ("When does time matter? Against the same network reading one onset->apex flow, STAG's "
+                f"{STUDY_KEYFRAMES} keyframes are measurably better with the annotations {_or_none(better)}; "
+                f"not measurably different with {_or_none(tied)}")
+        text += f"; measurably worse with {_or_none(worse)}." if worse else "."
+        lines.append(text)
     return "\n".join(f"- {line}" for line in lines)
+
+
+def _or_none(levels: list[str]) -> str:
+    return " / ".join(f"'{level}'" for level in levels) if levels else "none of the levels"
 
 
 # --------------------------------------------------------------------------- flow
