@@ -147,15 +147,12 @@ def real_data_markdown(root: Path) -> str:
             + faces + "\n")
 
 
-SYNTHETIC_STUDY_RECORDS = Path("results") / "synthetic_study"
-
-
 def synthetic_study_markdown(root: Path) -> str:
     """The intro's component-study block: every recorded model of the synthetic study (last
     epoch, mean and range over seeds, subject-bootstrap interval), the findings, and one
     line each on the apex-noise experiment and the default flow."""
     results = root / "results"
-    study = synthetic_records.load(root / SYNTHETIC_STUDY_RECORDS)
+    study = synthetic_records.load(results / "synthetic_study")
     if study.empty:
         return "*No recorded synthetic component study is in this checkout.*\n"
     summary = record.summary(study)

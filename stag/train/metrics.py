@@ -30,11 +30,12 @@ def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_classes: 
 
 def per_class_scores(cm: np.ndarray) -> dict[str, np.ndarray]:
     """Per-class ``f1``, ``recall``, ``precision`` and ``support`` from a confusion matrix
-    (NaN where a class has no truth and no prediction)."""
+    (NaN where a class has no truth and no prediction). ``cm`` may be a stack ``(..., k, k)``;
+    every entry then has shape ``(..., k)``."""
     cm = np.asarray(cm, dtype=np.float64)
-    tp = np.diag(cm)
-    support = cm.sum(axis=1)
-    predicted = cm.sum(axis=0)
+    tp = np.diagonal(cm, axis1=-2, axis2=-1)
+    support = cm.sum(axis=-1)
+    predicted = cm.sum(axis=-2)
     with np.errstate(divide="ignore", invalid="ignore"):
         recall = np.where(support > 0, tp / support, np.nan)
         precision = np.where(predicted > 0, tp / predicted, 0.0)
@@ -59,22 +60,17 @@ def scores_from_confusion(cm: np.ndarray) -> dict[str, float]:
 
 def batch_scores(cms: np.ndarray, metric: str) -> np.ndarray:
     """``metric`` of every ``(k, k)`` confusion matrix in ``cms`` (shape ``(..., k, k)`` ->
-    ``(...)``), vectorised; the same numbers as :func:`scores_from_confusion` one by one."""
+    ``(...)``), vectorised over :func:`per_class_scores`; the same numbers as
+    :func:`scores_from_confusion` one by one."""
     cms = np.asarray(cms, dtype=np.float64)
-    tp = np.diagonal(cms, axis1=-2, axis2=-1)
-    support, predicted = cms.sum(axis=-1), cms.sum(axis=-2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if metric == "accuracy":
-            total = cms.sum(axis=(-2, -1))
-            return np.where(total > 0, tp.sum(axis=-1) / total, np.nan)
-        if metric == "uar":
-            per_class = np.where(support > 0, tp / support, np.nan)
-        else:
-            denom = 2 * tp + (predicted - tp) + (support - tp)
-            per_class = np.where(denom > 0, 2 * tp / denom, np.nan)
-        valid = ~np.isnan(per_class)
-        count = valid.sum(axis=-1)
-        return np.where(count > 0, np.where(valid, per_class, 0.0).sum(axis=-1) / np.maximum(count, 1), np.nan)
+    if metric == "accuracy":
+        total = cms.sum(axis=(-2, -1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(total > 0, np.trace(cms, axis1=-2, axis2=-1) / total, np.nan)
+    per_class = per_class_scores(cms)["recall" if metric == "uar" else "f1"]
+    valid = ~np.isnan(per_class)
+    count = valid.sum(axis=-1)
+    return np.where(count > 0, np.where(valid, per_class, 0.0).sum(axis=-1) / np.maximum(count, 1), np.nan)
 
 
 def scores(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> dict[str, float]:

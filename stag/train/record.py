@@ -250,6 +250,29 @@ def _aligned(runs: list[RecordedRun]) -> tuple[np.ndarray, np.ndarray, np.ndarra
             len(runs[0].class_names))
 
 
+
+def seed_interval(runs: list[RecordedRun], *, n_boot: int = N_BOOT) -> tuple[float, float]:
+    """95% subject-bootstrap interval of the mean UF1 of ``runs`` (the seeds of one model)."""
+    y, preds, groups, k = _aligned(runs)
+    _, lo, hi = subject_bootstrap_ci(y, preds, groups, k, n_boot=n_boot)
+    return lo, hi
+
+
+def paired_difference(a: pd.DataFrame, b: pd.DataFrame, *,
+                      n_boot: int = N_BOOT) -> tuple[list[int], float, float, float]:
+    """``(seeds, diff, low, high)``: seed s of ``a`` paired with seed s of ``b`` (tables indexed by
+    seed, with a ``record`` column), the mean paired UF1 difference ``a - b`` and its 95%
+    interval when the subjects are resampled, both models scored on the same resample.
+    No seed in both: ``([], nan, nan, nan)``."""
+    seeds = sorted(set(a.index) & set(b.index))
+    if not seeds:
+        return [], float("nan"), float("nan"), float("nan")
+    y, preds, groups, k = _aligned([a.loc[s, "record"] for s in seeds] + [b.loc[s, "record"] for s in seeds])
+    n = len(seeds)
+    est, lo, hi = subject_bootstrap_ci(y, preds, groups, k, weights=np.r_[np.full(n, 1 / n), np.full(n, -1 / n)],
+                                       n_boot=n_boot)
+    return seeds, est, lo, hi
+
 def summary(table: pd.DataFrame, protocol: str = "loso", *, n_boot: int = N_BOOT) -> pd.DataFrame:
     """Mean over seeds per model x selection, with the spread and a subject-bootstrap interval.
 
@@ -266,8 +289,7 @@ def summary(table: pd.DataFrame, protocol: str = "loso", *, n_boot: int = N_BOOT
     per_ds = [c for c in runs.columns if c.startswith(("uf1_", "uar_")) and c[4:] in DATASET_NAMES]
     rows = []
     for (model, role, sel), g in runs.groupby(["model", "role", "selection"], sort=False):
-        y, preds, groups, k = _aligned(list(g["record"]))
-        _, lo, hi = subject_bootstrap_ci(y, preds, groups, k, n_boot=n_boot)
+        lo, hi = seed_interval(list(g["record"]), n_boot=n_boot)
         rows.append({"model": model, "role": role, "selection": sel, "seeds": len(g),
                      "uf1_mean": g["uf1"].mean(), "uf1_min": g["uf1"].min(), "uf1_max": g["uf1"].max(),
                      "uf1_ci_low": lo, "uf1_ci_high": hi,
@@ -351,15 +373,11 @@ def compare(table: pd.DataFrame, a: str = "stag", b: str | None = None, protocol
             other = base.groupby("model")["uf1"].mean().idxmax()
         ra = r[r["model"] == a].set_index("seed")
         rb = r[r["model"] == other].set_index("seed")
-        seeds = sorted(set(ra.index) & set(rb.index))
+        seeds, est, lo, hi = paired_difference(ra, rb, n_boot=n_boot)
         if not seeds:
             continue
-        y, preds, groups, k = _aligned([ra.loc[s, "record"] for s in seeds] + [rb.loc[s, "record"] for s in seeds])
-        n = len(seeds)
-        w = np.r_[np.full(n, 1 / n), np.full(n, -1 / n)]
-        est, lo, hi = subject_bootstrap_ci(y, preds, groups, k, weights=w, n_boot=n_boot)
         diffs = [float(ra.loc[s, "uf1"] - rb.loc[s, "uf1"]) for s in seeds]
-        rows.append({"selection": _sel_label(sel), "a": a, "b": other, "seeds": n,
+        rows.append({"selection": _sel_label(sel), "a": a, "b": other, "seeds": len(seeds),
                      "diff_per_seed": ", ".join(f"{x:+.3f}" for x in diffs), "diff_mean": est,
                      "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows, columns=cols)

@@ -10,8 +10,8 @@ one recipe (``results/synthetic_study/TRIED.md``):
 - ``results/synthetic_flow/``: the same recipe with another flow preset (``stag@tvl1``...),
   plus ``bench.csv``, the recorded speed and accuracy of every preset (``stag bench flow``).
 
-Every interval resamples the subjects (:func:`stag.train.metrics.subject_bootstrap_ci`), and
-every comparison pairs seed s with seed s.
+Every interval resamples the subjects, and every comparison pairs seed s with seed s
+(:func:`stag.train.record.seed_interval`, :func:`stag.train.record.paired_difference`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import pandas as pd
 
 from stag.preprocess.flow import DEFAULT_FLOW
 from stag.train import record
-from stag.train.metrics import subject_bootstrap_ci
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"
 STUDY = RESULTS / "synthetic_study"
@@ -180,19 +179,13 @@ def apex_table(apex: pd.DataFrame, study: pd.DataFrame, *, reference: str = "sta
     rows = []
     for model, level, g in spotted + groups:
         g = g.set_index("seed")
-        y, preds, subjects, k = record._aligned(list(g["record"]))
-        _, lo, hi = subject_bootstrap_ci(y, preds, subjects, k, n_boot=n_boot)
+        lo, hi = record.seed_interval(list(g["record"]), n_boot=n_boot)
         row = {"model": model, "level": level, "apex": "spotted from the motion" if level == "spotted"
                else level_label(g["data_params"].map(_level).iloc[0]), "seeds": len(g), "uf1_mean": g["uf1"].mean(),
                "uf1_min": g["uf1"].min(), "uf1_max": g["uf1"].max(), "ci_low": lo, "ci_high": hi,
                "ref_minus_model": np.nan, "ref_ci_low": np.nan, "ref_ci_high": np.nan}
-        seeds = sorted(set(g.index) & set(ref.index))
-        if seeds and not (model == reference and level == "spotted"):
-            y, preds, subjects, k = record._aligned([ref.loc[s, "record"] for s in seeds]
-                                                    + [g.loc[s, "record"] for s in seeds])
-            n = len(seeds)
-            est, lo, hi = subject_bootstrap_ci(y, preds, subjects, k, weights=np.r_[np.full(n, 1 / n),
-                                                                                    np.full(n, -1 / n)], n_boot=n_boot)
+        if not (model == reference and level == "spotted"):
+            _, est, lo, hi = record.paired_difference(ref, g, n_boot=n_boot)
             row.update(ref_minus_model=est, ref_ci_low=lo, ref_ci_high=hi)
         rows.append(row)
     order = {str(v): i for i, v in enumerate(APEX_LEVELS)} | {"spotted": len(APEX_LEVELS)}
@@ -287,15 +280,9 @@ def flow_table(flow: pd.DataFrame, study: pd.DataFrame, *, n_boot: int = record.
     for (model, preset), g in runs.groupby(["base", "flow"], sort=False):
         row = {"model": model, "flow": preset, "seeds": len(g), "uf1_mean": g["uf1"].mean(), "uf1_min": g["uf1"].min(),
                "uf1_max": g["uf1"].max(), "minus_tvl1": np.nan, "ci_low": np.nan, "ci_high": np.nan}
-        tv = runs[(runs["base"] == model) & (runs["flow"] == "tvl1")].set_index("seed")
-        g = g.set_index("seed")
-        seeds = sorted(set(g.index) & set(tv.index))
-        if preset != "tvl1" and seeds:
-            n = len(seeds)
-            y, preds, subjects, k = record._aligned([g.loc[s, "record"] for s in seeds]
-                                                    + [tv.loc[s, "record"] for s in seeds])
-            est, lo, hi = subject_bootstrap_ci(y, preds, subjects, k, weights=np.r_[np.full(n, 1 / n),
-                                                                                    np.full(n, -1 / n)], n_boot=n_boot)
+        if preset != "tvl1":
+            tv = runs[(runs["base"] == model) & (runs["flow"] == "tvl1")].set_index("seed")
+            _, est, lo, hi = record.paired_difference(g.set_index("seed"), tv, n_boot=n_boot)
             row.update(minus_tvl1=est, ci_low=lo, ci_high=hi)
         rows.append(row)
     out = pd.DataFrame(rows, columns=cols)
