@@ -18,6 +18,7 @@ from pathlib import Path
 
 from stag.data.params import loader_params, parse_parameters
 from stag.data.registry import load
+from stag.preprocess.keyframes import APEX_SOURCES
 
 HELP = "preprocess a dataset (align, keyframes, optical flow, ROIs) into the cache"
 
@@ -34,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flow-method", default=None, help="flow preset (default: PrepareConfig's)")
     parser.add_argument("--channels", type=int, default=3, help="3 = u, v, strain; 4 adds magnitude")
     parser.add_argument("--magnitude-method", default=None, help="keyframe magnitude: flow or intensity")
-    parser.add_argument("--apex", default="spotted", choices=("spotted", "annotated"),
+    parser.add_argument("--apex", default="spotted", choices=APEX_SOURCES,
                         help="apex keyframe: largest motion (default) or the annotated apex frame")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--cache-dir", type=Path, default=Path(".stag-cache"), help="cache folder")

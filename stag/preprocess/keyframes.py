@@ -24,6 +24,9 @@ from stag.preprocess.flow import DEFAULT_FLOW, compute_flow, flow_magnitude
 
 MAGNITUDE_METHODS: tuple[str, ...] = ("intensity", "flow")
 SELECTION_STRATEGIES: tuple[str, ...] = ("cumulative", "top", "uniform")
+#: Where the apex keyframe comes from: the largest motion between onset and offset, or the
+#: dataset's annotated apex frame (as apex-based methods read it).
+APEX_SOURCES: tuple[str, ...] = ("spotted", "annotated")
 
 
 class _AffineRemover:

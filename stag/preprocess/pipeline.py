@@ -24,8 +24,8 @@ from stag.preprocess.face import (align_clip, apply_similarity, canonical_landma
                                   landmark_error, load_face_model, to_grey)
 from stag.preprocess.flow import (DEFAULT_FLOW, FLOW_METHODS, flow_channels, flow_magnitude, flow_stack,
                                   normalise_stack, optical_strain, resize_stack)
-from stag.preprocess.keyframes import (MAGNITUDE_METHODS, SELECTION_STRATEGIES, keyframe_scores, motion_magnitude,
-                                       select_keyframes)
+from stag.preprocess.keyframes import (APEX_SOURCES, MAGNITUDE_METHODS, SELECTION_STRATEGIES, keyframe_scores,
+                                       motion_magnitude, select_keyframes)
 from stag.preprocess.prepared import FLOW_CHANNELS, Prepared
 from stag.preprocess.rois import roi_boxes
 from stag.threads import configure_process
@@ -101,7 +101,7 @@ class PrepareConfig:
             bad("smoothing", "a sigma >= 0 (frames)")
         if self.selection not in SELECTION_STRATEGIES:
             bad("selection", f"one of {SELECTION_STRATEGIES}")
-        if self.apex not in ("spotted", "annotated"):
+        if self.apex not in APEX_SOURCES:
             bad("apex", "'spotted' (largest motion) or 'annotated' (the dataset's apex frame)")
         if self.search not in ("annotated", "clip"):
             bad("search", "'annotated' or 'clip'")

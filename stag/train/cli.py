@@ -17,6 +17,7 @@ from pathlib import Path
 
 from stag.data.params import parse_parameters
 from stag.preprocess.flow import DEFAULT_FLOW, FLOW_METHODS
+from stag.preprocess.keyframes import APEX_SOURCES
 from stag.train import TrainConfig, run_protocol
 from stag.train.protocols import get_protocol
 from stag.train.provenance import command_line, data_checksum, utc_now
@@ -39,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help=f"optical flow preset (default {DEFAULT_FLOW})")
     d.add_argument("--landmarks", default="detect", choices=("detect", "given"),
                    help="dlib detection, or the clip's own landmarks when it has them (default detect)")
-    d.add_argument("--apex", default="spotted", choices=("spotted", "annotated"),
+    d.add_argument("--apex", default="spotted", choices=APEX_SOURCES,
                    help="apex keyframe: largest motion between onset and offset (default), or the "
                         "dataset's annotated apex frame")
     e = parser.add_argument_group("evaluation")
