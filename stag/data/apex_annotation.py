@@ -67,8 +67,8 @@ def check_apex_noise(noise: object) -> float | str:
     Raises:
         ValueError: naming the parameter and what is accepted.
     """
-    ok = noise == ABSENT if isinstance(noise, str) else (
-        isinstance(noise, (int, float, np.number)) and not isinstance(noise, bool) and np.isfinite(noise) and noise >= 0)
+    number = isinstance(noise, (int, float, np.number)) and not isinstance(noise, bool)
+    ok = noise == ABSENT if isinstance(noise, str) else (number and np.isfinite(noise) and noise >= 0)
     if not ok:
         raise ValueError(f"apex_noise={noise!r}: expected a number >= 0 (a fraction of the onset->apex duration) "
                          f"or {ABSENT!r}")

@@ -57,7 +57,8 @@ class _ApexBaseline(nn.Module):
         if num_aus < 0:
             raise ValueError(f"num_aus must be >= 0, got {num_aus}")
         if not isinstance(input_size, int) or input_size < 16:
-            raise ValueError(f"input_size must be an int >= 16 (the side the apex flow is resized to), got {input_size!r}")
+            raise ValueError(f"input_size must be an int >= 16 (the side the apex flow is resized to), "
+                             f"got {input_size!r}")
         self.num_classes, self.in_channels, self.input_size = num_classes, in_channels, input_size
 
     def features(self, x: torch.Tensor) -> torch.Tensor:  # (B, needs_channels, S, S) -> (B, F), S = input_size
@@ -136,7 +137,8 @@ class OffApexNet(_ApexBaseline):
             nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
                           nn.Conv2d(6, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2))
             for _ in range(2))
-        self.dense = nn.Sequential(nn.Flatten(), nn.Linear(2 * 16 * (input_size // 4) ** 2, hidden), nn.ReLU(), nn.Dropout(dropout))
+        width = 2 * 16 * (input_size // 4) ** 2  # two streams of 16 maps, pooled twice by 2
+        self.dense = nn.Sequential(nn.Flatten(), nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout))
         self.classifier = nn.Linear(hidden, num_classes)
         self.au_head = nn.Linear(hidden, num_aus) if num_aus > 0 else None
 

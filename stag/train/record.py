@@ -221,8 +221,8 @@ def load_recorded(root: str | Path, variant=variant_name) -> pd.DataFrame:
                    cpu_time_s=p.get("cpu_time_s"), record=run)
         rows.append(row)
     cols = ["run", "model", "role", "protocol", "selection", "seed", "epochs", "n_clips", "uf1", "uar", "accuracy",
-            "keyframes", "data_params", "commit", "dirty", "data_checksum", "command", "device", "cpu", "cores", "wall_time_s", "cpu_time_s",
-            "record"]
+            "keyframes", "data_params", "commit", "dirty", "data_checksum", "command", "device", "cpu", "cores",
+            "wall_time_s", "cpu_time_s", "record"]
     return pd.DataFrame(rows) if rows else pd.DataFrame(columns=cols)
 
 

@@ -124,8 +124,9 @@ def study_findings(summary: pd.DataFrame, components: pd.DataFrame, controls: pd
         ranked = uf1.sort_values(ascending=False)
         ahead = [f"{m} ({v:.3f})" for m, v in ranked.items() if v > uf1["stag"]]
         place = (f"behind {', '.join(ahead)}" if ahead else "the highest")
-        lines.append(f"Full STAG scores UF1 {uf1['stag']:.3f} (mean of {int(honest.set_index('model').loc['stag', 'seeds'])} "
-                     f"seeds), {place} of the {len(ranked)} models recorded.")
+        seeds = int(honest.set_index("model").loc["stag", "seeds"])
+        lines.append(f"Full STAG scores UF1 {uf1['stag']:.3f} (mean of {seeds} seeds), {place} of the "
+                     f"{len(ranked)} models recorded.")
     measured = components[components["seeds"] > 0] if len(components) else components
     for verdict, words in (("STAG better", "Removing it measurably hurts"),
                            ("STAG worse", "Removing it measurably helps"),
@@ -203,14 +204,15 @@ def apex_findings(table: pd.DataFrame, reference: str = "stag") -> str:
     lines = []
     if len(ref):
         r = ref.iloc[0]
-        lines.append(f"STAG with keyframes spotted from the motion (K = {STUDY_KEYFRAMES}) does not read the annotation: "
-                     f"UF1 {r['uf1_mean']:.3f} [{r['uf1_min']:.3f}-{r['uf1_max']:.3f}] at every level.")
+        lines.append(f"STAG with keyframes spotted from the motion (K = {STUDY_KEYFRAMES}) does not read the "
+                     f"annotation: UF1 {r['uf1_mean']:.3f} [{r['uf1_min']:.3f}-{r['uf1_max']:.3f}] at every level.")
     for model, g in table[table["level"] != "spotted"].groupby("model", sort=False):
         exact = g[g["level"] == "0.0"]
         worst = g.loc[g["uf1_mean"].idxmin()]
         spotted = table[(table["model"] == model) & (table["level"] == "spotted")]
-        n = (f"{g['seeds'].min()}" if g["seeds"].min() == g["seeds"].max() else f"{g['seeds'].min()}-{g['seeds'].max()}")
-        text = f"`{model}` on the annotated apex ({n} seed{'s' * int(g['seeds'].max() > 1)}): UF1 " + ", ".join(
+        lo_n, hi_n = g["seeds"].min(), g["seeds"].max()
+        n = f"{lo_n}" if lo_n == hi_n else f"{lo_n}-{hi_n}"
+        text = f"`{model}` on the annotated apex ({n} seed{'s' * int(hi_n > 1)}): UF1 " + ", ".join(
             f"{r['uf1_mean']:.3f} ({r['apex']})" for _, r in g.iterrows())
         if len(exact):
             text += f"; from exact to its worst level it loses {exact['uf1_mean'].iloc[0] - worst['uf1_mean']:.3f}"
@@ -219,7 +221,8 @@ def apex_findings(table: pd.DataFrame, reference: str = "stag") -> str:
         sides = []
         for _, r in g.iterrows():
             if np.isfinite(r["ref_minus_model"]):
-                sides.append(f"{r['apex']}: {r['ref_minus_model']:+.3f} [{r['ref_ci_low']:+.3f}, {r['ref_ci_high']:+.3f}]")
+                sides.append(f"{r['apex']}: {r['ref_minus_model']:+.3f} "
+                             f"[{r['ref_ci_low']:+.3f}, {r['ref_ci_high']:+.3f}]")
         if sides:
             text += f". STAG minus it: {'; '.join(sides)}"
         lines.append(text + ".")
