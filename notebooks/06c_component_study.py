@@ -97,7 +97,8 @@ controls.round(3).set_index(["a", "b"])
 # the apex spotted from the motion are shown as well.
 
 # %%
-apex = sr.apex_table(sr.load(root / "synthetic_apex"), study)
+apex_runs = sr.load(root / "synthetic_apex")
+apex = sr.apex_table(apex_runs, study)
 plot_apex_noise(apex);
 
 # %%
@@ -114,7 +115,8 @@ apex.round(3).set_index(["model", "apex"]).drop(columns="level")
 # measures them again during the build); UF1 comes from the study's recipe with each flow.
 
 # %%
-flows = sr.flow_table(sr.load(root / "synthetic_flow"), study)
+flow_runs = sr.load(root / "synthetic_flow")
+flows = sr.flow_table(flow_runs, study)
 chosen, decision = sr.flow_decision(sr.flow_bench(root / "synthetic_flow"), flows)
 plot_flow_choice(decision);
 print(sr.flow_findings(chosen, decision))
@@ -128,8 +130,7 @@ flows.round(3).set_index(["model", "flow"])
 # Commit, data checksum, command, machine and times of every recorded run of the study.
 
 # %%
-record.provenance_table(pd.concat([study, sr.load(root / "synthetic_apex"), sr.load(root / "synthetic_flow")],
-                                  ignore_index=True)).set_index("run")
+record.provenance_table(pd.concat([study, apex_runs, flow_runs], ignore_index=True)).set_index("run")
 
 # %% [markdown]
 # ## What was planned, tried and decided
