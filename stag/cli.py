@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {
     "data": "stag.data.cli",
     "prepare": "stag.preprocess.cli",
     "train": "stag.train.cli",
+    "pretrain": "stag.train.pretrain_cli",
     "explain": "stag.explain.cli",
     "bench": "stag.bench.cli",
     "book": "stag.book.cli",

@@ -98,7 +98,8 @@ def test_flow_png_round_trip_and_constant_channel(tmp_path):
     cv2.imwrite(str(tmp_path / "f.png"), encode_flow_png(flow, "clip"))
     np.testing.assert_allclose(decode_flow_png(tmp_path / "f.png"), flow, atol=1 / 255 + 1e-6)
     img = encode_flow_png(flow, "minmax")
-    assert img[..., 0].min() == 0 and img[..., 0].max() == 255 and (img[..., 1] == 128).all()
+    # OpenCV's channel order in the file is strain, v, u: u is image channel 2
+    assert img[..., 2].min() == 0 and img[..., 2].max() == 255 and (img[..., 1] == 128).all()
     with pytest.raises(ValueError, match=r"expected \(3, H, W\)"):
         encode_flow_png(flow[:2])
 

@@ -106,7 +106,9 @@ def test_parameter_count_is_small(name):
     n = count_parameters(_build(name))
     # Off-ApexNet-like at 64 px keeps the published 1024-unit dense layer on a 4.7x larger
     # feature map (2 x 16 x 16 x 16), so it alone is larger: the price of the equal-input control.
-    assert 1_000 < n < (9_000_000 if name == "offapexnet_64" else 2_000_000)
+    # The two-phase control doubles the streams feeding that layer (4 x 16 x 7 x 7): 3.2 M.
+    big = {"offapexnet_64": 9_000_000, "offapexnet_stack": 3_500_000}
+    assert 1_000 < n < big.get(name, 2_000_000)
     if name.startswith("stag"):
         assert n < 500_000  # "a few hundred k"; HTNet has 139.6 M
 

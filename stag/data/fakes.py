@@ -27,7 +27,7 @@ import numpy as np
 from stag.data import casme2, samm
 from stag.data.annotations import DataError, frame_cell, normalise_subject, read_annotations
 from stag.data.folder import DEFAULT_COLUMNS, PRESETS
-from stag.data.megc2019 import encode_flow_png
+from stag.data.megc2019 import DEFAULT_CHANNEL_ORDER, DIRECTION_SUFFIXES, PHASE_SUFFIXES, encode_flow_png
 
 
 @dataclass
@@ -295,14 +295,17 @@ def write_megc2019_flow_layout(root: str | Path, flows, subjects: Sequence[str] 
                                space_before_png: bool = False, encode: str = "minmax",
                                csv_name: str = "combined_3_class2_for_optical_flow.csv",
                                flow_folder: str = "STSNet_whole_norm_u_v_os",
-                               face_folder: str = "combined_datasets_whole") -> FakeLayout:
+                               face_folder: str = "combined_datasets_whole", directions: bool = False,
+                               channel_order: str = DEFAULT_CHANNEL_ORDER) -> FakeLayout:
     """Write a MEGC2019-composite layout from arrays (or from clips that carry ``flows``).
 
     Args:
-        flows: ``(N, 3, H, W)`` array or N ``(3, H, W)`` arrays (u, v, strain); or a sequence
-            of :class:`~stag.data.clip.Clip` with ``flows`` (the first keyframe is written, and
-            subject/dataset/filename/label default to the clip's); or a sequence of dicts with
-            keys ``flow``, ``subject``, ``dataset``, ``filename``, ``label``.
+        flows: ``(N, 3, H, W)`` array or N ``(3, H, W)`` arrays (u, v, strain); N ``(P, 3, H, W)``
+            arrays write P phases (the two-phase copy: ``{sub}_{filename}.png`` onset->apex,
+            ``..._1.png`` apex->offset); or a sequence of :class:`~stag.data.clip.Clip` with
+            ``flows`` (the first keyframe is written, and subject/dataset/filename/label default
+            to the clip's); or a sequence of dicts with keys ``flow``, ``subject``, ``dataset``,
+            ``filename``, ``label``.
         subjects: per clip, as the header CSV writes them (``sub01``, ``006``, ``s01``).
         datasets: per clip, ``casme2``/``samm``/``smic``.
         filenames: per clip (``EP02_01f``); file ``{subject}_{filename}.png``.
@@ -314,6 +317,9 @@ def write_megc2019_flow_layout(root: str | Path, flows, subjects: Sequence[str] 
             subjects written as bare numbers, like the official file).
         space_before_png: name flow files ``"{sub}_{filename} .png"`` like one peer copy.
         encode: ``"minmax"`` (per-channel min-max, as peers did) or ``"clip"`` (``[-1, 1]``).
+        directions: with phases, also write each phase's direction map (``_2``, ``_3``:
+            OpenCV channel 0 zero, channels 1-2 the phase's v and u, ``encode`` scaled).
+        channel_order: the PNG channel order as OpenCV writes it (the composite's by default).
     """
     root = Path(root)
     items = list(flows)
@@ -340,9 +346,17 @@ def write_megc2019_flow_layout(root: str | Path, flows, subjects: Sequence[str] 
     rows = []
     for i in range(n):
         sub, ds, fn, lab = str(subjects[i]), str(datasets[i]), str(filenames[i]), int(labels[i])
-        path = root / flow_folder / f"{sub}_{fn}{' ' if space_before_png else ''}.png"
-        if not cv2.imwrite(str(path), encode_flow_png(items[i], encode)):
-            raise OSError(f"could not write {path}")
+        sep = " " if space_before_png else ""
+        phases = np.asarray(items[i], np.float32)
+        phases = phases[None] if phases.ndim == 3 else phases
+        images = [(suffix, encode_flow_png(f, encode, channel_order)) for suffix, f in zip(PHASE_SUFFIXES, phases)]
+        if directions:
+            images += [(DIRECTION_SUFFIXES[k], _direction_image(f, encode)) for k, f in enumerate(phases)]
+        for suffix, image_ in images:
+            path_k = root / flow_folder / f"{sub}_{fn}{suffix}{sep}.png"
+            if not cv2.imwrite(str(path_k), image_):
+                raise OSError(f"could not write {path_k}")
+        path = root / flow_folder / f"{sub}_{fn}{sep}.png"
         image = imagenames[i] if imagenames is not None else f"{sub}_{fn}.jpg"
         if faces is not None:
             (root / face_folder).mkdir(parents=True, exist_ok=True)
@@ -357,6 +371,13 @@ def write_megc2019_flow_layout(root: str | Path, flows, subjects: Sequence[str] 
     ann = root / csv_name
     _write_csv(ann, table)
     return FakeLayout(root, ann, rows)
+
+
+def _direction_image(flow: np.ndarray, encode: str) -> np.ndarray:
+    """A direction map as the two-phase copy stores it: ``(H, W, 3)`` uint8, OpenCV channel 0
+    zero, channels 1 and 2 the scaled v and u of the phase."""
+    img = encode_flow_png(flow, encode, "u,v,strain")  # channels u, v, strain
+    return np.stack([np.zeros_like(img[..., 0]), img[..., 1], img[..., 0]], -1)
 
 
 MEGC_DEFAULT = [
@@ -384,6 +405,27 @@ def write_megc2019_flow_fake(root: str | Path, *, header: bool = True, space_bef
     layout = write_megc2019_flow_layout(root, flows, cols[1], cols[0], cols[2], cols[3], faces=face_imgs,
                                         imagenames=cols[4], header=header, space_before_png=space_before_png,
                                         encode="clip")
+    for r, f in zip(layout.rows, flows):
+        r["flow"] = f
+    return layout
+
+
+def write_megc2019_phases_fake(root: str | Path, *, phases: int = 2, directions: bool = True,
+                               space_before_png: bool = True, size: int = 28, seed: int = 0) -> FakeLayout:
+    """A small two-phase composite (the 7 clips of :data:`MEGC_DEFAULT`) in the layout of the
+    copy CausalNet distributes: ``flow/{sub}_{filename}{"", "_1", "_2", "_3"} .png`` and the
+    composite CSV, no apex faces. Phase 1 is phase 0 reversed plus noise (the face returns).
+    ``FakeLayout.rows[i]["flow"]`` holds the written ``(phases, 3, H, W)`` array (``encode="clip"``,
+    so it decodes back to within 1/255)."""
+    rng = np.random.default_rng(seed)
+    onset_apex = rng.uniform(-0.8, 0.8, size=(len(MEGC_DEFAULT), 3, size, size)).astype(np.float32)
+    back = np.clip(onset_apex * np.array([-1, -1, 1], np.float32)[:, None, None]
+                   + rng.normal(0, 0.1, onset_apex.shape), -1, 1).astype(np.float32)
+    flows = np.stack([onset_apex, back], 1)[:, :phases]
+    cols = list(zip(*MEGC_DEFAULT))
+    layout = write_megc2019_flow_layout(root, list(flows), cols[1], cols[0], cols[2], cols[3], imagenames=cols[4],
+                                        space_before_png=space_before_png, encode="clip", flow_folder="flow",
+                                        directions=directions)
     for r, f in zip(layout.rows, flows):
         r["flow"] = f
     return layout

@@ -66,23 +66,40 @@ def list_frames(folder: str | Path, exts: Sequence[str] = IMAGE_EXTS) -> tuple[n
     return numbers, [p for _, p in numbered]
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """One image as ``(H, W, 3)`` uint8 RGB.
+def read_image(path: str | Path, *, mode: str = "rgb", what: str = "image",
+               size: tuple[int, int] | None = None) -> np.ndarray:
+    """One image file, decoded; the only place the package reads an image.
+
+    Args:
+        path: the file.
+        mode: ``"rgb"``: ``(H, W, 3)`` uint8 RGB (grey images repeated over the channels);
+            ``"unchanged"``: the stored array as OpenCV decodes it (channels in OpenCV's
+            B, G, R order, 8 or 16 bit), e.g. a flow image.
+        what: what the file is, for the error (``"flow image"``, ``"apex face"``).
+        size: ``(width, height)`` the image must have, or ``None``.
 
     Raises:
-        DataError: the file is missing, unreadable or corrupt.
+        DataError: naming the file: it is missing, empty (0 bytes), unreadable or corrupt, or
+            not of ``size``.
     """
     # lazy: `stag --help` loads this module; cv2 loads only when used
     import cv2
 
+    if mode not in ("rgb", "unchanged"):
+        raise ValueError(f"read_image: mode={mode!r}; expected 'rgb' or 'unchanged'")
     path = Path(path)
-    data = np.fromfile(path, dtype=np.uint8) if path.is_file() else None
-    if data is None:
-        raise DataError(f"image {path} not found")
-    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if not path.is_file():
+        raise DataError(f"{what} {path} not found")
+    data = np.fromfile(path, dtype=np.uint8)
+    if data.size == 0:
+        raise DataError(f"{what} {path} is empty (0 bytes); expected an image file (PNG, JPEG, ...)")
+    img = cv2.imdecode(data, cv2.IMREAD_COLOR if mode == "rgb" else cv2.IMREAD_UNCHANGED)
     if img is None:
-        raise DataError(f"image {path} is unreadable or corrupt (OpenCV could not decode it)")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        raise DataError(f"{what} {path} is unreadable or corrupt (OpenCV could not decode its "
+                        f"{data.size} bytes as an image)")
+    if size is not None and (img.shape[1], img.shape[0]) != tuple(size):
+        raise DataError(f"{what} {path} is {img.shape[1]}x{img.shape[0]} pixels; expected {size[0]}x{size[1]}")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB) if mode == "rgb" else img
 
 
 @dataclass(frozen=True)

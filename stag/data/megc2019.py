@@ -18,12 +18,43 @@ Subjects are normalised per source dataset (``sub01``, ``006``, ``s01``), so the
 collide across datasets, and ``Clip.dataset`` is the source (``casme2``/``samm``/``smic``)
 so per-dataset metrics work.
 
-Flow decoding: each PNG holds normalised u, v and optical strain as 8-bit channels, in the
-order OpenCV reads them (peers wrote the ``(H, W, 3)`` stack ``[u, v, strain]`` with
-``cv2.imwrite``). A value ``p`` decodes to ``p / 127.5 - 1`` in ``[-1, 1]`` (16-bit PNGs:
-``p / 32767.5 - 1``), so mid-grey is zero motion. Peers min-max normalised each image before
-saving, which cannot be undone: decoded values are relative, not pixels.
-``Clip.flows`` is ``(1, 3, H, W)`` float32 (K = 1 onset-to-apex flow).
+Flow decoding: each PNG holds normalised optical strain, v and u as 8-bit channels **in the
+order OpenCV reads them** (B, G, R), i.e. ``u, v, strain`` in the file's R, G, B order: peers
+wrote the ``[u, v, strain]`` stack with an RGB writer. This was checked on the public copy
+(``../shared/data/megc2019/flow``, 442 files; :data:`CHANNEL_ORDERS`): OpenCV's channel 0 is
+non-negative and right-skewed (skewness 3.8, per-image median 13 of 255), as a strain map is;
+channel 1 is mirror-symmetric across the face (correlation with its left-right mirror +0.57)
+and carries the brow raise of surprise clips in the upper face (mean deviation 32 above the
+eyes, 16 below), as the vertical flow ``v`` does; channel 2 is mirror-antisymmetric (-0.19),
+as the horizontal ``u`` is. Until this was checked the adapter read OpenCV's order as
+``u, v, strain`` (``channel_order="u,v,strain"``, the legacy reading kept for the records made
+with it). A value ``p`` decodes to ``p / 127.5 - 1`` in ``[-1, 1]`` (16-bit PNGs:
+``p / 32767.5 - 1``). Peers min-max normalised each channel of each image before saving, so
+zero motion is not mid-grey and the scaling cannot be undone: decoded values are relative,
+not pixels. ``Clip.flows`` is ``(1, 3, H, W)`` float32 (K = 1 onset-to-apex flow), channels
+u, v, strain.
+
+Two phases (``megc2019_phases``, :func:`load_megc2019_phases`): a second public copy of the
+same 442 clips (the one CausalNet's repository distributes) holds four 28x28 PNGs per clip,
+``{sub}_{filename_o}{suffix} .png``: suffix ``""`` onset to apex, ``"_1"`` apex to offset,
+``"_2"`` and ``"_3"`` direction maps of those two phases. Checked on the data
+(``../shared/data/megc2019_phases``, 1,768 files, CSV byte-identical to ``megc2019/``'s):
+
+- the channel order is the composite's (OpenCV order strain, v, u: channel 0 non-negative with
+  skewness 6.2; channel 1 mirror-symmetric +0.53; channel 2 antisymmetric -0.07);
+- phase ``_1`` points the other way: per clip, phase 0 and phase 1 correlate positively in
+  strain (mean +0.41: the same regions move) and negatively in v (-0.31, median -0.45) and u
+  (-0.25, median -0.33): the face returns;
+- the onset-to-apex image is not the ``megc2019/`` file (another flow computation): per
+  channel the two copies correlate +0.17 (strain), +0.30 (v), +0.48 (u);
+- the images were min-max scaled and then down-sampled: a channel rarely spans 0..255
+  (u, v: mean per-image minimum 14-19, maximum 234-239);
+- direction maps: OpenCV channel 0 is always 0; channels 1 and 2 follow the flow's direction
+  (correlations +0.64 and +0.52 with v and u of the same phase).
+
+Each clip is a K = 2 sequence ``(2, 3, 28, 28)`` (``phases=1``: the onset-to-apex flow alone);
+``directions=True`` appends the two direction channels of each phase (``C = 5``; kept through
+preprocessing with ``PrepareConfig(extra_channels=True)``).
 
 FACS codings (``codings=``): the composite CSV has no action units, but its CASME II and SAMM
 clips are rows of the released codings ``CASME2-coding-*.xlsx`` and
@@ -76,20 +107,67 @@ def normalise_megc_subject(dataset: str, sub: object, where: str) -> str:
     return normalise_subject(sub, prefix="s", width=2, where=where)
 
 
-def decode_flow_png(path: str | Path) -> np.ndarray:
-    """A flow PNG as ``(3, H, W)`` float32 in ``[-1, 1]`` (channels u, v, strain)."""
-    path = Path(path)
-    img = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED) if path.is_file() else None
-    if img is None:
-        raise DataError(f"flow image {path} is unreadable or corrupt (OpenCV could not decode it)")
-    if img.ndim != 3 or img.shape[2] < 3:
-        raise DataError(f"flow image {path} has shape {img.shape}; expected 3 channels (u, v, strain)")
+#: How the three channels of a composite flow PNG are ordered as OpenCV reads them (B, G, R):
+#: the verified order (module doc) and the legacy reading of records made before the check.
+CHANNEL_ORDERS: dict[str, tuple[int, int, int]] = {
+    # name -> position of u, v and strain among OpenCV's channels
+    "strain,v,u": (2, 1, 0),
+    "u,v,strain": (0, 1, 2),
+}
+DEFAULT_CHANNEL_ORDER = "strain,v,u"
+LEGACY_CHANNEL_ORDER = "u,v,strain"
+#: Flow-file suffixes of the two-phase copy: onset->apex, apex->offset, and their direction maps.
+PHASE_SUFFIXES = ("", "_1")
+PHASE_NAMES = ("onset->apex", "apex->offset")
+DIRECTION_SUFFIXES = ("_2", "_3")
+
+
+def _channel_order(channel_order: str) -> tuple[int, int, int]:
+    if channel_order not in CHANNEL_ORDERS:
+        raise ValueError(f"channel_order={channel_order!r}: expected one of {', '.join(CHANNEL_ORDERS)} (the order "
+                         f"of the flow PNG's channels as OpenCV reads them; verified: {DEFAULT_CHANNEL_ORDER})")
+    return CHANNEL_ORDERS[channel_order]
+
+
+def decode_flow_image(img: np.ndarray, channel_order: str = DEFAULT_CHANNEL_ORDER) -> np.ndarray:
+    """An 8- or 16-bit ``(H, W, >=3)`` flow image (OpenCV channel order) as ``(3, H, W)``
+    float32 in ``[-1, 1]``, channels u, v, strain."""
     half = 127.5 if img.dtype == np.uint8 else 32767.5
-    return np.ascontiguousarray((img[:, :, :3].astype(np.float32) / half - 1.0).transpose(2, 0, 1))
+    return np.ascontiguousarray((img[:, :, list(_channel_order(channel_order))].astype(np.float32) / half - 1.0)
+                                .transpose(2, 0, 1))
 
 
-def encode_flow_png(flow: np.ndarray, mode: str = "minmax") -> np.ndarray:
-    """``(3, H, W)`` float flow -> ``(H, W, 3)`` uint8 image for ``cv2.imwrite`` (inverse of decode).
+def decode_flow_png(path: str | Path, channel_order: str = DEFAULT_CHANNEL_ORDER,
+                    size: tuple[int, int] | None = None, what: str = "flow image") -> np.ndarray:
+    """A flow PNG as ``(3, H, W)`` float32 in ``[-1, 1]`` (channels u, v, strain).
+
+    Raises:
+        DataError: naming the file: missing, empty, corrupt, not 3 channels, or not ``size``
+            (``(width, height)``).
+    """
+    img = read_image(path, mode="unchanged", what=what, size=size)
+    if img.ndim != 3 or img.shape[2] < 3:
+        raise DataError(f"{what} {path} has shape {img.shape}; expected 3 channels (strain, v, u)")
+    return decode_flow_image(img, channel_order)
+
+
+def decode_direction_png(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
+    """A direction map of the two-phase copy as ``(2, H, W)`` float32 in ``[-1, 1]`` (OpenCV
+    channels 1 and 2; channel 0 is always 0 in that copy).
+
+    Raises:
+        DataError: naming the file, as :func:`decode_flow_png`.
+    """
+    img = read_image(path, mode="unchanged", what="direction map", size=size)
+    if img.ndim != 3 or img.shape[2] < 3:
+        raise DataError(f"direction map {path} has shape {img.shape}; expected 3 channels")
+    half = 127.5 if img.dtype == np.uint8 else 32767.5
+    return np.ascontiguousarray((img[:, :, 1:3].astype(np.float32) / half - 1.0).transpose(2, 0, 1))
+
+
+def encode_flow_png(flow: np.ndarray, mode: str = "minmax", channel_order: str = DEFAULT_CHANNEL_ORDER) -> np.ndarray:
+    """``(3, H, W)`` float flow (u, v, strain) -> ``(H, W, 3)`` uint8 image for ``cv2.imwrite``,
+    channels in ``channel_order`` (inverse of :func:`decode_flow_png`).
 
     ``mode="minmax"`` scales each channel to 0..255 as peers did (a constant channel -> 128);
     ``mode="clip"`` maps ``[-1, 1]`` to 0..255 exactly (values outside are clipped).
@@ -105,7 +183,10 @@ def encode_flow_png(flow: np.ndarray, mode: str = "minmax") -> np.ndarray:
         scaled = np.where(span > 0, (flow - lo) / np.where(span > 0, span, 1) * 255.0, 127.5)
     else:
         raise ValueError(f"mode={mode!r}: expected 'minmax' or 'clip'")
-    return np.round(scaled).astype(np.uint8).transpose(1, 2, 0).copy()
+    order = _channel_order(channel_order)  # position of u, v, strain in the image
+    image = np.empty_like(scaled)
+    image[list(order)] = scaled
+    return np.round(image).astype(np.uint8).transpose(1, 2, 0).copy()
 
 
 def _read_rows(path: Path) -> tuple[list[Row], bool]:
@@ -204,7 +285,8 @@ def _pick_folder(root: Path, explicit: str | Path | None, wanted: list[list[str]
 def load_megc2019_flow(data_root: str | Path, annotations: str | Path | None = None,
                        subsets: tuple[str, ...] | list[str] | str = SUBSETS, scheme: str = "composite3",
                        flow_dir: str | None = None, face_dir: str | None = None, faces: str = "truth",
-                       on_error: str = "raise", codings: str | Path | list | None = None) -> ClipSet:
+                       on_error: str = "raise", codings: str | Path | list | None = None,
+                       channel_order: str = DEFAULT_CHANNEL_ORDER) -> ClipSet:
     """Load the MEGC2019 composite flow images as clips with ``flows`` ``(1, 3, H, W)``.
 
     Args:
@@ -220,7 +302,57 @@ def load_megc2019_flow(data_root: str | Path, annotations: str | Path | None = N
         on_error: ``"raise"`` or ``"skip"`` bad rows (recorded in ``ClipSet.skipped``).
         codings: folder (or list of files) with the CASME II / SAMM FACS codings: joined clips
             get ``aus``, ``au_text``, ``au_error``; the others ``au_coded=False`` (module doc).
+        channel_order: the flow PNG's channels as OpenCV reads them (:data:`CHANNEL_ORDERS`;
+            default the verified ``"strain,v,u"``; ``"u,v,strain"`` is the legacy reading).
     """
+    return _load_composite("megc2019_flow", data_root, annotations, subsets, scheme, flow_dir, face_dir, faces,
+                           on_error, codings, channel_order, suffixes=PHASE_SUFFIXES[:1], directions=False)
+
+
+def load_megc2019_phases(data_root: str | Path, annotations: str | Path | None = None,
+                         subsets: tuple[str, ...] | list[str] | str = SUBSETS, scheme: str = "composite3",
+                         phases: int = 2, directions: bool = False, flow_dir: str | None = None,
+                         face_dir: str | None = None, faces: str = "truth", on_error: str = "raise",
+                         codings: str | Path | list | None = None,
+                         channel_order: str = DEFAULT_CHANNEL_ORDER) -> ClipSet:
+    """Load the two-phase copy of the composite: clips with ``flows`` ``(phases, C, 28, 28)``.
+
+    Layout read (the copy CausalNet's repository distributes)::
+
+        DATA_ROOT/
+          combined_3_class2_for_optical_flow.csv    # the composite CSV (or annotations=PATH)
+          flow/                                      # any sub-folder; found by content
+            006_006_1_2 .png   006_006_1_2_1 .png   006_006_1_2_2 .png   006_006_1_2_3 .png ...
+
+    Keyframe 0 is ``{sub}_{filename_o}.png`` (onset to apex), keyframe 1
+    ``{sub}_{filename_o}_1.png`` (apex to offset); the space before ``.png`` is optional.
+    Channels u, v, strain (module doc: the order and the direction of phase 1 were checked
+    on the data). The copy has no apex faces: ``face_dir`` may name the composite's apex
+    faces (e.g. ``../megc2019/apex``, relative to ``data_root``) for dlib ROIs; without them
+    ROIs come from the aligned-face template.
+
+    Args:
+        phases: ``2`` (onset->apex, apex->offset) or ``1`` (onset->apex alone, as
+            ``megc2019_flow``).
+        directions: append the direction maps (``_2``, ``_3``) of each phase as two more
+            channels (``C = 5``).
+        The others as :func:`load_megc2019_flow`.
+
+    Raises:
+        DataError: naming the file: a missing phase, a zero-byte, unreadable or corrupt PNG,
+            or phases of one clip that differ in size (with ``on_error="skip"`` the clip is
+            skipped and listed in ``ClipSet.skipped`` instead).
+    """
+    if phases not in (1, 2):
+        raise ValueError(f"phases={phases!r}: expected 1 (onset->apex) or 2 (onset->apex, apex->offset)")
+    return _load_composite("megc2019_phases", data_root, annotations, subsets, scheme, flow_dir, face_dir, faces,
+                           on_error, codings, channel_order, suffixes=PHASE_SUFFIXES[:phases],
+                           directions=bool(directions))
+
+
+def _load_composite(name: str, data_root, annotations, subsets, scheme, flow_dir, face_dir, faces, on_error,
+                    codings, channel_order: str, *, suffixes: tuple[str, ...], directions: bool) -> ClipSet:
+    """Both composite loaders: one flow file per phase suffix (and a direction map per phase)."""
     if isinstance(subsets, str):
         subsets = [s.strip() for s in subsets.split(",") if s.strip()]
     bad = sorted(set(subsets) - set(SUBSETS))
@@ -228,14 +360,16 @@ def load_megc2019_flow(data_root: str | Path, annotations: str | Path | None = N
         raise ValueError(f"subsets={list(subsets)!r}: expected a non-empty selection of {', '.join(SUBSETS)}")
     if faces not in ("truth", "frames", "none"):
         raise ValueError(f"faces={faces!r}: expected 'truth', 'frames' or 'none'")
+    _channel_order(channel_order)
     root = Path(data_root)
     scheme_ = get_scheme(scheme)
     ann = find_annotation_file(root, ["*combined*.csv", "*megc*.csv", "*MEGC*.csv", "*.csv"], annotations,
                                what="MEGC2019 ground-truth CSV")
     rows, has_header = _read_rows(ann)
     get = lambda r, *names: next((r[n] for n in names if r.has(n)), None)  # noqa: E731
+    direction_of = dict(zip(PHASE_SUFFIXES, DIRECTION_SUFFIXES))
 
-    def flow_names(r: Row) -> list[str]:
+    def flow_names(r: Row, suffix: str = "") -> list[str]:
         raw_sub, fname = cell_text(get(r, "sub", "subject")), cell_text(get(r, "filename_o", "filename"))
         ds = _DATASET_ALIASES.get(cell_text(r["dataset"]).lower(), "")
         subs = [raw_sub]
@@ -243,7 +377,7 @@ def load_megc2019_flow(data_root: str | Path, annotations: str | Path | None = N
             subs.append(normalise_megc_subject(ds, raw_sub, r.where) if ds else raw_sub)
         except DataError:
             pass
-        return [f"{s}_{fname}{sep}.png" for s in dict.fromkeys(subs) for sep in ("", " ")]
+        return [f"{s}_{fname}{suffix}{sep}.png" for s in dict.fromkeys(subs) for sep in ("", " ")]
 
     flow_root = _pick_folder(root, flow_dir, [flow_names(r) for r in rows], "flow image")
     if flow_root is None:
@@ -253,6 +387,29 @@ def load_megc2019_flow(data_root: str | Path, annotations: str | Path | None = N
     face_root = _pick_folder(root, face_dir, face_names, "apex face") if faces != "none" and face_names else None
     coding_files = find_codings(codings) if codings not in (None, "", []) else {}
     coded = read_codings(coding_files) if coding_files else {}
+
+    def find(r: Row, suffix: str, what: str) -> Path:
+        candidates = flow_names(r, suffix)
+        path = next((flow_root / n for n in candidates if (flow_root / n).is_file()), None)
+        if path is None:
+            fname = cell_text(get(r, "filename_o", "filename"))
+            raise DataError(f"{r.where}: no {what} for clip {fname!r} in {flow_root} (expected one of {candidates})")
+        return path
+
+    def read_phases(r: Row) -> tuple[np.ndarray, list[Path]]:
+        stack, files, size = [], [], None
+        for k, suffix in enumerate(suffixes):
+            what = "flow image" if len(suffixes) == 1 else f"phase {k} flow image ({PHASE_NAMES[k]})"
+            path = find(r, suffix, what)
+            flow = decode_flow_png(path, channel_order, size=size, what=what)
+            size = size or (flow.shape[2], flow.shape[1])  # every phase of a clip has the first one's size
+            files.append(path)
+            if directions:
+                dpath = find(r, direction_of[suffix], f"direction map of phase {k}")
+                flow = np.concatenate([flow, decode_direction_png(dpath, size=size)])
+                files.append(dpath)
+            stack.append(flow)
+        return np.stack(stack), files
 
     def make(r: Row) -> Clip:
         w = r.where
@@ -268,15 +425,12 @@ def load_megc2019_flow(data_root: str | Path, annotations: str | Path | None = N
         if emotion.isdigit():
             raise DataError(f"{w}: label {label_text!r}; expected 0 (negative), 1 (positive) or 2 (surprise)")
         label, label_name = encode_label(scheme_, emotion, w)
-        candidates = flow_names(r)
-        path = next((flow_root / n for n in candidates if (flow_root / n).is_file()), None)
-        if path is None:
-            raise DataError(f"{w}: no flow image for clip {fname!r} in {flow_root} (expected one of {candidates})")
-        truth: dict = {"flow_file": str(path)}
+        flows, files = read_phases(r)
+        truth: dict = {"flow_file": str(files[0]), "flow_files": [str(f) for f in files]}
         if r.has("apex") and cell_text(r["apex"]) not in ("", "nan"):
             truth["apex_frame"] = cell_text(r["apex"])
         clip = Clip(clip_id=f"{ds}/{subject}/{fname}", subject=subject, dataset=ds, label=label,
-                    label_name=label_name, emotion=emotion, flows=decode_flow_png(path)[None], source=f"{path} ({w})",
+                    label_name=label_name, emotion=emotion, flows=flows, source=f"{files[0]} ({w})",
                     truth=truth, au_coded=False)
         hit = coded.get((ds, subject, fname))
         if hit is not None:
@@ -292,18 +446,19 @@ def load_megc2019_flow(data_root: str | Path, annotations: str | Path | None = N
                 raise DataError(f"{w}: apex face {image!r} not found in {face_root}")
             truth["imagename"] = image
             if faces == "truth":
-                truth["apex_face"] = read_image(face)
+                truth["apex_face"] = read_image(face, what="apex face")
             else:
                 clip.loader, clip.apex = FrameLoader((str(face),)), 0
         return clip
 
     params = dict(data_root=str(root), annotations=str(ann), header=has_header, subsets=list(subsets),
                   scheme=scheme_.name, flow_dir=str(flow_root), face_dir=str(face_root) if face_root else None,
-                  faces=faces)
+                  faces=faces, channel_order=channel_order)
+    if name == "megc2019_phases":
+        params.update(phases=len(suffixes), directions=directions)
     if coding_files:
         params["codings"] = {ds: str(p) for ds, p in coding_files.items()}
-    clipset = collect_clips("megc2019_flow", scheme_, ((r.where, r) for r in rows), make, on_error=on_error,
-                            params=params)
+    clipset = collect_clips(name, scheme_, ((r.where, r) for r in rows), make, on_error=on_error, params=params)
     if coding_files:
         n_coded = {ds: 0 for ds in SUBSETS if ds in subsets}
         uncoded = []

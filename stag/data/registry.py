@@ -21,6 +21,7 @@ LOADERS: dict[str, str | Callable[..., ClipSet]] = {
     "smic_hs": "stag.data.smic:load_smic_hs",
     "casme3_a": "stag.data.casme3:load_casme3_a",
     "megc2019_flow": "stag.data.megc2019:load_megc2019_flow",
+    "megc2019_phases": "stag.data.megc2019:load_megc2019_phases",
     "folder": "stag.data.folder:load_folder",
 }
 

@@ -20,6 +20,7 @@ from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from stag.preprocess.cache import PrepareCache, clip_key
+from stag.preprocess.composite import COMPOSITE_SIZE, composite_phases
 from stag.preprocess.face import (align_clip, apply_similarity, canonical_landmarks, face_mask, find_face,
                                   landmark_error, load_face_model, to_grey)
 from stag.preprocess.flow import (DEFAULT_FLOW, FLOW_METHODS, flow_channels, flow_magnitude, flow_stack,
@@ -29,6 +30,10 @@ from stag.preprocess.keyframes import (APEX_SOURCES, MAGNITUDE_METHODS, SELECTIO
 from stag.preprocess.prepared import FLOW_CHANNELS, Prepared
 from stag.preprocess.rois import roi_boxes
 from stag.threads import configure_process
+
+
+#: What a clip with frames is turned into (:attr:`PrepareConfig.representation`).
+REPRESENTATIONS: tuple[str, ...] = ("frames", "composite")
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,14 @@ class PrepareConfig:
         landmarks: ``"detect"`` (dlib on the onset frame) or ``"given"`` (the clip's own
             landmarks when it has them, e.g. synthetic ground truth; detect otherwise).
         normalise: flow normalisation, see :func:`stag.preprocess.flow.normalise_stack`.
+        representation: what a clip with frames becomes: ``"frames"`` (the default: onset ->
+            keyframe flows in pixels) or ``"composite"``, the MEGC2019 composite's flow images
+            (:mod:`stag.preprocess.composite`: ``keyframes`` = 1 or 2 phases, onset->apex and
+            apex->offset, each channel min-max scaled to 8 bits and down-sampled to 28x28), then
+            read like the composite's own files. For synthetic pretraining of composite models.
+        extra_channels: keep a provider's flow channels after u, v, strain (the two-phase
+            copy's direction maps, ``megc2019_phases -p directions true``) after the
+            ``channels`` chosen; needs ``channels=3``.
     """
 
     image_size: int = 128
@@ -78,6 +91,8 @@ class PrepareConfig:
     align: bool = True
     landmarks: str = "detect"
     normalise: str = "none"
+    representation: str = "frames"
+    extra_channels: bool = False
 
     def __post_init__(self) -> None:
         def bad(name, expected):
@@ -109,6 +124,12 @@ class PrepareConfig:
             bad("landmarks", "'detect' or 'given'")
         if self.normalise not in ("none", "std", "clip"):
             bad("normalise", "'none', 'std' or 'clip'")
+        if self.representation not in REPRESENTATIONS:
+            bad("representation", f"one of {REPRESENTATIONS}")
+        if self.representation == "composite" and self.keyframes not in (1, 2):
+            bad("keyframes", "1 or 2 with representation='composite' (its phases: onset->apex, apex->offset)")
+        if self.extra_channels and self.channels != 3:
+            bad("extra_channels", "False unless channels=3 (the provider's channels follow u, v, strain)")
 
     @property
     def out_size(self) -> int:
@@ -214,6 +235,8 @@ def prepare_clip(clip, cfg: PrepareConfig | None = None, face_model=None) -> Pre
     raw, aligned, lm, m, image_lm = _frames_path(clip, cfg, face_model)
     onset = int(clip.onset or 0)
     offset = clip.offset if (cfg.search == "annotated" and clip.offset is not None) else None
+    if cfg.representation == "composite":
+        return _prepare_composite(clip, cfg, aligned, lm, onset, offset)
 
     curve = motion_magnitude(aligned, onset, cfg.magnitude_method, mask=face_mask(lm, cfg.image_size))
     apex = None
@@ -256,6 +279,29 @@ def prepare_clip(clip, cfg: PrepareConfig | None = None, face_model=None) -> Pre
                     key_indices=kf.indices, rois=rois.astype(np.float32), landmarks=(lm * scale).astype(np.float32),
                     face=face.astype(np.uint8), aus=tuple(clip.aus), truth=truth,
                     au_error=clip.au_error, au_coded=bool(getattr(clip, "au_coded", True)))
+
+
+def _prepare_composite(clip, cfg: PrepareConfig, aligned: np.ndarray, lm: np.ndarray, onset: int,
+                       offset: int | None) -> Prepared:
+    """A clip with frames rendered into the composite's flow images (:mod:`stag.preprocess.composite`),
+    then prepared like the composite's own files; ROIs from the aligned landmarks."""
+    last = len(aligned) - 1
+    if cfg.apex == "annotated":
+        if clip.apex is None:
+            raise ValueError(f"clip {clip.clip_id!r} has no annotated apex; PrepareConfig.apex='annotated' needs one "
+                             "(use apex='spotted')")
+        apex = int(clip.apex)
+    else:
+        curve = motion_magnitude(aligned, onset, cfg.magnitude_method, mask=face_mask(lm, cfg.image_size))
+        apex = int(select_keyframes(curve, 1, onset, offset, strategy=cfg.selection, smoothing=cfg.smoothing).apex)
+    end = int(offset) if offset is not None else last
+    apex = min(max(apex, onset + 1), last - (cfg.keyframes == 2))  # a phase needs two distinct frames
+    end = min(max(end, apex + 1), last)
+    flows = composite_phases(aligned, onset, apex, end, phases=cfg.keyframes, method=cfg.flow_method,
+                             strain_sigma=cfg.strain_sigma)
+    rendered = replace(clip, flows=flows, frames=None, loader=None, truth={},
+                       landmarks=(lm * (COMPOSITE_SIZE / cfg.image_size)).astype(np.float32))
+    return _prepare_flows(rendered, cfg)
 
 
 def _apex_face(clip) -> np.ndarray | None:
@@ -310,11 +356,16 @@ def _prepare_flows(clip, cfg: PrepareConfig, face_model=None) -> Prepared:
         if cfg.channels >= 4:
             full.append(f[kk, 3] if c >= 4 else flow_magnitude(uv))
         chans.append(np.stack(full))
+    if cfg.extra_channels and c > 3:
+        chans = [np.concatenate([ck, f[kk, 3:]]) for kk, ck in enumerate(chans)]
     stack = normalise_stack(np.stack(chans).astype(np.float32), cfg.normalise)
     out = cfg.out_size
     if out != w:
         stack = resize_stack(stack, out, scale_values=False)
-    mags = flow_magnitude(np.moveaxis(stack[:, :2], 1, -1)).mean(axis=(1, 2))
+    # A provider's min-max scaling puts zero motion at an unknown level per image; most of a
+    # face does not move, so motion is measured from each channel's median.
+    uv = stack[:, :2] - np.median(stack[:, :2], axis=(2, 3), keepdims=True)
+    mags = flow_magnitude(np.moveaxis(uv, 1, -1)).mean(axis=(1, 2))
     mags = (mags / mags.max() if mags.max() > 0 else np.ones(k)).astype(np.float32)
     face = _apex_face(clip)
     lm, source = None, LANDMARK_SOURCES[2]

@@ -19,6 +19,7 @@ from stag.data.params import parse_parameters
 from stag.preprocess.flow import DEFAULT_FLOW, FLOW_METHODS
 from stag.preprocess.keyframes import APEX_SOURCES
 from stag.train import TrainConfig, run_protocol
+from stag.train.pretrain import PRETRAIN_SOURCES, PretrainConfig
 from stag.train.protocols import get_protocol
 from stag.train.provenance import command_line, data_checksum, utc_now
 
@@ -62,6 +63,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="weight of an auxiliary AU loss (adds an AU head; clips without AU codes are "
                         "skipped; for megc2019_flow pass the codings with -p codings DIR; default 0 = off)")
     t.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
+    t.add_argument("--pretrain", default="none", choices=PRETRAIN_SOURCES,
+                   help="start every fold from weights pretrained on the synthetic set rendered into the "
+                        "data's composite representation (stag pretrain; cached; default none)")
+    t.add_argument("--pretrain-subjects", type=int, default=PretrainConfig.n_subjects,
+                   help=f"synthetic subjects for --pretrain (default {PretrainConfig.n_subjects})")
+    t.add_argument("--pretrain-epochs", type=int, default=PretrainConfig.epochs,
+                   help=f"pretraining epochs (default {PretrainConfig.epochs})")
     r = parser.add_argument_group("run")
     r.add_argument("--out", required=True, type=Path, help="run folder for results.json, predictions.csv, folds/")
     r.add_argument("--jobs", type=int, default=1, help="folds trained in parallel processes (default 1)")
@@ -74,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
     # lazy: `stag --help` imports every command module; stag.preprocess.pipeline loads when the command runs
     from stag.preprocess.pipeline import PrepareConfig
     from stag.train.experiment import load_and_prepare
+    from stag.train.pretrain import with_pretraining
+    from stag.train.run import model_spec
 
     started_utc = utc_now()
     # Validate everything cheap before loading or preprocessing anything.
@@ -89,18 +99,27 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--jobs {args.jobs}: expected >= 1")
     prep_cfg = PrepareConfig(image_size=args.image_size, output_size=args.output_size, keyframes=args.keyframes,
                              flow_method=args.flow_method, landmarks=args.landmarks, apex=args.apex)
+    pre_cfg = (PretrainConfig(n_subjects=args.pretrain_subjects, epochs=args.pretrain_epochs)
+               if args.pretrain == "synthetic" else None)
     data = load_and_prepare(args.dataset, data_root=args.data_root, annotations=args.annotations,
                             prepare_config=prep_cfg, cache_dir=args.cache_dir, jobs=max(1, args.jobs),
                             progress=not args.quiet, data_params=parse_parameters(args.param))
     checksum = data_checksum(data.clipset)  # once per run, over the files the loader read
-    res = run_protocol(data.prepared, args.model, args.protocol, config, args.out, jobs=args.jobs,
+    spec, pretrained = model_spec(args.model, data.prepared, len(data.class_names), config), None
+    if pre_cfg is not None:
+        spec, pretrained = with_pretraining(spec, data.prepared, config, pre_cfg, cache_dir=args.cache_dir,
+                                            jobs=max(1, args.jobs))
+    res = run_protocol(data.prepared, spec, args.protocol, config, args.out, jobs=args.jobs,
                        dask=args.dask, force=args.force, class_names=data.class_names, n_splits=args.folds,
                        progress=not args.quiet)
     # The dataset and preprocessing that produced the run, next to the results.
     extra = json.loads((args.out / "results.json").read_text())
     extra["data"] = {"dataset": args.dataset, "data_root": args.data_root, "annotations": args.annotations,
                      "params": parse_parameters(args.param), "prepare": prep_cfg.to_dict(),
-                     "n_clips": len(data.prepared)}
+                     "n_clips": len(data.prepared), "loader": data.clipset.params}
+    if pretrained is not None:  # what the start cost (the weights themselves are in the config's digest)
+        extra["pretrain"] = {**pretrained.info, "prepare_seconds": pretrained.prepare_seconds,
+                             "train_seconds": pretrained.train_seconds}
     prov = extra.get("provenance") or {}
     prov.update(data_checksum=checksum, command=command_line(getattr(args, "_argv", None)))
     if started_utc < prov.get("finished_utc", ""):  # not when this call only reloaded a finished run

@@ -14,6 +14,10 @@ two runs of different data or code apart::
     started_utc, finished_utc   ISO 8601 times of this invocation
     wall_time_s     training wall time, summed over resumed invocations
     cpu_time_s      process CPU time summed over folds (from folds/*/fold.json)
+    numerics        what float results depend on beyond code and data: ``fold_threads`` (the
+                    torch threads every fold trained with; a reproduction uses the same),
+                    ``cpu_capability`` (the SIMD kernels torch dispatched to, e.g. AVX2) and
+                    the ISA caps in force (``ATEN_CPU_CAPABILITY``, ``ONEDNN_MAX_CPU_ISA``)
 """
 
 from __future__ import annotations
@@ -109,7 +113,8 @@ def dataset_files(clipset) -> tuple[list[Path], list[Path]]:
 
     ``read_whole`` are hashed by content: the annotation file, any coding files joined onto
     the clips (``params["codings"]``), and, for flow datasets
-    (clips with ``flows``), each clip's flow file (``truth["flow_file"]``) and apex face
+    (clips with ``flows``), each clip's flow files (``truth["flow_files"]``, one per phase, or
+    ``truth["flow_file"]``) and apex face
     (``truth["imagename"]`` in ``params["face_dir"]`` or the clip's frame loader).
     ``listed`` are frame files of frame datasets, checksummed by name and size only, so the
     checksum of a dataset of 100k frames stays cheap.
@@ -126,8 +131,8 @@ def dataset_files(clipset) -> tuple[list[Path], list[Path]]:
     for clip in clipset:
         truth = clip.truth or {}
         flow_dataset = clip.flows is not None
-        if truth.get("flow_file"):
-            whole.append(Path(truth["flow_file"]))
+        flow_files = truth.get("flow_files") or ([truth["flow_file"]] if truth.get("flow_file") else [])
+        whole.extend(Path(f) for f in flow_files)
         if face_dir and truth.get("imagename"):
             whole.append(Path(face_dir) / truth["imagename"])
         paths = [Path(p) for p in getattr(clip.loader, "paths", ())]
@@ -181,6 +186,15 @@ def cpu_time(folds: Iterable[dict]) -> float | None:
     return float(sum(vals)) if vals else None
 
 
+def numerics(folds: Iterable[dict]) -> dict:
+    """The ``numerics`` block of the provenance (module doc): fold threads, torch's CPU
+    capability and the ISA caps in the environment."""
+    threads = sorted({int(f["threads"]) for f in folds if f.get("threads")})
+    return {"fold_threads": threads[0] if len(threads) == 1 else (threads or None),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            **{var: os.environ.get(var) for var in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")}}
+
+
 def provenance(*, data_fingerprint: str, folds: Iterable[dict], wall_time_s: float, device: str = "auto",
                data_checksum: str | None = None, command: str | None = None, started_utc: str | None = None,
                finished_utc: str | None = None) -> dict:
@@ -191,6 +205,7 @@ def provenance(*, data_fingerprint: str, folds: Iterable[dict], wall_time_s: flo
     ``stag train`` always fills it.
     """
     commit, dirty = source_commit()
+    folds = list(folds)
     finished_utc = finished_utc or utc_now()
     if started_utc is None:
         started = datetime.fromisoformat(finished_utc).timestamp() - float(wall_time_s)
@@ -199,5 +214,5 @@ def provenance(*, data_fingerprint: str, folds: Iterable[dict], wall_time_s: flo
         "commit": commit, "dirty": dirty, "data_checksum": data_checksum, "data_fingerprint": data_fingerprint,
         "command": command or command_line(), "machine": machine(device),
         "started_utc": started_utc, "finished_utc": finished_utc,
-        "wall_time_s": float(wall_time_s), "cpu_time_s": cpu_time(folds),
+        "wall_time_s": float(wall_time_s), "cpu_time_s": cpu_time(folds), "numerics": numerics(folds),
     }

@@ -770,9 +770,13 @@ def load_or_retrain(records: str | Path, data_root: str | Path = "", device: str
 
 
 def fold_threads(run: RecordedRun) -> int:
-    """Torch threads each fold of ``run`` trained with: its ``threads`` setting, else the
-    recorded machine's cores divided by the command's ``--jobs`` (as :func:`run_protocol`
-    chose them). Float sums depend on the thread count, so a reproduction uses the same."""
+    """Torch threads each fold of ``run`` trained with: as recorded (``provenance.numerics``),
+    else its ``threads`` setting, else the recorded machine's cores divided by the command's
+    ``--jobs`` (as :func:`run_protocol` chose them for records made before threads were
+    recorded). Float sums depend on the thread count, so a reproduction uses the same."""
+    recorded = (run.provenance.get("numerics") or {}).get("fold_threads")
+    if isinstance(recorded, int):
+        return recorded
     train = (run.results.get("config") or {}).get("train") or {}
     if train.get("threads"):
         return int(train["threads"])
@@ -780,6 +784,19 @@ def fold_threads(run: RecordedRun) -> int:
     jobs = next((int(argv[i + 1]) for i, a in enumerate(argv[:-1]) if a == "--jobs"), 1)
     cores = int((run.provenance.get("machine") or {}).get("logical_cores") or 1)
     return max(1, cores // max(1, jobs))
+
+
+def recorded_loader_params(data: dict) -> dict:
+    """The loader parameters a record was made with (its ``data`` block): the ``-p`` ones, and
+    for a composite record made before the channel order was verified (it names no
+    ``channel_order``), the legacy reading it used (:data:`stag.data.megc2019.LEGACY_CHANNEL_ORDER`)."""
+    from stag.data.megc2019 import LEGACY_CHANNEL_ORDER
+
+    params = dict(data.get("params") or {})
+    named = "channel_order" in params or "channel_order" in (data.get("loader") or {})
+    if data.get("dataset") == "megc2019_flow" and not named:
+        params["channel_order"] = LEGACY_CHANNEL_ORDER
+    return params
 
 
 def smallest_fold(run: RecordedRun) -> str:
@@ -816,11 +833,19 @@ def reproduce_fold(run: RecordedRun | str | Path, data_root: str | Path, fold: s
     prep = PrepareConfig(**data.get("prepare", {}))
     loaded = load_and_prepare(data["dataset"], data_root=data_root or None, annotations=data.get("annotations"),
                               prepare_config=prep, cache_dir=cache_dir, jobs=jobs, progress=False,
-                              data_params=data.get("params") or {})
+                              data_params=recorded_loader_params(data))
     train = {**d["config"]["train"], "device": device}
     config = TrainConfig(**train)
     class_names = tuple(d["class_names"])
     spec = model_spec(d["model"], loaded.prepared, len(class_names), config)
+    init = d["config"]["model"].get("init")
+    if init:  # a pretrained start: made again from its recorded configuration (deterministic, cached)
+        from dataclasses import fields as dc_fields
+
+        from stag.train.pretrain import PretrainConfig, with_pretraining
+
+        pre = PretrainConfig(**{f.name: init[f.name] for f in dc_fields(PretrainConfig) if f.name in init})
+        spec, _ = with_pretraining(spec, loaded.prepared, config, pre, cache_dir=cache_dir, jobs=jobs)
     if spec.describe() != d["config"]["model"]:
         raise RecordError(f"recorded run {run.name}: the model rebuilt from its config, {spec.describe()}, is not "
                           f"the recorded {d['config']['model']}")

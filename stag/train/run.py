@@ -52,25 +52,45 @@ class ModelSpec:
     """A model by registry name plus the keyword arguments of :func:`stag.models.build`.
 
     ``factory`` replaces the registry (tests, user models): it is called with the same
-    keyword arguments as ``build`` minus the name.
+    keyword arguments as ``build`` minus the name. ``init`` is a state dict every built model
+    starts from (e.g. synthetic pretraining, :mod:`stag.train.pretrain`), described by
+    ``init_info`` (how it was made); both enter the run's identity (its digest and info).
     """
 
     name: str
     kwargs: dict = field(default_factory=dict)
     factory: Callable | None = None
+    init: dict | None = None
+    init_info: dict | None = None
 
     def build(self):
         if self.factory is not None:
-            return self.factory(**self.kwargs)
-        # lazy: `stag --help` loads this module; stag.models loads only when used
-        from stag.models import build
+            model = self.factory(**self.kwargs)
+        else:
+            # lazy: `stag --help` loads this module; stag.models loads only when used
+            from stag.models import build
 
-        return build(self.name, **self.kwargs)
+            model = build(self.name, **self.kwargs)
+        if self.init is not None:
+            model.load_state_dict(self.init)
+        return model
 
     def describe(self) -> dict:
         kw = {k: (_digest_array(v) if isinstance(v, np.ndarray) else v) for k, v in self.kwargs.items()}
-        return {"name": self.name, "kwargs": kw,
-                "factory": None if self.factory is None else f"{self.factory.__module__}.{self.factory.__qualname__}"}
+        out = {"name": self.name, "kwargs": kw,
+               "factory": None if self.factory is None else f"{self.factory.__module__}.{self.factory.__qualname__}"}
+        if self.init is not None:
+            out["init"] = {**(self.init_info or {}), "digest": state_digest(self.init)}
+        return out
+
+
+def state_digest(state: dict) -> str:
+    """``sha256:<16 hex>`` over a state dict's names and tensor bytes (in key order)."""
+    h = hashlib.sha256()
+    for name, t in state.items():
+        h.update(name.encode() + b"\0")
+        h.update(np.ascontiguousarray(t.detach().cpu().numpy()).tobytes())
+    return "sha256:" + h.hexdigest()[:16]
 
 
 def _digest_array(a: np.ndarray) -> str:
@@ -79,19 +99,23 @@ def _digest_array(a: np.ndarray) -> str:
 
 def model_spec(model: str | ModelSpec | Callable, prepared: Sequence, num_classes: int, config: TrainConfig,
                model_kwargs: dict | None = None) -> ModelSpec:
-    """Fill in the data-dependent arguments (classes, channels, ROIs, AU prior) of a model."""
+    """Fill in the data-dependent arguments (classes, channels, ROIs, AU prior) of a model.
+
+    The channels and ROIs come from the first prepared clip, or, with no clips, from
+    ``model_kwargs`` (``in_channels``, ``num_rois``); the AU prior is the ROI table's when
+    ``num_rois`` is its size.
+    """
     if isinstance(model, ModelSpec):
         return model
-
-    first = prepared[0]
-    kwargs = {
-        "num_classes": int(num_classes),
-        "in_channels": int(first.flows.shape[1]),
-        "num_rois": int(first.rois.shape[0]),
-        "prior": _default_prior(int(first.rois.shape[0])),
-        "num_aus": len(AU_VOCAB) if config.au_loss_weight > 0 else 0,
-        **(model_kwargs or {}),
-    }
+    shape = ({"in_channels": int(prepared[0].flows.shape[1]), "num_rois": int(prepared[0].rois.shape[0])}
+             if len(prepared) else {})
+    kwargs = {"num_classes": int(num_classes), **shape, "num_aus": len(AU_VOCAB) if config.au_loss_weight > 0 else 0,
+              **(model_kwargs or {})}
+    missing = [k for k in ("in_channels", "num_rois") if k not in kwargs]
+    if missing:
+        raise ValueError(f"model_spec: no prepared clips to read {', '.join(missing)} from; pass them in model_kwargs")
+    kwargs = {**kwargs, "prior": kwargs.get("prior", _default_prior(kwargs["num_rois"]))}
+    kwargs = {k: kwargs[k] for k in ("num_classes", "in_channels", "num_rois", "prior", "num_aus")} | kwargs
     if callable(model):
         return ModelSpec(getattr(model, "__name__", "custom"), kwargs, factory=model)
     # lazy: `stag --help` loads this module; stag.models loads only when used
@@ -290,10 +314,11 @@ def fold_task(pack: dict, spec: ModelSpec, fold: str, train_idx: np.ndarray, tes
     with _torch_threads(threads, worker=worker), warnings.catch_warnings():
         if config.is_oracle:  # warned once by run_protocol, not once per fold
             warnings.simplefilter("ignore", UserWarning)
+        used = torch.get_num_threads()  # what the fold's float sums depend on (recorded in provenance)
         out = train_fold(spec.build, unpack_prepared(pack, train_idx), unpack_prepared(pack, test_idx), config,
                          num_classes=num_classes, seed=fold_seed(config.seed, fold),
                          progress=progress, desc=f"fold {fold}")
-    return {"fold": fold, "output": out, "wall_time_s": time.perf_counter() - start,
+    return {"fold": fold, "output": out, "wall_time_s": time.perf_counter() - start, "threads": used,
             "cpu_time_s": time.process_time() - cpu_start,
             "n_train": int(len(train_idx)), "n_test": int(len(test_idx))}
 
@@ -501,7 +526,7 @@ def _write_fold(out, res, pack, splits, spec, config, chash, class_names) -> Non
     _write_json(d / "fold.json", {
         "fold": fold, "config_hash": chash, "epoch": fo.epoch, "selection": fo.selection,
         "n_train": res["n_train"], "n_test": res["n_test"], "wall_time_s": res["wall_time_s"],
-        "cpu_time_s": res.get("cpu_time_s"),
+        "cpu_time_s": res.get("cpu_time_s"), "threads": res.get("threads"),
         "accuracy": s["accuracy"], "history": fo.history})
 
 
@@ -512,7 +537,7 @@ def _collect(out, splits, pack, spec, proto, config, chash, class_names, wall) -
         info = json.loads((d / "fold.json").read_text())
         frames.append(pd.read_csv(d / "predictions.csv", dtype={"subject": str, "clip_id": str, "dataset": str}))
         folds.append({k: info.get(k) for k in ("fold", "n_train", "n_test", "epoch", "accuracy", "wall_time_s",
-                                               "cpu_time_s")})
+                                               "cpu_time_s", "threads")})
     pred = pd.concat(frames, ignore_index=True)
     k = len(class_names)
     s = scores(pred["y_true"], pred["y_pred"], k)
