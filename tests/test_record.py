@@ -209,7 +209,8 @@ def test_recorded_fold_reproduces(tmp_path):
     if "y_pred_last_epoch" in recorded:  # an oracle record: its honest last epoch reproduces too
         assert list(new["y_pred_last_epoch"]) == list(recorded["y_pred_last_epoch"])
     probs = [c for c in recorded.columns if c.startswith("p_")]
-    np.testing.assert_allclose(new[probs].to_numpy(), recorded[probs].to_numpy(), atol=1e-5)
+    np.testing.assert_allclose(new[probs].to_numpy(), recorded[probs].to_numpy(), rtol=0,
+                               atol=record.reproduction_tolerance(record.RecordedRun.load(run)))
 
 
 def test_reproduce_fold_on_fixture(run_dir, composite):
@@ -238,6 +239,25 @@ def test_an_oracle_record_gives_an_honest_and_an_oracle_view(composite, tmp_path
     pred.to_csv(dest / "predictions.csv", index=False)
     with pytest.raises(record.RecordError, match="ststnet-seed0/last"):
         record.load_recorded(tmp_path / "records")
+
+
+def test_stag_record_refuses_a_run_whose_honest_view_was_tampered(composite, tmp_path, capsys):
+    """`stag record` checks every view it copies: 40 changed last-epoch predictions of an oracle
+    run keep it out of results/, naming the view, and nothing is written."""
+    out = composite / "runs" / "ststnet-oracle-tamper"
+    args = ["train", "--dataset", "megc2019_flow", "--data-root", str(composite / "data"), "--model", "ststnet",
+            "--keyframes", "1", "--image-size", "28", "--epochs", "2", "--device", "cpu", "--selection", "oracle",
+            "--cache-dir", str(composite / "cache"), "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    pred = pd.read_csv(out / "predictions.csv")
+    n = min(40, len(pred))
+    pred.loc[: n - 1, "y_pred_last_epoch"] = (pred.loc[: n - 1, "y_pred_last_epoch"] + 1) % 3
+    pred.to_csv(out / "predictions.csv", index=False)
+    dest = tmp_path / "records" / "ststnet-seed0"
+    assert main(["record", str(out), str(dest)]) == 2
+    err = capsys.readouterr().err
+    assert "ststnet-seed0/last" in err and "does not give the scores in results.json" in err
+    assert not dest.exists()
 
 
 def test_a_run_with_the_au_loss_is_its_own_stag_variant():

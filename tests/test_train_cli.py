@@ -88,3 +88,67 @@ def test_bad_arguments_give_one_clear_line(tmp_path, capsys, extra, message):
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()  # nothing was written
+
+
+def _broken_casme2(root, case):
+    """A CASME II layout with one broken clip: the cases `stag data summary` only warns about."""
+    import shutil
+
+    import openpyxl
+
+    from stag.data import fakes
+
+    lay = fakes.write_casme2_layout(root)
+    first = lay.root / "CASME2-RAW" / f"sub{int(lay.rows[0]['subject']):02d}" / lay.rows[0]["filename"]
+    if case == "empty clip folder":
+        for f in first.iterdir():
+            f.unlink()
+        return f"clip folder {first} has no frames"
+    if case == "missing subject folder":
+        shutil.rmtree(first.parent)
+        return f"clip folder {first} not found"
+    wb = openpyxl.load_workbook(lay.annotations)
+    ws = wb.active
+    if case == "duplicate clip id":
+        ws.append([c.value for c in ws[2]])
+        wb.save(lay.annotations)
+        return "duplicate clip id 'casme2/sub01/EP02_01f'"
+    ws.cell(2, 9).value = "grumpy"  # Estimated Emotion
+    wb.save(lay.annotations)
+    return "row 2: unknown emotion 'grumpy'"
+
+
+@pytest.mark.parametrize("case", ["empty clip folder", "missing subject folder", "duplicate clip id",
+                                  "unknown emotion"])
+def test_prepare_and_train_refuse_a_broken_clip_by_name(tmp_path, capsys, case):
+    expected = _broken_casme2(tmp_path / "data", case)
+    data = ["--dataset", "casme2", "--data-root", str(tmp_path / "data"), "--cache-dir", str(tmp_path / "cache")]
+    assert main(["data", "summary", "casme2", "--data-root", str(tmp_path / "data")]) == 0  # a summary warns
+    assert expected in capsys.readouterr().out
+    assert main(["prepare", *data, "--jobs", "1"]) == 2
+    assert expected in capsys.readouterr().err
+    assert main(["train", *data, "--epochs", "1", "--out", str(tmp_path / "run"), "--quiet"]) == 2
+    assert expected in capsys.readouterr().err
+    assert not (tmp_path / "run" / "results.json").exists()
+
+
+def test_a_composite_label_out_of_range_is_refused_or_skipped_and_recorded(tmp_path, capsys):
+    from stag.data import fakes
+
+    lay = fakes.write_megc2019_flow_fake(tmp_path / "data")
+    lines = lay.annotations.read_text().splitlines()
+    cells = lines[1].split(",")
+    cells[3] = "5"
+    lines[1] = ",".join(cells)
+    lay.annotations.write_text("\n".join(lines) + "\n")
+    args = ["train", "--dataset", "megc2019_flow", "--data-root", str(tmp_path / "data"), "--model", "ststnet",
+            "--keyframes", "1", "--image-size", "28", "--epochs", "1", "--device", "cpu", "--protocol",
+            "group_kfold", "--folds", "2", "--cache-dir", str(tmp_path / "cache"), "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "refused")]) == 2
+    assert "row 2: label '5'; expected 0 (negative), 1 (positive) or 2 (surprise)" in capsys.readouterr().err
+    assert main([*args, "-p", "on_error", "skip", "--out", str(tmp_path / "run")]) == 0
+    assert "skipped: combined_3_class2_for_optical_flow.csv row 2: " in capsys.readouterr().err
+    d = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert d["data"]["n_clips"] == 6 and [s["where"] for s in d["data"]["skipped"]] == [
+        "combined_3_class2_for_optical_flow.csv row 2"]
+    assert "label '5'" in d["data"]["skipped"][0]["why"]

@@ -61,6 +61,7 @@ from stag.threads import limit_threads
 from stag.train.dataset import collate
 from stag.train.experiment import load_and_prepare
 from stag.train.provenance import command_line, data_checksum, machine, python_call, source_commit, utc_now
+from stag.train.record import recorded_loader_params
 from stag.train.run import data_fingerprint, load_fold_model, pack_prepared
 
 METHODS: tuple[str, ...] = ("roi_occlusion", "layer_ig", "adjacency", "pixel_ig")
@@ -357,10 +358,11 @@ def load_data(results: dict, data_root: str | Path, codings: str | Path, cache_d
     """``(prepared, codes, provenance)``: the run's training data (its recorded loader and
     preprocessing settings, from the cache when there) and the FACS codes of its clips."""
     data = results.get("data") or {}
+    params = recorded_loader_params(data)
     loaded = load_and_prepare(data["dataset"], data_root=data_root, annotations=data.get("annotations"),
                               prepare_config=PrepareConfig(**data.get("prepare", {})), cache_dir=cache_dir,
-                              jobs=1, progress=False, data_params=data.get("params") or {})
-    coded = load(data["dataset"], data_root=str(data_root), codings=str(codings), **(data.get("params") or {}))
+                              jobs=1, progress=False, data_params=params)
+    coded = load(data["dataset"], data_root=str(data_root), codings=str(codings), **params)
     codes = read_codes(coded)
     return loaded.prepared, codes, {"data_checksum": data_checksum(loaded.clipset),
                                     "data_checksum_with_codings": data_checksum(coded)}

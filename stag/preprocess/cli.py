@@ -66,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--jobs {args.jobs}: expected >= 1")
     extra = parse_parameters(args.param)
     clips = load(args.dataset, **loader_params(args.dataset, args.data_root, args.annotations, extra=extra))
+    for where, why in getattr(clips, "skipped", []):  # -p on_error skip: every skipped row, named
+        print(f"skipped: {where}: {why}", file=sys.stderr)
     if args.limit is not None:
         clips = clips[:args.limit]
     stats: dict = {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from stag.data.params import parse_parameters
@@ -104,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
     data = load_and_prepare(args.dataset, data_root=args.data_root, annotations=args.annotations,
                             prepare_config=prep_cfg, cache_dir=args.cache_dir, jobs=max(1, args.jobs),
                             progress=not args.quiet, data_params=parse_parameters(args.param))
+    for where, why in data.clipset.skipped:  # named before anything trains; recorded in results.json
+        print(f"skipped: {where}: {why}", file=sys.stderr)
     checksum = data_checksum(data.clipset)  # once per run, over the files the loader read
     spec, pretrained = model_spec(args.model, data.prepared, len(data.class_names), config), None
     if pre_cfg is not None:
@@ -116,7 +119,9 @@ def run(args: argparse.Namespace) -> int:
     extra = json.loads((args.out / "results.json").read_text())
     extra["data"] = {"dataset": args.dataset, "data_root": args.data_root, "annotations": args.annotations,
                      "params": parse_parameters(args.param), "prepare": prep_cfg.to_dict(),
-                     "n_clips": len(data.prepared), "loader": data.clipset.params}
+                     "n_clips": len(data.prepared), "loader": data.clipset.params,
+                     # rows the loader left out (-p on_error skip, or excluded by the label scheme)
+                     "skipped": [{"where": w, "why": why} for w, why in data.clipset.skipped]}
     if pretrained is not None:  # what the start cost (the weights themselves are in the config's digest)
         extra["pretrain"] = {**pretrained.info, "prepare_seconds": pretrained.prepare_seconds,
                              "train_seconds": pretrained.train_seconds}
