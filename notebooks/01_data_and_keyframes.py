@@ -28,11 +28,13 @@ clips_per_subject = 12
 image_size = 128
 difficulty = 0.2
 jobs = 2
+results_root = "../results"
 dlib_clips = 20
 dlib_stride = 4
 
 # %% tags=["hide-input"]
 import time
+from pathlib import Path
 
 import pandas as pd
 
@@ -185,9 +187,9 @@ checks.baseline_table(baseline).round(3)
 # range from 0 to 0.5 is what the curve shows.
 
 # %% tags=["hide-input"]
-from stag.data.synthetic_calibration import TARGET_UF1, calibration_summary, calibration_table
+from stag.data.synthetic_calibration import CALIBRATION_CSV, TARGET_UF1, calibration_summary, calibration_table
 
-calibration = calibration_table()
+calibration = calibration_table(Path(results_root) / CALIBRATION_CSV)
 fig = vizdata.plot_calibration(calibration, TARGET_UF1)
 calibration_summary(calibration)
 

@@ -19,7 +19,7 @@
 # **Which optical-flow estimator should preprocessing use: the TV-L1 of the
 # micro-expression literature, or something faster?** The chart measures each candidate
 # against the synthetic ground truth; the lines under it are written by
-# `stag.bench.flow.findings` from the same table.
+# `stag.bench.flow.flow_sentences` from the same table.
 
 # %% tags=["parameters", "hide-input"]
 seed = 0
@@ -34,7 +34,7 @@ timing_seconds = 0.3
 import pandas as pd
 from IPython.display import Markdown, display
 
-from stag.bench.flow import DEFAULT_METHODS, findings, measure, method_summary, strongest_pair_panel, synthetic_pairs
+from stag.bench.flow import DEFAULT_METHODS, flow_sentences, measure, method_summary, strongest_pair_panel, synthetic_pairs
 from stag.bench.flow import warp_pairs as make_warp_pairs
 from stag.data import load
 from stag.preprocess.flow import flow_magnitude
@@ -53,7 +53,7 @@ table = pd.concat([
 fig = vizflow.plot_method_chart(table)
 
 # %% tags=["hide-input"]
-display(Markdown(findings(table, config.flow_method)))
+display(Markdown(flow_sentences(table, config.flow_method)))
 
 # %% [markdown]
 # STAG sees motion, not appearance: its input is the optical flow from the onset frame to

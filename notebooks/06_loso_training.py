@@ -18,8 +18,9 @@
 #
 # **Does STAG beat its ablations and two published baselines when no model ever sees its
 # test subject, and how much would choosing the epoch on the test subject flatter them?** The
-# figure gives each model's honest leave-one-subject-out (LOSO) scores; the list under it is
-# written by `stag.train.report.findings` from the same tables.
+# table gives each model's honest leave-one-subject-out (LOSO) scores (the same columns as the
+# recorded chapters: mean and range over seeds, an interval that resamples subjects); the list
+# under it is written by `stag.results.sentences.training_sentences` from the same tables.
 
 # %% tags=["parameters", "hide-input"]
 dataset = "synthetic"
@@ -53,47 +54,39 @@ from pathlib import Path
 
 from IPython.display import Markdown, display
 
-from stag.preprocess.pipeline import PrepareConfig
-from stag.train import TrainConfig, report
-from stag.train.experiment import cross_domain_data, load_and_prepare
+from stag.results import protocol_runs, tables
+from stag.results.sentences import training_sentences
+from stag.train.experiment import cross_domain_data, training_setup
+from stag.train.records import records_table
 from stag.train.study import run_study
 from stag.viz import results as vizres
 
-data_params = {"n_subjects": n_subjects, "clips_per_subject": clips_per_subject, "seed": seed,
-               "jobs": jobs} if dataset == "synthetic" else {}
-prepare_config = PrepareConfig(image_size=image_size, output_size=output_size or None, keyframes=keyframes,
-                               flow_method=flow_method, landmarks=landmarks)
-train_config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device)
-runs_root = Path(cache_dir) / "runs" / "06_loso_training"
-study = {"config": train_config, "seeds": seeds, "root": runs_root, "jobs": jobs, "progress": False}
-
-# Load, prepare and train through the caches (keyed by data and settings): a warm rerun
-# trains nothing.
-data = load_and_prepare(dataset, data_root=data_root or None, annotations=annotations or None,
-                        prepare_config=prepare_config, cache_dir=cache_dir, jobs=jobs, progress=False,
-                        data_params=data_params)
+# The data and configs of this chapter and chapter 7 (one call), then every run, through the
+# caches (keyed by data and settings): a warm rerun trains nothing.
+setup = training_setup(dataset=dataset, data_root=data_root, annotations=annotations, seed=seed, epochs=epochs,
+                       batch_size=batch_size, lr=lr, device=device, cache_dir=cache_dir, n_subjects=n_subjects,
+                       clips_per_subject=clips_per_subject, image_size=image_size, output_size=output_size,
+                       keyframes=keyframes, flow_method=flow_method, landmarks=landmarks, jobs=jobs)
+data, runs_root = setup.data, setup.runs_root
+study = {"config": setup.train_config, "seeds": seeds, "root": runs_root, "jobs": jobs, "progress": False}
 honest = run_study(data.prepared, models, protocol=protocol, selections=("last",),
                    class_names=data.class_names, **study)
 oracle = run_study(data.prepared, oracle_models, protocol=protocol, selections=("oracle",),
                    class_names=data.class_names, **study) if oracle_models else []
-cross_data = cross_domain_data(data, prepare_config=prepare_config, cache_dir=cache_dir, jobs=jobs,
+cross_data = cross_domain_data(data, prepare_config=setup.prepare_config, cache_dir=cache_dir, jobs=jobs,
                                n_subjects=cross_subjects, clips_per_subject=clips_per_subject, seed=seed,
                                lab=cross_lab)
 cross = run_study(cross_data, cross_models, protocol="cross_dataset", class_names=data.class_names,
                   **study) if cross_data and cross_models else []
-summary = report.summary_table(honest)
-comparison = report.oracle_comparison(oracle)
-cross_table = report.cross_dataset_table(cross)
+summary = tables.summary(records_table(honest), protocol=protocol)  # the same table as the recorded chapters
+comparison = protocol_runs.oracle_comparison(oracle)
+cross_table = protocol_runs.cross_dataset_table(cross)
 
 # %% tags=["hide-input"]
+display(tables.headline(summary, selections=("last",)).set_index("model"))
+display(Markdown(training_sentences(summary, comparison, cross_table, epochs=epochs, protocol=protocol)))
 ax = vizres.plot_scores(summary)
 ax.set_title(f"{protocol.upper()} on {data.name}, last epoch of {epochs}");
-
-# %% tags=["hide-input"]
-display(Markdown(report.findings(summary, comparison, cross_table, epochs=epochs)))
-
-# %% tags=["hide-input"]
-report.format_table(summary)[["model", "role", "seeds", "UF1", "UAR", "accuracy"]].set_index("model")
 
 # %% [markdown]
 # ## How the scores are made
@@ -122,7 +115,7 @@ report.format_table(summary)[["model", "role", "seeds", "UF1", "UAR", "accuracy"
 
 # %%
 print(data.describe())
-report.settings_table(preprocessing=prepare_config, training=train_config)
+protocol_runs.settings_table(preprocessing=setup.prepare_config, training=setup.train_config)
 
 # %%
 data.clipset.summary()
@@ -144,11 +137,11 @@ fig = vizres.plot_confusions([(r.model, r.confusion) for r in honest if r.seed =
 # `fold_time_s` is the summed training time of the folds (one CPU thread each).
 
 # %%
-runs = report.runs_table(honest)
+runs = protocol_runs.runs_table(honest)
 runs[["model", "seed", "uf1", "uf1_ci_low", "uf1_ci_high", "uar", "fold_time_s"]].set_index("model").round(3)
 
 # %%
-report.per_dataset_table(honest).pivot_table(index="model", columns="dataset", values=["uf1", "uar"]).round(3)
+protocol_runs.per_dataset_table(honest).pivot_table(index="model", columns="dataset", values=["uf1", "uar"]).round(3)
 
 # %% [markdown]
 # ## Honest versus oracle epoch selection
@@ -168,7 +161,7 @@ comparison.drop(columns="protocol", errors="ignore").set_index("model").round(3)
 # (training never depends on what is evaluated): the difference should be zero.
 
 # %%
-report.oracle_reproduces_honest(honest, oracle).set_index("model").round(3)
+protocol_runs.oracle_reproduces_honest(honest, oracle).set_index("model").round(3)
 
 # %% [markdown]
 # ## Cross-dataset generalisation
@@ -186,9 +179,11 @@ cross_table.set_index("model").round(3) if len(cross_table) else print("only one
 # book's introduction builds its headline table.
 
 # %% tags=["hide-input"]
-written = report.save_tables({"summary": summary, "runs": runs, "per_dataset": report.per_dataset_table(honest),
-                              "oracle_comparison": comparison, "cross_dataset": cross_table,
-                              "oracle_runs": report.runs_table(oracle)}, [runs_root / "tables", Path(results_dir)])
+written = protocol_runs.save_tables({"summary": summary, "runs": runs,
+                                     "per_dataset": protocol_runs.per_dataset_table(honest),
+                                     "oracle_comparison": comparison, "cross_dataset": cross_table,
+                                     "oracle_runs": protocol_runs.runs_table(oracle)},
+                                    [runs_root / "tables", Path(results_dir)])
 print(f"{len(written)} files written, e.g. {written[0]}")
 
 # %% [markdown]

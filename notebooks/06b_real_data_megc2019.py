@@ -31,21 +31,17 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from stag.bench.published import published_composite
-from stag.train import record
+from stag.results import chapters
 from stag.viz import apply_theme
 from stag.viz.results import plot_confusions_or_note, plot_paired_differences
 
 apply_theme()
 pd.set_option("display.max_colwidth", 120)
-table = record.load_or_retrain(records, data_root, device, out_root="../runs/megc2019-retrain")
-summary = record.summary(table)
-comparison = record.compare(table)
-ensembles = record.ensembles(table)
-components = record.components(table, keyframes=1)
-landmarks, landmark_provenance = record.landmark_table(records, data_root)
-display(record.headline(summary, selections=record.HONEST).set_index("model"))
-print(record.findings(table, comparison))
-print(record.ensemble_findings(ensembles, record.ensemble_compare(table)))
+answer = chapters.real_data(records, data_root, device, out_root="../runs/megc2019-retrain")
+t = answer.tables
+display(t["headline"].set_index("model"))
+print(answer.sentences["comparison"])
+print(answer.sentences["ensemble"])
 
 # %% [markdown]
 # ## How the runs were made and are read
@@ -69,7 +65,7 @@ print(record.ensemble_findings(ensembles, record.ensemble_compare(table)))
 # dataset (mean over seeds) show whether one of them carries the pooled score.
 
 # %%
-record.per_dataset(summary)
+t["per_dataset"]
 
 # %% [markdown]
 # ## Confusion matrices
@@ -78,7 +74,7 @@ record.per_dataset(summary)
 # class, cells give the share of that class (recall) and the count.
 
 # %%
-items, class_names = record.confusions(table, selection="last")
+items, class_names = answer.extra["confusions"]
 plot_confusions_or_note(items, class_names);
 
 # %% [markdown]
@@ -89,10 +85,10 @@ plot_confusions_or_note(items, class_names);
 # so it accounts for the two models sharing their test subjects.
 
 # %%
-comparison.round(3)
+t["comparison"].round(3)
 
 # %%
-plot_paired_differences(comparison);
+plot_paired_differences(t["comparison"]);
 
 # %% [markdown]
 # ## Seed ensembles
@@ -106,7 +102,7 @@ plot_paired_differences(comparison);
 # resamples subjects.
 
 # %%
-ensembles.round(3)
+t["ensembles"].round(3)
 
 # %% [markdown]
 # ## What each part of STAG buys on real faces
@@ -120,10 +116,10 @@ ensembles.round(3)
 # an auxiliary loss on the FACS codings of the CASME II and SAMM clips (SMIC has none).
 
 # %%
-components.drop(columns="stag_minus_model_per_seed").round(3)
+t["components"].drop(columns="stag_minus_model_per_seed").round(3)
 
 # %%
-print(record.component_findings(components))
+print(answer.sentences["components"])
 
 # %% [markdown]
 # ## Where the ROIs come from
@@ -133,11 +129,11 @@ print(record.component_findings(components))
 # regions come from the aligned-face template instead. Counts per source dataset:
 
 # %%
-landmarks
+t["landmarks"]
 
 # %%
-print(f"counted at commit {str(landmark_provenance.get('commit', ''))[:12]} on data "
-      f"{str(landmark_provenance.get('data_checksum', ''))[:19]}...")
+counted = answer.extra["landmark_provenance"]
+print(f"counted at commit {str(counted.get('commit', ''))[:12]} on data {str(counted.get('data_checksum', ''))[:19]}...")
 
 # %% [markdown]
 # ## Leave one dataset out
@@ -146,7 +142,7 @@ print(f"counted at commit {str(landmark_provenance.get('commit', ''))[:12]} on d
 # last epoch): the paper's cross-dataset claim, on real faces.
 
 # %%
-record.lodo(table)
+t["lodo"]
 
 # %% [markdown]
 # ## Provenance
@@ -155,7 +151,7 @@ record.lodo(table)
 # the checksum of the dataset files it read, the exact command, the machine and its times.
 
 # %%
-record.provenance_table(table)
+t["provenance"]
 
 # %% [markdown]
 # ## Against the literature
@@ -166,7 +162,7 @@ record.provenance_table(table)
 # and its 800-epoch protocol are measured beside STAG's in the chapter on efficiency.
 
 # %%
-record.headline(summary, selections=("oracle",)).set_index("model")
+t["oracle"].set_index("model")
 
 # %%
 published_composite()
@@ -175,7 +171,7 @@ published_composite()
 # ## What was tried, and with what budget
 
 # %%
-display(Markdown(record.tried(records)))
+display(Markdown(answer.sentences["tried"]))
 
 # %% [markdown]
 # ## What we learned

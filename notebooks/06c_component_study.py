@@ -27,25 +27,19 @@
 results_root = "../results"
 
 # %% tags=["hide-input"]
-from pathlib import Path
-
 import pandas as pd
 from IPython.display import Markdown, display
 
-from stag.train import record
-from stag.train import synthetic_records as sr
+from stag.results import chapters
 from stag.viz import apply_theme
 from stag.viz.results import plot_apex_noise, plot_flow_choice, plot_paired_differences
 
 apply_theme()
 pd.set_option("display.max_colwidth", 120)
-root = Path(results_root)
-study = sr.load(root / "synthetic_study")
-summary = record.summary(study)
-components = sr.component_table(study)
-controls = sr.controls_table(study)
-display(record.headline(summary, selections=("last",)).set_index("model"))
-display(Markdown(sr.study_findings(summary, components, controls)))
+answer = chapters.synthetic_study(results_root)
+t = answer.tables
+display(t["headline"].set_index("model"))
+display(Markdown(answer.sentences["study"]))
 
 # %% [markdown]
 # ## How the runs were made and are read
@@ -68,10 +62,10 @@ display(Markdown(sr.study_findings(summary, components, controls)))
 # better. The top rows remove one part of STAG; the bottom rows are the equal-input controls.
 
 # %%
-plot_paired_differences(sr.paired_rows(components, controls));
+plot_paired_differences(t["paired"]);
 
 # %%
-components.round(3).set_index("model")
+t["components"].round(3).set_index("model")
 
 # %% [markdown]
 # ## Equal inputs
@@ -82,7 +76,7 @@ components.round(3).set_index("model")
 # onset-to-apex flow (`stag@K1`, the baselines' temporal input).
 
 # %%
-controls.round(3).set_index(["a", "b"])
+t["controls"].round(3).set_index(["a", "b"])
 
 # %% [markdown]
 # ## When does time matter?
@@ -97,13 +91,11 @@ controls.round(3).set_index(["a", "b"])
 # the apex spotted from the motion are shown as well.
 
 # %%
-apex_runs = sr.load(root / "synthetic_apex")
-apex = sr.apex_table(apex_runs, study)
-plot_apex_noise(apex);
+plot_apex_noise(t["apex"]);
 
 # %%
-display(Markdown(sr.apex_findings(apex)))
-apex.round(3).set_index(["model", "apex"]).drop(columns="level")
+display(Markdown(answer.sentences["apex"]))
+t["apex"].round(3).set_index(["model", "apex"]).drop(columns="level")
 
 # %% [markdown]
 # ## One default flow
@@ -115,14 +107,11 @@ apex.round(3).set_index(["model", "apex"]).drop(columns="level")
 # measures them again during the build); UF1 comes from the study's recipe with each flow.
 
 # %%
-flow_runs = sr.load(root / "synthetic_flow")
-flows = sr.flow_table(flow_runs, study)
-chosen, decision = sr.flow_decision(sr.flow_bench(root / "synthetic_flow"), flows)
-plot_flow_choice(decision);
-print(sr.flow_findings(chosen, decision))
+plot_flow_choice(t["flow_decision"]);
+print(answer.sentences["flow"])
 
 # %%
-flows.round(3).set_index(["model", "flow"])
+t["flows"].round(3).set_index(["model", "flow"])
 
 # %% [markdown]
 # ## Provenance
@@ -130,10 +119,10 @@ flows.round(3).set_index(["model", "flow"])
 # Commit, data checksum, command, machine and times of every recorded run of the study.
 
 # %%
-record.provenance_table(pd.concat([study, apex_runs, flow_runs], ignore_index=True)).set_index("run")
+t["provenance"].set_index("run")
 
 # %% [markdown]
 # ## What was planned, tried and decided
 
 # %% tags=["hide-input"]
-display(Markdown(record.tried(root / "synthetic_study")))
+display(Markdown(answer.sentences["tried"]))

@@ -19,7 +19,7 @@
 # **When STAG classifies a held-out clip, do the attribution maps land on the action units
 # (AUs) that actually moved?** The figure gives each method's AU-localisation lift on
 # held-out synthetic clips, whose AU masks are known (1 = chance; the dotted line is the
-# masks themselves); the sentence under it is written by `stag.explain.report.headline`.
+# masks themselves); the sentence under it is written by `stag.explain.report.lift_sentence`.
 
 # %% tags=["parameters", "hide-input"]
 dataset = "synthetic"
@@ -59,20 +59,18 @@ from IPython.display import Markdown, display
 from stag.explain import ExplainConfig, explain_run
 from stag.explain import report as xreport
 from stag.faces import ROI_NAMES
-from stag.preprocess.pipeline import PrepareConfig
-from stag.train import TrainConfig
-from stag.train.experiment import load_and_prepare
-from stag.train.report import runs_table, settings_table
+from stag.results.protocol_runs import runs_table, settings_table
+from stag.train.experiment import training_setup
 from stag.train.study import parse_models, run_study
 from stag.viz import explain as vizx
 
-# The same data, preprocessing and training settings as chapter 6, so its cached folds are reused.
-data_params = {"n_subjects": n_subjects, "clips_per_subject": clips_per_subject, "seed": seed,
-               "jobs": jobs} if dataset == "synthetic" else {}
-prepare_config = PrepareConfig(image_size=image_size, output_size=output_size or None, keyframes=keyframes,
-                               flow_method=flow_method, landmarks=landmarks)
-train_config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device)
-runs_root = Path(cache_dir) / "runs" / "06_loso_training"
+# The same data, preprocessing and training settings as chapter 6 (one call), so its cached
+# folds are reused.
+setup = training_setup(dataset=dataset, data_root=data_root, annotations=annotations, seed=seed, epochs=epochs,
+                       batch_size=batch_size, lr=lr, device=device, cache_dir=cache_dir, n_subjects=n_subjects,
+                       clips_per_subject=clips_per_subject, image_size=image_size, output_size=output_size,
+                       keyframes=keyframes, flow_method=flow_method, landmarks=landmarks, jobs=jobs)
+data = setup.data
 explain_config = ExplainConfig(methods=tuple(m.strip() for m in methods.split(",")), target=target,
                                n_steps=n_steps, gradshap_samples=gradshap_samples, occlusion_window=occlusion_window,
                                occlusion_stride=occlusion_stride, clips_per_fold=clips_per_fold,
@@ -80,11 +78,9 @@ explain_config = ExplainConfig(methods=tuple(m.strip() for m in methods.split(",
 
 # Trained folds and explanations come from the caches (keyed by data and settings): chapter 6's
 # folds are reused, and a rerun with the same parameters loads the explanations.
-data = load_and_prepare(dataset, data_root=data_root or None, annotations=annotations or None,
-                        prepare_config=prepare_config, cache_dir=cache_dir, jobs=jobs, progress=False,
-                        data_params=data_params)
-runs = run_study(data.prepared, parse_models(explain_models), protocol=protocol, config=train_config, seeds=1,
-                 selections=("last",), root=runs_root, jobs=jobs, class_names=data.class_names, progress=False)
+runs = run_study(data.prepared, parse_models(explain_models), protocol=protocol, config=setup.train_config,
+                 seeds=1, selections=("last",), root=setup.runs_root, jobs=jobs, class_names=data.class_names,
+                 progress=False)
 explanations = {r.model: explain_run(data.prepared, r.out, explain_config, progress=False, cache=True) for r in runs}
 model = runs[0].model
 ex = explanations[model]
@@ -94,9 +90,7 @@ tables = xreport.interpretability_tables(ex, explain_config.methods)
 if tables.has_truth:
     fig = vizx.plot_localisation(tables.localisation)
     fig.axes[0].set_title(f"{model}: AU-localisation lift on {len(ex.clips)} held-out clips")
-
-# %% tags=["hide-input"]
-display(Markdown(xreport.headline(tables)))
+display(Markdown(xreport.lift_sentence(tables)))
 
 # %% [markdown]
 # ## How the maps are made and scored
@@ -135,7 +129,7 @@ runs_table(runs)[["model", "n_folds", "uf1", "uar"]].join(xreport.explained_clip
 # All findings of the chapter, each computed from a table shown further down:
 
 # %%
-display(Markdown(xreport.findings(tables)))
+display(Markdown(xreport.lift_sentences(tables)))
 
 # %% [markdown]
 # ## Do the maps land on the moving AUs?

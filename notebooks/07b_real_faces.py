@@ -42,18 +42,17 @@ import pandas as pd
 from IPython.display import display
 
 from stag.explain import real_faces_report as report
+from stag.results import chapters
 from stag.viz import apply_theme
 from stag.viz.real_faces import plot_example_clips, plot_gains
 
 apply_theme()
 pd.set_option("display.max_colwidth", 200)
-scores, source = report.load_or_recompute(records, data_root, runs=runs, codings=codings, cache_dir=cache_dir,
-                                          out_root="../runs/megc2019_explain")
-summary = report.summary(scores)
-pairs = report.paired(scores)
-counts = report.exclusions(source)
-display(report.headline(summary, [report.PRIMARY]))
-print(report.findings(summary, pairs, counts))
+answer = chapters.real_faces(records, data_root, runs=runs, codings=codings, cache_dir=cache_dir,
+                             out_root="../runs/megc2019_explain")
+summary, pairs, source = answer.tables["summary"], answer.tables["paired"], answer.extra["source"]
+display(report.gain_table(summary, [report.PRIMARY]))
+print(answer.sentences["explanations"])
 
 # %% [markdown]
 # ## How a clip is scored
@@ -96,7 +95,7 @@ print(report.findings(summary, pairs, counts))
 # The pointing game reads only the top of each ranking, hit@3 its top three, MRR all of it.
 
 # %%
-report.headline(summary)
+report.gain_table(summary)
 
 # %% [markdown]
 # ## Gain over chance, per model and method
@@ -128,7 +127,7 @@ for metric in report.METRICS:
 # dynamic adjacency. Every panel is drawn on the mean face template, never on the subject's face.
 
 # %%
-examples = report.example_clips(scores, "stag")
+examples = answer.tables["examples"]
 first = json.loads(next(Path(source).glob("*.json")).read_text()) if len(examples) else {}
 if len(examples):
     plot_example_clips(examples, [m for m in report.METHOD_LABELS if m in set(examples["method"])],
@@ -146,7 +145,7 @@ examples[["clip_id", "dataset", "label", "pred", "method", "coded_rois", "top_ro
 # and the time taken. The models' own provenance is in the real-data chapter.
 
 # %%
-report.provenance(source)
+answer.tables["provenance"]
 
 # %% [markdown]
 # ## What we learned
@@ -158,4 +157,4 @@ report.provenance(source)
 # that the explanation follows the face. In one sentence:
 
 # %%
-print(report.intro_finding(summary, pairs))
+print(answer.sentences["intro"])

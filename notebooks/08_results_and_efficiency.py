@@ -18,7 +18,7 @@
 #
 # **Which model buys the most honest accuracy for what it costs to run and to train?** The
 # figure puts chapter 6's honest LOSO UF1 against three costs measured on this machine; the
-# lines under it are written by `stag.bench.tradeoff.findings` from the same tables.
+# lines under it are written by `stag.bench.tradeoff.tradeoff_sentences` from the same tables.
 
 # %% tags=["parameters", "hide-input"]
 cache_dir = "../.stag-cache"
@@ -41,18 +41,19 @@ import torch
 
 from stag.bench.model import COMPOSITE_FOLD_CLIPS, COMPOSITE_FOLDS, cost_table, efficiency_table
 from stag.bench.published import published_composite
-from stag.bench.tradeoff import accuracy_vs_cost, findings, training_time_table
+from stag.bench.tradeoff import accuracy_vs_cost, tradeoff_sentences, training_time_table
 from stag.environment import device_summary
-from stag.train import report
+from stag.results.protocol_runs import load_tables
+from stag.results.tables import headline
 from stag.train.study import parse_models
 from stag.viz import results as vizres
 
 chapter_start = time.perf_counter()
-tables = report.load_tables(Path(cache_dir) / "runs" / "06_loso_training" / "tables", required=["runs"],
-                            optional=["oracle_comparison"], writer="chapter 6 (06_loso_training)")
+tables = load_tables(Path(cache_dir) / "runs" / "06_loso_training" / "tables", required=["runs", "summary"],
+                     optional=["oracle_comparison"], writer="chapter 6 (06_loso_training)")
 runs, oracle_cmp = tables["runs"], tables["oracle_comparison"]
 names = [m for m in parse_models(models) if m in set(runs["model"])]
-summary = report.summary_table(runs[runs["model"].isin(names)])
+summary = tables["summary"][tables["summary"]["model"].isin(names)].reset_index(drop=True)
 
 # The benchmark (every model, HTNet-like included) and the accuracy-cost points of the figure.
 flow_side = output_size or image_size
@@ -71,7 +72,7 @@ fig = vizres.plot_accuracy_vs_cost(points, [("ms_per_clip", "CPU latency, batch 
                                             ("fold_time_s", "LOSO training time, summed over folds (s)")])
 
 # %% tags=["hide-input"]
-print("\n".join(findings(points, cost, model="stag", reference=reference)))
+print("\n".join(tradeoff_sentences(points, cost, model="stag", reference=reference)))
 
 # %% [markdown]
 # A recogniser for micro-expressions has to be accurate *and* cheap enough to train under
@@ -85,7 +86,7 @@ print("\n".join(findings(points, cost, model="stag", reference=reference)))
 # measured, not trained (its 800-epoch protocol is the cost in the tables below).
 
 # %%
-report.format_table(summary)[["model", "selection", "seeds", "UF1", "UAR"]]
+headline(summary)
 
 # %% [markdown]
 # ## What each model costs

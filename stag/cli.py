@@ -18,7 +18,7 @@ COMMANDS: dict[str, str] = {
     "explain": "stag.explain.cli",
     "bench": "stag.bench.cli",
     "book": "stag.book.cli",
-    "record": "stag.train.record",
+    "record": "stag.results.cli",
 }
 
 

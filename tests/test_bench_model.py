@@ -9,7 +9,7 @@ import torch
 
 from stag.bench.model import cost_table, efficiency_table, example_inputs, train_step_s, training_protocol
 from stag.bench.published import published_composite
-from stag.bench.tradeoff import accuracy_vs_cost, findings, training_time_table
+from stag.bench.tradeoff import accuracy_vs_cost, tradeoff_sentences, training_time_table
 from stag.models import build
 
 
@@ -73,7 +73,7 @@ def test_accuracy_vs_cost_drops_oracle_rows_and_unscored_models():
     assert points["ms_per_clip"].iloc[0] == 2.0 and points["fold_time_s"].iloc[0] == 30.0
     with pytest.raises(ValueError, match="batch=8"):
         accuracy_vs_cost(summary, _fake_bench(), batch=8)
-    lines = findings(points, cost_table(_fake_bench(), reference="ref"), model="a", reference="ref")
+    lines = tradeoff_sentences(points, cost_table(_fake_bench(), reference="ref"), model="a", reference="ref")
     assert any("1000x fewer parameters" in line for line in lines)
     assert any("800-epoch protocol" in line for line in lines)
 

@@ -117,11 +117,11 @@ def _tables(loc, **kw):
 
 def test_headline_and_findings_follow_the_tables(localisation):
     t = _tables(localisation)
-    assert report.headline(t) == (
+    assert report.lift_sentence(t) == (
         "Integrated Gradients puts 75% of its positive mass on the active AUs, which cover 25% of the face: a lift "
         "of 3.00 against 1.00 for a random map and 1.60 for the flow magnitude, 67% of the way from chance to the "
         "ceiling of 4.00. The target (lift >= 2) is met.")
-    text = report.findings(t)
+    text = report.lift_sentences(t)
     assert text.startswith("- Integrated Gradients puts 75%")
     assert "localises better than simply following the input motion" in text
     assert "Methods ranked by lift: ig 3.00, saliency 2.00." in text
@@ -136,16 +136,16 @@ def test_headline_and_findings_follow_the_tables(localisation):
 def test_findings_when_the_target_is_missed(localisation):
     low = localisation.assign(lift=[1.5, 2.0, 1.0, 1.6])
     t = _tables(low)
-    assert report.headline(t).endswith("The target (lift >= 2) is not met.")
-    assert "does not localise better than simply following the input motion" in report.findings(t)
+    assert report.lift_sentence(t).endswith("The target (lift >= 2) is not met.")
+    assert "does not localise better than simply following the input motion" in report.lift_sentences(t)
 
 
 def test_findings_without_ground_truth(localisation):
     t = _tables(localisation, localisation=pd.DataFrame(), per_class=pd.DataFrame(), per_outcome=pd.DataFrame(),
                 channels=pd.DataFrame())
     assert not t.has_truth
-    assert "no ground-truth AU masks" in report.headline(t)
-    text = report.findings(t)
+    assert "no ground-truth AU masks" in report.lift_sentence(t)
+    text = report.lift_sentences(t)
     assert "lift" not in text and "ROI rank agreement" not in text
     assert "Faithfulness: ig beat" in text
 

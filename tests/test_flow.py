@@ -136,7 +136,7 @@ def test_smoothed_strain_keeps_the_known_answers():
 def test_flow_findings_follow_the_table():
     import pandas as pd
 
-    from stag.bench.flow import findings, method_summary
+    from stag.bench.flow import flow_sentences, method_summary
 
     rows = []
     for method, epe, speed, diff in (("dis", 0.10, 300.0, 0.2), ("tvl1", 0.20, 30.0, 0.05),
@@ -145,7 +145,7 @@ def test_flow_findings_follow_the_table():
             rows.append({"method": method, "set": s, "epe": epe, "pairs_per_s": speed, "diff_vs_tvl1_default": diff})
     table = pd.DataFrame(rows)
     assert method_summary(table).index.tolist() == ["dis", "tvl1", "tvl1_default"]
-    text = findings(table, "dis")
+    text = flow_sentences(table, "dis")
     assert text.splitlines() == [
         "- The default flow method is `dis`: rank 1 of 3 by end-point error on the synthetic apex pairs.",
         "- Against `tvl1`: EPE 0.100 px against 0.200 px, at 10x the speed.",

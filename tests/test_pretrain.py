@@ -36,10 +36,14 @@ def test_pretraining_is_cached_deterministic_and_enters_the_run_identity(tmp_pat
     model = spec.build()
     torch.testing.assert_close(model.state_dict()["head.weight"], a.state_dict["head.weight"])
     fresh = _spec().describe()
-    assert "init" not in fresh and spec.describe()["init"]["digest"].startswith("sha256:")
+    # the start's identity is its recipe (config + fit key), so another CPU's weights are the same run
+    assert "init" not in fresh and spec.describe()["init"] == {**a.info} and len(a.key) == 20
     assert spec.describe()["init"]["n_subjects"] == 2
     other = pretrain(_spec(), 2, 32, train.replace(seed=4), TINY, cache_dir=tmp_path, jobs=1)
-    assert ModelSpec("stag", _spec().kwargs, init=other.state_dict).describe() != spec.describe()
+    assert other.key != a.key
+    assert ModelSpec("stag", _spec().kwargs, init=other.state_dict, init_info=other.info).describe() != spec.describe()
+    bare = ModelSpec("stag", _spec().kwargs, init=a.state_dict).describe()["init"]  # no recipe: the weights' digest
+    assert bare["digest"].startswith("sha256:")
     with pytest.raises(ValueError, match="n_subjects=1"):
         PretrainConfig(n_subjects=1)
 
@@ -73,7 +77,7 @@ def test_stag_train_pretrain_synthetic_end_to_end(tmp_path, capsys):
     assert main(args) == 0
     d = json.loads((out / "results.json").read_text())
     assert d["pretrain"]["n_subjects"] == 2 and d["pretrain"]["train_seconds"] >= 0
-    assert d["config"]["model"]["init"]["digest"].startswith("sha256:")
+    assert d["config"]["model"]["init"]["key"] == d["pretrain"]["key"] and d["pretrain"]["digest"].startswith("sha256:")
     assert d["provenance"]["numerics"]["fold_threads"] >= 1
     assert "--pretrain synthetic" in d["provenance"]["command"]
     assert main(["pretrain", "--model", "ststnet_stack", "--keyframes", "2", "--output-size", "28", "--subjects",

@@ -149,18 +149,18 @@ def recorded(tmp_path):
 
 def test_summary_and_findings_from_recorded_scores(recorded):
     scores = RR.load_scores(recorded)
-    summ = RR.summary(scores, n_boot=300)
+    summ = RR.gain_summary(scores, n_boot=300)
     st = summ[(summ["model"] == "stag") & (summ["metric"] == "mrr")]
     assert (st["ci_low"] > 0).all() and (st["seeds"] == "0,1").all() and (st["clips"] == 24).all()
     base = summ[(summ["model"] == "offapexnet") & (summ["metric"] == "mrr")]
     assert (base["ci_low"] < 0).all() and (base["ci_high"] > 0).all()
     pair = RR.paired(scores, n_boot=300)
     assert set(pair["b"]) == {"offapexnet"} and (pair.loc[pair["metric"] == "mrr", "ci_low"] > 0).all()
-    text = RR.findings(summ, pair, RR.exclusions(recorded))
+    text = RR.explanation_sentences(summ, pair, RR.exclusions(recorded))
     assert "24 CASME II and SAMM clips of 6 subjects" in text and "6 clips without AU codes" in text
     assert "above chance for ROI occlusion" in text and "STAG agrees better" in text
-    assert len(RR.headline(summ)) == 4
-    one = RR.intro_finding(summ, pair)
+    assert len(RR.gain_table(summ)) == 4
+    one = RR.explanation_intro_sentence(summ, pair)
     assert one.count(".") >= 1 and "with every method" in one and "STAG beats offapexnet" in one
 
 
@@ -179,9 +179,11 @@ def test_a_changed_recorded_score_is_caught(recorded):
 
 
 def test_subject_bootstrap_moves_subjects_together():
+    from stag.train.metrics import subject_bootstrap_means
+
     values = np.array([1.0, 1.0, 1.0, 0.0])
     subjects = ["a", "a", "a", "b"]
-    boot = RR.subject_bootstrap_means(values, subjects, n_boot=500)
+    boot = subject_bootstrap_means(values, subjects, n_boot=500)
     assert set(np.round(boot, 6)) <= {0.0, 0.75, 1.0}  # {b,b}, {a,b}, {a,a}
 
 
@@ -232,7 +234,7 @@ def test_chapter_summary_equals_a_recomputation_from_the_csvs():
     if not any(RECORDS.glob("*.csv")):
         pytest.skip(f"no recorded real-face scores under {RECORDS}")
     scores = RR.load_scores(RECORDS)
-    summ = RR.summary(scores, n_boot=200)
+    summ = RR.gain_summary(scores, n_boot=200)
     raw = pd.concat([pd.read_csv(p, dtype={"subject": str, "clip_id": str}, keep_default_na=False)
                      for p in sorted(RECORDS.glob("*.csv"))])
     raw = raw[raw["selection"] == "inner_val"]
@@ -261,7 +263,8 @@ def test_recorded_fold_reexplains(tmp_path, monkeypatch):
 
     The recorded run comes from ``results/megc2019/`` (``$STAG_MEGC2019_RECORDS`` overrides it);
     the data is prepared into a fresh cache unless ``$STAG_TEST_CACHE`` names one."""
-    from stag.train import record, run
+    from stag.results import reproduce
+    from stag.train import run
 
     data, codings = _data_paths()
     name = "stag-inner_val-seed0"
@@ -287,7 +290,7 @@ def test_recorded_fold_reexplains(tmp_path, monkeypatch):
 
     monkeypatch.setattr(run, "fold_task", keep)
     cache = Path(os.environ.get("STAG_TEST_CACHE") or tmp_path / "cache")
-    new, old = record.reproduce_fold(recorded_run, data, fold, device="cpu", cache_dir=cache)
+    new, old = reproduce.reproduce_fold(recorded_run, data, fold, device="cpu", cache_dir=cache)
     assert list(new["y_pred"]) == list(old["y_pred"]), f"fold {fold} does not reproduce its predictions"
     model = trained["spec"].build()
     model.load_state_dict(trained["state"])

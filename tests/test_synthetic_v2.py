@@ -25,6 +25,8 @@ from stag.data.synthetic_aus import (
 SHARED_TABLE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "au_combinations.csv"
 CLASSES = ("negative", "positive", "surprise")
 
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
 
 # ----------------------------------------------------------------------------- AU table
 
@@ -250,8 +252,8 @@ def test_invalid_v2_parameters_raise(kwargs, match):
 def test_calibration_table_reads_the_committed_points(tmp_path):
     from stag.data.synthetic_calibration import CALIBRATION_CSV, TARGET_UF1, calibration_table
 
-    table = calibration_table()
-    assert CALIBRATION_CSV.exists() and len(table) >= 1
+    table = calibration_table(RESULTS / CALIBRATION_CSV)
+    assert (RESULTS / CALIBRATION_CSV).exists() and len(table) >= 1
     assert {"difficulty", "model", "uf1", "is_default", "in_target", "command"} <= set(table.columns)
     assert table["uf1"].between(0, 1).all() and TARGET_UF1 == (0.60, 0.70)
     fake = tmp_path / "c.csv"
@@ -266,9 +268,9 @@ def test_calibration_table_reads_the_committed_points(tmp_path):
 def test_the_default_difficulty_puts_ststnet_inside_the_real_range():
     """The issue's criterion on the committed points: at the default difficulty the STSTNet-like
     baseline's mean over its seeds (at least 3) lies inside the real composite's range."""
-    from stag.data.synthetic_calibration import TARGET_UF1, calibration_summary, calibration_table
+    from stag.data.synthetic_calibration import CALIBRATION_CSV, TARGET_UF1, calibration_summary, calibration_table
 
-    table = calibration_table()
+    table = calibration_table(RESULTS / CALIBRATION_CSV)
     ststnet = table[(table["model"] == "ststnet") & table["is_default"]]
     assert len(ststnet) >= 3 and TARGET_UF1[0] <= ststnet["uf1"].mean() <= TARGET_UF1[1]
     summary = calibration_summary(table)
@@ -282,10 +284,10 @@ def test_the_default_command_scores_inside_the_real_range():
     runs of exactly that command are re-scored here."""
     import shlex
 
-    from stag.data.synthetic_calibration import CALIBRATION_CSV, TARGET_UF1
-    from stag.train import record
+    from stag.data.synthetic_calibration import TARGET_UF1
+    from stag.train import records
 
-    table = record.load_recorded(CALIBRATION_CSV.parents[1] / "synthetic_defaults")
+    table = records.load_records(RESULTS / "synthetic_defaults")
     assert len(table) >= 3 and set(table["model"]) == {"ststnet"} and set(table["selection"]) == {"last"}
     for command in table["command"]:
         flags = {a for a in shlex.split(command) if a.startswith("-")}

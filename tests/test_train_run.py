@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 import stag.train.run as run_mod
-from stag.train import Results, TrainConfig, run_protocol
+from stag.train.records import RunRecord
+from stag.train import TrainConfig, run_protocol
 from stag.train.metrics import scores, subject_bootstrap_ci
 from stag.train.testing import TinyNet, toy_prepared
 
@@ -43,7 +44,7 @@ def test_loso_run_writes_results_and_predictions(data, tmp_path):
     for f in res.folds:
         fold_dir = tmp_path / "folds" / run_mod.fold_dirname(f["fold"])
         assert (fold_dir / "model.pt").exists() and (fold_dir / "fold.json").exists()
-    again = Results.load(tmp_path)
+    again = RunRecord.load(tmp_path)
     assert again.uf1 == res.uf1 and again.confusion.tolist() == res.confusion.tolist()
 
 
@@ -152,7 +153,8 @@ def test_dask_local_cluster_equals_local(data, tmp_path):
 
 @pytest.mark.filterwarnings("ignore:selection='oracle'")
 def test_study_reuses_runs_and_report_tables(data, tmp_path, monkeypatch):
-    from stag.train import report
+    from stag.results import protocol_runs, tables
+    from stag.train import records
     from stag.train.study import run_study
 
     cfg = CFG.replace(epochs=2)  # run_study takes registry names: ststnet is the smallest
@@ -166,19 +168,22 @@ def test_study_reuses_runs_and_report_tables(data, tmp_path, monkeypatch):
                       class_names=CLASSES, progress=False)
     assert trained == [] and [r.uf1 for r in again] == [r.uf1 for r in runs]
 
-    summary = report.summary_table(runs)
-    assert sorted(summary["selection"]) == sorted(["last", report.ORACLE_SHORT])
+    # live runs go through the same tables as recorded ones (an oracle run gives two views)
+    table = records.records_table(runs)
+    summary = tables.summary(table, n_boot=50)
+    assert sorted(summary["selection"]) == ["last", "oracle"]
     honest = summary[summary["selection"] == "last"].iloc[0]
-    assert honest["seeds"] == 2 and honest["role"] == "baseline"
-    assert honest["uf1_mean"] == pytest.approx(np.mean([r.uf1 for r in runs if r.selection == "last"]))
-    assert honest["uf1_std"] == pytest.approx(np.std([r.uf1 for r in runs if r.selection == "last"], ddof=1))
-    cmp_ = report.oracle_comparison(runs)
+    assert honest["seeds"] == 4 and honest["role"] == "baseline"  # 2 honest runs + 2 oracle runs' last epochs
+    last_uf1 = [r.uf1 for r in runs if r.selection == "last"] + [r.honest_last["uf1"] for r in runs if r.is_oracle]
+    assert honest["uf1_mean"] == pytest.approx(np.mean(last_uf1))
+    assert honest["uf1_min"] == pytest.approx(min(last_uf1)) and honest["uf1_ci_low"] <= honest["uf1_mean"]
+    cmp_ = protocol_runs.oracle_comparison(runs)
     assert "UF1 oracle (best test epoch)" in cmp_.columns and len(cmp_) == 1
     # the oracle run's last epoch is the honest run (training never depends on evaluation)
     last = {r.seed: r.uf1 for r in runs if r.selection == "last"}
     for r in runs:
         if r.selection == "oracle":
             assert r.honest_last["uf1"] == pytest.approx(last[r.seed])
-    assert " ± " in report.format_table(summary)["UF1"].iloc[0]
-    paths = report.save_table(summary, tmp_path / "tables", "summary")
+    assert tables.headline(summary)["selection"].tolist() == ["last", records.ORACLE_SHORT]
+    paths = protocol_runs.save_table(summary, tmp_path / "tables", "summary")
     assert pd.read_csv(paths[0]).shape[0] == 2

@@ -151,7 +151,7 @@ def method_summary(table: "pd.DataFrame") -> "pd.DataFrame":  # noqa: F821 (pand
     }).sort_values("EPE synthetic apex (px)")
 
 
-def findings(table: "pd.DataFrame", default: str | None = None,  # noqa: F821
+def flow_sentences(table: "pd.DataFrame", default: str | None = None,  # noqa: F821
              against: tuple[str, ...] = ("tvl1", "tvl1_default")) -> str:
     """The chapter's answer as Markdown lines: the default's EPE and speed next to each method
     of ``against``, and how far tuned TV-L1 stays from default TV-L1 (``diff_vs_tvl1_default``).

@@ -1,7 +1,7 @@
 """Accuracy against cost: chapter 6's scores joined with the model benchmark, and the
 sentences that state what the joined tables show.
 
-Only reshapes numbers measured elsewhere (:mod:`stag.train.report` run tables,
+Only reshapes numbers measured elsewhere (:mod:`stag.results.protocol_runs` run tables,
 :func:`stag.bench.model.efficiency_table`); the published literature figures live in
 :mod:`stag.bench.published` and never enter these tables.
 """
@@ -14,7 +14,7 @@ import pandas as pd
 
 
 def training_time_table(runs: pd.DataFrame, models: Sequence[str] | None = None) -> pd.DataFrame:
-    """Mean LOSO training time per model, from a :func:`~stag.train.report.runs_table` frame.
+    """Mean LOSO training time per model, from a :func:`~stag.results.protocol_runs.runs_table` frame.
 
     Args:
         runs: one row per run (``model, n_folds, epochs, fold_time_s, fold_cpu_s, wall_time_s``).
@@ -36,7 +36,7 @@ def accuracy_vs_cost(summary: pd.DataFrame, bench: pd.DataFrame, timing: pd.Data
     """One row per scored model: honest scores next to its measured cost.
 
     Args:
-        summary: :func:`~stag.train.report.summary_table` (oracle rows are dropped).
+        summary: :func:`~stag.results.tables.summary` (oracle rows are dropped).
         bench: :func:`~stag.bench.model.efficiency_table` with one size and one K.
         timing: :func:`training_time_table` (adds ``fold_time_s``), or ``None``.
         batch: the latency batch size to report.
@@ -60,7 +60,7 @@ def accuracy_vs_cost(summary: pd.DataFrame, bench: pd.DataFrame, timing: pd.Data
     return points.reset_index()
 
 
-def findings(points: pd.DataFrame, cost: pd.DataFrame, *, model: str = "stag", reference: str = "htnet") -> list[str]:
+def tradeoff_sentences(points: pd.DataFrame, cost: pd.DataFrame, *, model: str = "stag", reference: str = "htnet") -> list[str]:
     """Sentences on what the tables show, for the chapter's conclusion.
 
     Args:

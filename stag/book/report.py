@@ -6,11 +6,11 @@ into:
 - ``book/generated/execution_report.md``: every notebook with its parameters, wall time,
   device and status, plus package versions, the git commit and the machine (included by the
   appendix page ``book/execution_report.md``);
-- ``book/generated/headline.md``: the headline results table of the intro, built from the
-  training chapter's executed results (never typed by hand), and ``headline_real.md``, the
-  real-data row built from the recorded MEGC2019 runs (:mod:`stag.train.record`), and
-  ``headline_synthetic_study.md``, the recorded component study on the calibrated synthetic
-  set (:mod:`stag.train.synthetic_records`);
+- ``book/generated/headline.md``: the headline results table of the intro, the summary the
+  training chapter saved (never typed by hand); ``headline_real.md``, the answer of the
+  real-data chapter on the recorded MEGC2019 runs, and ``headline_synthetic_study.md``, the
+  answer of the recorded component study on the calibrated synthetic set: each the same call
+  as its chapter makes (:mod:`stag.results.chapters`);
 - ``_build/run.json``: the same facts, machine-readable (written after the HTML build);
 - ``_build/html/_downloads/results.zip``: every chapter's results for download.
 """
@@ -28,10 +28,8 @@ import pandas as pd
 from stag.book.runner import EXECUTED_DIR, toc_notebooks
 from stag.environment import device_summary, git_commit, package_versions
 from stag.files import atomic_write, atomic_write_text
-from stag.explain import real_faces_report
-from stag.train import record
-from stag.train import synthetic_records
-from stag.train.report import format_table, summary_table
+from stag.results import chapters
+from stag.results.tables import headline
 
 GENERATED_DIR = Path("book") / "generated"
 RESULTS_DIR = EXECUTED_DIR / "results"
@@ -100,19 +98,13 @@ def execution_report_markdown(facts: dict) -> str:
 
 
 def headline_table(root: Path):
-    """Honest and oracle runs of the training chapter, mean ± std over seeds.
-
-    Built with :func:`stag.train.report.summary_table` from the per-run tables that chapter 06
-    wrote (``runs.csv``, ``oracle_runs.csv``), so the intro and the chapter share one computation.
-    """
+    """Honest runs of the training chapter: the summary it saved (``summary.csv``,
+    :func:`stag.results.tables.summary`), as its opening table, so the intro and the chapter
+    share one computation."""
     folder = root / TRAINING_RESULTS
-    if not (folder / "runs.csv").exists():
-        raise FileNotFoundError(f"{folder / 'runs.csv'} not found: the training chapter (06) writes it; run it first")
-    frames = [pd.read_csv(folder / "runs.csv")]
-    if (folder / "oracle_runs.csv").exists():
-        frames.append(pd.read_csv(folder / "oracle_runs.csv"))
-    table = format_table(summary_table(pd.concat(frames, ignore_index=True), metrics=("uf1", "uar")))
-    return table[["model", "role", "protocol", "selection", "seeds", "UF1", "UAR"]]
+    if not (folder / "summary.csv").exists():
+        raise FileNotFoundError(f"{folder / 'summary.csv'} not found: the training chapter (06) writes it; run it first")
+    return headline(pd.read_csv(folder / "summary.csv"))
 
 
 def headline_markdown(root: Path) -> str:
@@ -128,46 +120,37 @@ REAL_FACES_RECORDS = Path("results") / "megc2019_explain"
 
 
 def real_data_markdown(root: Path) -> str:
-    """The intro's real-data finding: the recorded MEGC2019 composite runs (honest rows only),
-    re-scored from their predictions, and the sentence that answers the question."""
-    table = record.load_recorded(root / REAL_DATA_RECORDS)
-    honest = table[table["selection"].isin(record.HONEST)] if len(table) else table
-    if honest.empty:
+    """The intro's real-data finding: the real-data chapter's answer on the recorded MEGC2019
+    composite runs (honest rows, :func:`stag.results.chapters.real_data`) and the real-face
+    chapter's one sentence (:func:`stag.results.chapters.real_faces`)."""
+    answer = chapters.real_data(root / REAL_DATA_RECORDS)
+    if answer.tables["headline"].empty:
         return "*No recorded real-data runs are in this checkout.*\n"
-    head = record.headline(record.summary(honest))
-    head = head[["model", "selection", "seeds", "UF1 mean [min-max]", "UF1 95% subject bootstrap", "UAR mean [min-max]"]]
-    ens = record.ensembles(table)
-    ensemble_sentence = record.ensemble_findings(ens, record.ensemble_compare(table)) + " " if len(ens) else ""
-    scores = real_faces_report.load_scores(root / REAL_FACES_RECORDS)
-    faces = ("\n\n**Do the explanations land on the coded action units?** "
-             + real_faces_report.intro_finding(real_faces_report.summary(scores), real_faces_report.paired(scores))
-             + " (Chapter \"Real faces\".)" if len(scores) else "")
+    head = answer.tables["headline"][["model", "selection", "seeds", "UF1 mean [min-max]",
+                                      "UF1 95% subject bootstrap", "UAR mean [min-max]"]]
+    ensemble = answer.sentences["ensemble"] + " " if answer.sentences["ensemble"] else ""
+    faces = chapters.real_faces(root / REAL_FACES_RECORDS)
+    faces_text = ("\n\n**Do the explanations land on the coded action units?** " + faces.sentences["intro"]
+                  + " (Chapter \"Real faces\".)" if not faces.empty else "")
     return (markdown_table(head.to_dict(orient="records"), list(head.columns)) + "\n\n"
-            + record.findings(table) + " " + ensemble_sentence + record.component_findings(record.components(table))
-            + faces + "\n")
+            + answer.sentences["comparison"] + " " + ensemble + answer.sentences["components"] + faces_text + "\n")
 
 
 def synthetic_study_markdown(root: Path) -> str:
-    """The intro's component-study block: every recorded model of the synthetic study (last
-    epoch, mean and range over seeds, subject-bootstrap interval), the findings, and one
-    line each on the apex-noise experiment and the default flow."""
-    results = root / "results"
-    study = synthetic_records.load(results / "synthetic_study")
-    if study.empty:
+    """The intro's component-study block: the component-study chapter's answer
+    (:func:`stag.results.chapters.synthetic_study`): every recorded model (last epoch, mean and
+    range over seeds, subject-bootstrap interval), the findings, and one line each on the
+    apex-noise experiment and the default flow."""
+    answer = chapters.synthetic_study(root / "results")
+    if answer.empty:
         return "*No recorded synthetic component study is in this checkout.*\n"
-    summary = record.summary(study)
-    head = record.headline(summary, selections=("last",))
-    head = head[["model", "seeds", "UF1 mean [min-max]", "UF1 95% subject bootstrap", "UAR mean [min-max]"]]
-    text = synthetic_records.study_findings(summary, synthetic_records.component_table(study),
-                                            synthetic_records.controls_table(study))
-    apex = synthetic_records.apex_table(synthetic_records.load(results / "synthetic_apex"), study)
-    flows = synthetic_records.flow_table(synthetic_records.load(results / "synthetic_flow"), study)
-    if len(apex):
-        text += "\n" + synthetic_records.apex_findings(apex)
-    if len(flows) and (results / "synthetic_flow" / "bench.csv").exists():
-        chosen, decision = synthetic_records.flow_decision(synthetic_records.flow_bench(results / "synthetic_flow"),
-                                                           flows)
-        text += "\n- " + synthetic_records.flow_findings(chosen, decision)
+    head = answer.tables["headline"][["model", "seeds", "UF1 mean [min-max]", "UF1 95% subject bootstrap",
+                                      "UAR mean [min-max]"]]
+    text = answer.sentences["study"]
+    if answer.sentences["apex"]:
+        text += "\n" + answer.sentences["apex"]
+    if answer.sentences["flow"]:
+        text += "\n- " + answer.sentences["flow"]
     return (markdown_table(head.to_dict(orient="records"), list(head.columns)) + "\n\n" + text
             + "\n\n(Chapter \"What each part of STAG buys\".)\n")
 

@@ -18,6 +18,23 @@ import pandas as pd
 from stag.data.labels import LabelScheme
 
 
+def subject_group(dataset, subject) -> np.ndarray:
+    """The unit LOSO folds and every subject bootstrap are made of: ``"<dataset>/<subject>"``,
+    so that subjects of different source datasets never merge.
+
+    Args:
+        dataset, subject: scalars, or equal-length sequences (lists, arrays, pandas Series).
+
+    Returns:
+        ``(n,)`` object array of keys (a 1-element array for scalars).
+    """
+    ds = np.atleast_1d(np.asarray(dataset, dtype=object))
+    sub = np.atleast_1d(np.asarray(subject, dtype=object))
+    if ds.shape != sub.shape:
+        raise ValueError(f"subject_group: {len(ds)} datasets for {len(sub)} subjects")
+    return np.array([f"{d}/{s}" for d, s in zip(ds, sub)], dtype=object)
+
+
 @dataclass(eq=False)
 class Clip:
     """One micro-expression clip.
@@ -144,7 +161,7 @@ class ClipSet(Sequence[Clip]):
     @property
     def subjects(self) -> np.ndarray:
         """``(n,)`` subject ids, prefixed by dataset when several datasets are mixed."""
-        return np.array([f"{c.dataset}/{c.subject}" for c in self.clips], dtype=object)
+        return subject_group([c.dataset for c in self.clips], [c.subject for c in self.clips])
 
     def subset(self, indices: Sequence[int]) -> ClipSet:
         return ClipSet(self.name, self.scheme, [self.clips[i] for i in indices], dict(self.params))

@@ -21,7 +21,8 @@ from pathlib import Path
 TARGET_UF1: tuple[float, float] = (0.60, 0.70)
 
 #: The committed calibration table (repository-relative).
-CALIBRATION_CSV = Path(__file__).resolve().parents[2] / "results" / "synthetic_calibration" / "calibration.csv"
+#: Where the committed calibration points lie, relative to a results root (the repository's ``results/``).
+CALIBRATION_CSV = Path("synthetic_calibration") / "calibration.csv"
 
 COLUMNS = ("difficulty", "model", "seed", "epochs", "selection", "uf1", "uar", "accuracy", "n_clips",
            "wall_time_s", "commit", "generator", "params", "command")
@@ -57,10 +58,10 @@ def calibration_row(run_dir: str | Path) -> dict:
     }
 
 
-def calibration_table(path: str | Path | None = None) -> "pandas.DataFrame":  # noqa: F821
+def calibration_table(path: str | Path) -> "pandas.DataFrame":  # noqa: F821
     """The committed calibration points (``difficulty``, ``model``, ``uf1``...), with
     ``is_default`` marking rows at the generator's default difficulty and ``in_target``
-    rows inside :data:`TARGET_UF1`.
+    rows inside :data:`TARGET_UF1`. ``path`` is the table (``<results root>/`` + :data:`CALIBRATION_CSV`).
 
     Raises:
         FileNotFoundError: naming the expected table.
@@ -69,7 +70,7 @@ def calibration_table(path: str | Path | None = None) -> "pandas.DataFrame":  # 
 
     from stag.data.synthetic import SyntheticConfig
 
-    path = Path(path) if path is not None else CALIBRATION_CSV
+    path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no calibration table; expected results/synthetic_calibration/calibration.csv")
     table = pd.read_csv(path)

@@ -57,11 +57,11 @@ from stag.explain.study import fold_checkpoints, heldout_clips
 from stag.faces import ROI_NAMES, au_region_of
 from stag.files import atomic_write_text
 from stag.preprocess.pipeline import PrepareConfig
+from stag.results.reproduce import recorded_loader_params
 from stag.threads import limit_threads
 from stag.train.dataset import collate
 from stag.train.experiment import load_and_prepare
 from stag.train.provenance import command_line, data_checksum, machine, python_call, source_commit, utc_now
-from stag.train.record import recorded_loader_params
 from stag.train.run import data_fingerprint, load_fold_model, pack_prepared
 
 METHODS: tuple[str, ...] = ("roi_occlusion", "layer_ig", "adjacency", "pixel_ig")

@@ -6,10 +6,10 @@ ROI importances) and one ``<run>.json`` (provenance) per explained run, under
 
 - :func:`load_scores` re-scores every row from its recorded importances and codes (and fails,
   naming the run, when a recorded score disagrees) and adds the chance-corrected gains;
-- :func:`summary`: per model and method, the mean score over seeds beside its permutation
+- :func:`gain_summary`: per model and method, the mean score over seeds beside its permutation
   chance and the gain (score minus chance) with a 95% interval that resamples *subjects*;
 - :func:`paired`: model A minus model B on the same method and the same clips;
-- :func:`findings`: the answer in words, from those tables.
+- :func:`explanation_sentences`: the answer in words, from those tables.
 
 The primary score, fixed before any real-face score was seen, is the mean reciprocal rank of
 the first coded ROI (``mrr``): it uses the whole ranking, where the pointing game reads only
@@ -34,8 +34,10 @@ from stag.explain.real_faces import (
     run_info,
     score_rows,
 )
+from stag.data.clip import subject_group
 from stag.faces import ROI_NAMES
-from stag.train.report import model_role
+from stag.train.metrics import subject_bootstrap_means
+from stag.train.records import model_role
 
 METRICS: tuple[str, ...] = tuple(SCORE_NAMES.values())  # pointing, mrr, hit3
 PRIMARY = "mrr"
@@ -76,7 +78,7 @@ def _join_top(importance: str, k: int) -> str:
     return "|".join(np.asarray(ROI_NAMES)[order])
 
 
-def rescore(rows: pd.DataFrame, meta: dict, name: str = "") -> pd.DataFrame:
+def rescore_scores(rows: pd.DataFrame, meta: dict, name: str = "") -> pd.DataFrame:
     """``rows`` scored again from their importances; raises :class:`ScoreError` naming the run
     when a recorded top-ROI list, score or chance level differs from the recomputed one."""
     fresh = score_rows(rows.drop(columns=[c for c in rows if c in METRICS or c.startswith("chance_")]), _config(meta))
@@ -107,7 +109,7 @@ def load_scores(root: str | Path, selection: str | None = "inner_val") -> pd.Dat
     parts = []
     for csv in sorted(root.glob("*.csv")) if root.is_dir() else []:
         rows, meta = read_run(csv)
-        parts.append(rescore(rows, meta, csv.stem))
+        parts.append(rescore_scores(rows, meta, csv.stem))
     cols = [*COLUMNS, "role", *(f"gain_{m}" for m in METRICS)]
     if not parts:
         return pd.DataFrame(columns=cols)
@@ -164,40 +166,6 @@ def exclusions(root: str | Path) -> dict:
 
 
 # --------------------------------------------------------------------------- bootstrap
-def subject_bootstrap_means(values: np.ndarray, subjects, *, n_boot: int = N_BOOT,
-                            random_state: int = 0) -> np.ndarray:
-    """Means of per-clip ``values`` over ``n_boot`` resamples of whole subjects.
-
-    Each resample draws the subjects with replacement (as many as there are) and averages the
-    values of all clips of every drawn subject (a subject drawn twice counts twice), so a
-    subject's clips move together.
-
-    Args:
-        values: ``(n,)`` per-clip values, or ``(m, n)`` for ``m`` quantities of the same clips
-            (all scored on the same resamples).
-        subjects: ``(n,)`` subject of each clip (prefix the dataset for composites).
-
-    Returns:
-        ``(n_boot,)`` or ``(m, n_boot)`` float64.
-    """
-    v = np.asarray(values, dtype=np.float64)
-    one = v.ndim == 1
-    v = np.atleast_2d(v)
-    names, sid = np.unique(np.asarray(subjects, dtype=str), return_inverse=True)
-    if v.shape[1] != len(sid):
-        raise ValueError(f"values {v.shape} and subjects ({len(sid)}) must describe the same clips")
-    if len(names) == 0:
-        out = np.full((len(v), n_boot), np.nan)
-        return out[0] if one else out
-    sums = np.stack([np.bincount(sid, weights=row, minlength=len(names)) for row in v])  # (m, S)
-    counts = np.bincount(sid, minlength=len(names)).astype(np.float64)
-    rng = np.random.default_rng(random_state)
-    draws = rng.integers(0, len(names), size=(n_boot, len(names)))
-    w = np.stack([np.bincount(d, minlength=len(names)) for d in draws]).astype(np.float64)  # (n_boot, S)
-    out = (w @ sums.T).T / (w @ counts)
-    return out[0] if one else out
-
-
 def _interval(boot: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     lo, hi = np.nanquantile(boot, [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)
@@ -208,7 +176,7 @@ def _per_clip(scores: pd.DataFrame, seeds=None) -> pd.DataFrame:
     s = scores if seeds is None else scores[scores["seed"].isin(seeds)]
     cols = [*METRICS, *(f"chance_{m}" for m in METRICS), *(f"gain_{m}" for m in METRICS)]
     out = s.groupby(["clip_id", "dataset", "subject"], sort=True)[cols].mean().reset_index()
-    out["group"] = out["dataset"] + "/" + out["subject"]
+    out["group"] = subject_group(out["dataset"], out["subject"])
     return out
 
 
@@ -228,7 +196,7 @@ SUMMARY_COLUMNS = ["model", "role", "method", "metric", "seeds", "clips", "subje
                    "ci_low", "ci_high"]
 
 
-def summary(scores: pd.DataFrame, *, n_boot: int = N_BOOT, random_state: int = 0) -> pd.DataFrame:
+def gain_summary(scores: pd.DataFrame, *, n_boot: int = N_BOOT, random_state: int = 0) -> pd.DataFrame:
     """Per model, method and score: mean over seeds and clips, its permutation chance, and the
     gain (score minus chance) with a 95% subject-bootstrap interval.
 
@@ -263,7 +231,7 @@ def paired(scores: pd.DataFrame, a: str = "stag", others=None, *, n_boot: int = 
 
     Only methods both models have are compared (ROI occlusion and pixel IG for every model;
     the graph's layer IG and adjacency exist for STAG alone and are read against chance in
-    :func:`summary`). ``others``: default every other model, ordered as :data:`MODEL_ORDER`.
+    :func:`gain_summary`). ``others``: default every other model, ordered as :data:`MODEL_ORDER`.
     """
     if scores.empty or a not in set(scores["model"]):
         return pd.DataFrame(columns=PAIRED_COLUMNS)
@@ -295,7 +263,7 @@ def _fmt(v: float) -> str:
     return f"{v:+.3f}"
 
 
-def headline(summ: pd.DataFrame, metrics=METRICS) -> pd.DataFrame:
+def gain_table(summ: pd.DataFrame, metrics=METRICS) -> pd.DataFrame:
     """The opening table: one row per model and method; per score in ``metrics``,
     ``score (chance)`` and the gain with its 95% subject-bootstrap interval."""
     if summ.empty:
@@ -333,8 +301,8 @@ def _list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def findings(summ: pd.DataFrame, pair: pd.DataFrame, counts: dict | None = None, *, metric: str = PRIMARY) -> str:
-    """The answer in sentences, from :func:`summary`, :func:`paired` and :func:`exclusions`.
+def explanation_sentences(summ: pd.DataFrame, pair: pd.DataFrame, counts: dict | None = None, *, metric: str = PRIMARY) -> str:
+    """The answer in sentences, from :func:`gain_summary`, :func:`paired` and :func:`exclusions`.
 
     Says how many clips, subjects and seeds were scored and left out, for which of STAG's
     methods the primary score beats its permutation chance (interval above zero), and whether
@@ -431,8 +399,8 @@ def load_or_recompute(records: str | Path, data_root: str | Path = "", *, runs: 
     return load_scores(out_root), Path(out_root)
 
 
-def intro_finding(summ: pd.DataFrame, pair: pd.DataFrame, *, metric: str = PRIMARY) -> str:
-    """The real-face answer in one sentence, for the book's introduction (from :func:`summary`
+def explanation_intro_sentence(summ: pd.DataFrame, pair: pd.DataFrame, *, metric: str = PRIMARY) -> str:
+    """The real-face answer in one sentence, for the book's introduction (from :func:`gain_summary`
     and :func:`paired`; the outcome is worded whichever way it falls)."""
     s = summ[(summ["metric"] == metric) & (summ["model"] == "stag")]
     if s.empty:

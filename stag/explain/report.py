@@ -4,7 +4,7 @@ Each function reshapes numbers that :mod:`stag.explain.study` already computed (
 runs here): the localisation table with its ceiling and the share of the headroom each method
 covers, methods ranked by lift, per-class and per-outcome lifts, the channel and sign
 variants, the ROI rank agreement, the keyframe-prior agreement, the deletion/insertion areas
-and which methods beat the random order. :func:`findings` turns those tables into the
+and which methods beat the random order. :func:`lift_sentences` turns those tables into the
 chapter's sentences, so the prose cannot drift from the numbers.
 
 Vocabulary (see chapter 07): ``lift`` is the share of a map's positive mass inside the active
@@ -213,7 +213,7 @@ def interpretability_tables(explanation, methods: Sequence[str]) -> Interpretabi
     )
 
 
-def headline(t: InterpretabilityTables, method: str = "ig", target: float = LIFT_TARGET) -> str:
+def lift_sentence(t: InterpretabilityTables, method: str = "ig", target: float = LIFT_TARGET) -> str:
     """The chapter's answer in one sentence: how far ``method``'s maps land on the moving AUs."""
     if not t.has_truth or method not in t.localisation.index:
         return "This dataset has no ground-truth AU masks, so localisation cannot be measured."
@@ -227,13 +227,13 @@ def headline(t: InterpretabilityTables, method: str = "ig", target: float = LIFT
             f"{'met' if m['lift'] >= target else 'not met'}.")
 
 
-def findings(t: InterpretabilityTables, method: str = "ig", target: float = LIFT_TARGET) -> str:
+def lift_sentences(t: InterpretabilityTables, method: str = "ig", target: float = LIFT_TARGET) -> str:
     """What the chapter found, as a Markdown list computed from :class:`InterpretabilityTables`."""
     facts = []
     if t.has_truth and method in t.localisation.index:
         loc = t.localisation
         m = loc.loc[method]
-        facts.append(headline(t, method, target))
+        facts.append(lift_sentence(t, method, target))
         if "motion" in loc.index:
             better = m["lift"] > loc.loc["motion", "lift"]
             facts.append(f"The flow magnitude alone scores a lift of {loc.loc['motion', 'lift']:.2f}, so "
@@ -293,5 +293,5 @@ def _name(method: str) -> str:
 
 __all__ = ["CONTROLS", "LIFT_TARGET", "InterpretabilityTables", "agreement_range", "best_channel",
            "channel_lifts", "class_headroom", "completeness", "explained_clips", "faithful_methods", "faithfulness_table",
-           "findings", "headline", "interpretability_tables", "keyframe_prior_agreement", "lift_by",
+           "lift_sentences", "lift_sentence", "interpretability_tables", "keyframe_prior_agreement", "lift_by",
            "localisation_summary", "rank_methods", "roi_agreement"]

@@ -33,7 +33,7 @@ FLOW_METHODS: tuple[str, ...] = tuple(FLOW_PRESETS)
 # buys"): tuned DIS ran 320 pairs/s on one core with the lowest end-point error of all presets
 # (0.100 px on synthetic apex pairs, 0.168 px on warps; default TV-L1 0.176/0.326 at 7 pairs/s),
 # and STAG trained on it scored UF1 0.804 against 0.763 with TV-L1 and 0.787 with DIS medium
-# (3 seeds each; tests/test_synthetic_records.py keeps this constant equal to the rule's pick).
+# (3 seeds each; tests/test_synthetic_study.py keeps this constant equal to the rule's pick).
 DEFAULT_FLOW = "dis"
 
 

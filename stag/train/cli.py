@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from stag.preprocess.pipeline import PrepareConfig
     from stag.train.experiment import load_and_prepare
     from stag.train.pretrain import with_pretraining
-    from stag.train.run import model_spec
+    from stag.train.run import model_spec, state_digest
 
     started_utc = utc_now()
     # Validate everything cheap before loading or preprocessing anything.
@@ -123,8 +123,8 @@ def run(args: argparse.Namespace) -> int:
                      # rows the loader left out (-p on_error skip, or excluded by the label scheme)
                      "skipped": [{"where": w, "why": why} for w, why in data.clipset.skipped]}
     if pretrained is not None:  # what the start cost (the weights themselves are in the config's digest)
-        extra["pretrain"] = {**pretrained.info, "prepare_seconds": pretrained.prepare_seconds,
-                             "train_seconds": pretrained.train_seconds}
+        extra["pretrain"] = {**pretrained.info, "digest": state_digest(pretrained.state_dict),
+                             "prepare_seconds": pretrained.prepare_seconds, "train_seconds": pretrained.train_seconds}
     prov = extra.get("provenance") or {}
     prov.update(data_checksum=checksum, command=command_line(getattr(args, "_argv", None)))
     if started_utc < prov.get("finished_utc", ""):  # not when this call only reloaded a finished run

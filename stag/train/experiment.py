@@ -183,3 +183,48 @@ def forward_details(model, batch: dict):
     model.eval()
     with torch.no_grad():
         return model.forward_details(batch["flows"], batch["rois"], batch["key_mask"], batch["magnitudes"]).detach()
+
+
+@dataclass
+class TrainingSetup:
+    """What the training chapters (06) and the interpretability chapter (07) share: the data,
+    the configs built from their parameters, and the folder their runs are cached under.
+
+    Attributes:
+        data: the loaded and prepared clips (:class:`PreparedData`).
+        prepare_config, train_config: the :class:`~stag.preprocess.pipeline.PrepareConfig` and
+            :class:`~stag.train.config.TrainConfig` the parameters map onto.
+        data_params: the loader parameters used (the synthetic set's size and seed).
+        runs_root: ``cache_dir/runs/06_loso_training``, where chapter 6 trains and chapter 7
+            finds the same folds.
+    """
+
+    data: PreparedData
+    prepare_config: object
+    train_config: object
+    data_params: dict
+    runs_root: Path
+
+
+def training_setup(*, dataset: str = "synthetic", data_root: str = "", annotations: str = "", seed: int = 0,
+                   epochs: int = 30, batch_size: int = 32, lr: float = 1e-3, device: str = "auto",
+                   cache_dir: str | Path = ".stag-cache", n_subjects: int = 20, clips_per_subject: int = 12,
+                   image_size: int = 128, output_size: int | None = 64, keyframes: int = 4,
+                   flow_method: str = DEFAULT_FLOW, landmarks: str = "detect", jobs: int = 2) -> TrainingSetup:
+    """Chapters 6 and 7's data and configs from their papermill parameters (the same names),
+    loaded and prepared through the cache, so chapter 7 reuses chapter 6's folds exactly.
+
+    ``n_subjects`` and ``clips_per_subject`` apply to the synthetic set only; ``data_root``
+    and ``annotations`` to real datasets (empty: not given).
+    """
+    from stag.train.config import TrainConfig
+
+    data_params = {"n_subjects": n_subjects, "clips_per_subject": clips_per_subject, "seed": seed,
+                   "jobs": jobs} if dataset == "synthetic" else {}
+    prepare_config = PrepareConfig(image_size=image_size, output_size=output_size or None, keyframes=keyframes,
+                                   flow_method=flow_method, landmarks=landmarks)
+    train_config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device)
+    data = load_and_prepare(dataset, data_root=data_root or None, annotations=annotations or None,
+                            prepare_config=prepare_config, cache_dir=cache_dir, jobs=jobs, progress=False,
+                            data_params=data_params)
+    return TrainingSetup(data, prepare_config, train_config, data_params, Path(cache_dir) / "runs" / "06_loso_training")

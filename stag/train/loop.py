@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from stag.data.clip import subject_group
 from stag.device import resolve_device
 from stag.train.config import ORACLE_WARNING, TrainConfig
 from stag.train.dataset import augment, check_au_targets, collate
@@ -167,7 +168,8 @@ def train_fold(model_factory: Callable[[], nn.Module], train: Sequence, test: Se
 
     val_batch = None
     if config.selection == "inner_val":
-        g = np.array([f"{p.dataset}/{p.subject}" for p in train] if groups is None else list(groups), dtype=object)
+        g = (subject_group([p.dataset for p in train], [p.subject for p in train]) if groups is None
+             else np.asarray(list(groups), dtype=object))
         fit_idx, val_idx = inner_validation_split(np.arange(len(train)), g, labels_all,
                                                   fraction=config.inner_fraction, random_state=seed)
         val_batch = collate([train[i] for i in val_idx])

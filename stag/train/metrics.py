@@ -88,6 +88,21 @@ def per_group_scores(y_true, y_pred, groups, num_classes: int) -> dict[str, dict
     return out
 
 
+def subject_resamples(subjects, n_boot: int, random_state: int = 0) -> tuple[np.ndarray, int, np.ndarray]:
+    """The resamples of every subject bootstrap of the package: ``(sid, n_subjects, counts)``.
+
+    ``sid`` ``(n,)`` is each clip's subject index (subjects sorted by name), ``counts``
+    ``(n_boot, n_subjects)`` how often each subject is drawn in each resample (the subjects
+    are drawn with replacement, as many as there are). The same ``random_state`` gives the
+    same resamples to every statistic, so scores and means resampled alike can be paired.
+    """
+    names, sid = np.unique(np.asarray(subjects, dtype=object).astype(str), return_inverse=True)
+    rng = np.random.default_rng(random_state)
+    draws = rng.integers(0, len(names), size=(n_boot, len(names))) if len(names) else np.zeros((n_boot, 0), int)
+    counts = np.stack([np.bincount(d, minlength=len(names)) for d in draws]) if n_boot else np.zeros((0, len(names)))
+    return sid, len(names), counts
+
+
 def subject_bootstrap(y_true, y_pred, subjects, num_classes: int, *, weights=None, metric: str = "uf1",
                       n_boot: int = 1000, random_state: int = 0) -> np.ndarray:
     """Bootstrap over subjects: ``metric`` on ``n_boot`` resamples of whole subjects.
@@ -122,17 +137,14 @@ def subject_bootstrap(y_true, y_pred, subjects, num_classes: int, *, weights=Non
     weights = np.full(m, 1.0 / m) if weights is None else np.asarray(weights, dtype=np.float64)
     if weights.shape != (m,):
         raise ValueError(f"weights has shape {weights.shape}; expected ({m},), one per prediction set")
-    names, sid = np.unique(subjects.astype(str), return_inverse=True)
-    if len(names) == 0:
+    sid, n_subjects, counts = subject_resamples(subjects, n_boot, random_state)
+    if n_subjects == 0:
         return np.full(n_boot, np.nan)
     # Per-subject confusion matrices: a resample's matrix is their count-weighted sum.
-    per_subject = np.zeros((m, len(names), num_classes, num_classes), dtype=np.int64)
+    per_subject = np.zeros((m, n_subjects, num_classes, num_classes), dtype=np.int64)
     for j in range(m):
         per_subject[j] = [confusion_matrix(y_true[sid == s], preds[j, sid == s], num_classes)
-                          for s in range(len(names))]
-    rng = np.random.default_rng(random_state)
-    counts = np.stack([np.bincount(rng.integers(0, len(names), len(names)), minlength=len(names))
-                       for _ in range(n_boot)])
+                          for s in range(n_subjects)]
     cms = np.einsum("bs,mskl->bmkl", counts, per_subject)
     return batch_scores(cms, metric) @ weights
 
@@ -153,3 +165,31 @@ def subject_bootstrap_ci(y_true, y_pred, subjects, num_classes: int, *, weights=
                                random_state=random_state)
     lo, hi = np.nanquantile(values, [(1 - level) / 2, (1 + level) / 2])
     return point, float(lo), float(hi)
+
+
+def subject_bootstrap_means(values, subjects, *, n_boot: int = 1000, random_state: int = 0) -> np.ndarray:
+    """Means of per-clip ``values`` over the :func:`subject_resamples` resamples (a subject
+    drawn twice counts twice, so a subject's clips move together).
+
+    Args:
+        values: ``(n,)`` per-clip values, or ``(m, n)`` for ``m`` quantities of the same clips
+            (all scored on the same resamples).
+        subjects: ``(n,)`` subject of each clip (prefix the dataset for composites).
+
+    Returns:
+        ``(n_boot,)`` or ``(m, n_boot)`` float64.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    one = v.ndim == 1
+    v = np.atleast_2d(v)
+    sid, n_subjects, counts = subject_resamples(subjects, n_boot, random_state)
+    if v.shape[1] != len(sid):
+        raise ValueError(f"values {v.shape} and subjects ({len(sid)}) must describe the same clips")
+    if n_subjects == 0:
+        out = np.full((len(v), n_boot), np.nan)
+        return out[0] if one else out
+    sums = np.stack([np.bincount(sid, weights=row, minlength=n_subjects) for row in v])  # (m, S)
+    sizes = np.bincount(sid, minlength=n_subjects).astype(np.float64)
+    w = counts.astype(np.float64)
+    out = (w @ sums.T).T / (w @ sizes)
+    return out[0] if one else out

@@ -10,9 +10,11 @@ each LOSO fold from those weights. No real clip is seen by pretraining, so it ca
 test subject; it is one more fixed step of the recipe, run by :func:`pretrain` (cached) and
 shipped as ``stag pretrain`` and ``stag train --pretrain synthetic``.
 
-The pretrained weights enter a run's identity through :class:`~stag.train.run.ModelSpec`
-(``init``: their digest and this configuration), so a pretrained run and one trained from
-scratch never share a folder or a cache entry, and a record says how its start was made.
+The pretrained start enters a run's identity through :class:`~stag.train.run.ModelSpec`
+(``init_info``: this configuration and the cache key of the pretraining fit, which hashes the
+model, the recipe and the synthetic clips), so a pretrained run and one trained from scratch
+never share a folder or a cache entry, and a record says how its start was made (``stag
+train`` also records the weights' digest in ``results.json``'s ``pretrain`` block).
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class Pretrained:
 
     state_dict: dict
     config: PretrainConfig
+    key: str
     n_clips: int
     history: list
     prepare_seconds: float
@@ -78,7 +81,7 @@ class Pretrained:
     @property
     def info(self) -> dict:
         """What :class:`~stag.train.run.ModelSpec` records of it (``init_info``)."""
-        return {"pretrain": "synthetic", **self.config.to_dict(), "n_clips": self.n_clips}
+        return {"pretrain": "synthetic", **self.config.to_dict(), "n_clips": self.n_clips, "key": self.key}
 
 
 def pretraining_data(keyframes: int, output_size: int, config: PretrainConfig, *, cache_dir=None,
@@ -106,14 +109,15 @@ def pretrain(spec: ModelSpec, keyframes: int, output_size: int, train: TrainConf
     (:func:`stag.train.fit.fit_or_load`).
     """
     # lazy: fit pulls in the training loop
-    from stag.train.fit import fit_or_load
+    from stag.train.fit import fit_key, fit_or_load
 
     start = time.perf_counter()
     prepared = pretraining_data(keyframes, output_size, config, cache_dir=cache_dir, jobs=jobs)
     prepared_s = time.perf_counter() - start
     recipe = replace(train, epochs=config.epochs, selection="last", average_last=1, patience=None, threads=1)
     model, history = fit_or_load(spec.name, prepared, recipe, cache_dir=cache_dir, **spec.kwargs)
-    return Pretrained(model.state_dict(), config, len(prepared), history, prepared_s,
+    key = fit_key(spec.name, prepared, recipe, **spec.kwargs)
+    return Pretrained(model.state_dict(), config, key, len(prepared), history, prepared_s,
                       time.perf_counter() - start - prepared_s)
 
 

@@ -242,6 +242,28 @@ def get_protocol(spec: str | Protocol, *, n_splits: int = 5, random_state: int =
     return CrossDataset(pairs=tuple(pairs))
 
 
+def protocol_from_description(description: dict) -> Protocol:
+    """The protocol that :meth:`Protocol.describe` described (as a run's ``results.json``
+    records it), e.g. ``{"name": "cross_dataset", "pairs": [["casme2", "samm"]], ...}``.
+
+    Raises:
+        ValueError: the name is not a protocol, or a field is not one of its fields.
+    """
+    classes = {c.name: c for c in (LOSO, GroupKFold, StratifiedKFold, CrossDataset, LeaveOneDatasetOut,
+                                   LastSubjectsOut)}
+    d = dict(description)
+    cls = classes.get(d.get("name"))
+    if cls is None:
+        raise ValueError(f"protocol description {description!r}: unknown name; expected one of {', '.join(classes)}")
+    fields = set(cls.__dataclass_fields__)
+    unknown = sorted(set(d) - fields)
+    if unknown:
+        raise ValueError(f"protocol description {description!r}: {cls.__name__} has no field(s) {unknown}")
+    if "pairs" in d:
+        d["pairs"] = tuple(tuple(p) for p in d["pairs"])
+    return cls(**d)
+
+
 def inner_validation_split(train_idx: np.ndarray, groups: Sequence, labels: Sequence | None = None, *,
                            fraction: float = 0.2, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Hold out whole *training* subjects for model selection.

@@ -35,9 +35,11 @@ import torch
 from tqdm import tqdm
 
 from stag.data.aus import AU_VOCAB
+from stag.data.clip import subject_group
 from stag.faces import ROI_TABLE, au_prior_adjacency
 from stag.files import atomic_write
 from stag.preprocess.prepared import Prepared
+from stag.train.records import RunRecord
 from stag.train.config import ORACLE_LABEL, ORACLE_WARNING, TrainConfig, fold_seed, stable_hash
 from stag.train.dataset import check_au_targets
 from stag.train.loop import train_fold
@@ -53,8 +55,11 @@ class ModelSpec:
 
     ``factory`` replaces the registry (tests, user models): it is called with the same
     keyword arguments as ``build`` minus the name. ``init`` is a state dict every built model
-    starts from (e.g. synthetic pretraining, :mod:`stag.train.pretrain`), described by
-    ``init_info`` (how it was made); both enter the run's identity (its digest and info).
+    starts from (e.g. synthetic pretraining, :mod:`stag.train.pretrain`). Its identity (in
+    :meth:`describe`, hence in the run's config hash) is ``init_info`` when given: the recipe
+    that makes the start again (pretraining's configuration and cache key), so a run on another
+    CPU, whose pretrained weights differ in the last bits, is still the same run. Without
+    ``init_info`` it is the weights' digest.
     """
 
     name: str
@@ -80,7 +85,7 @@ class ModelSpec:
         out = {"name": self.name, "kwargs": kw,
                "factory": None if self.factory is None else f"{self.factory.__module__}.{self.factory.__qualname__}"}
         if self.init is not None:
-            out["init"] = {**(self.init_info or {}), "digest": state_digest(self.init)}
+            out["init"] = dict(self.init_info) if self.init_info else {"digest": state_digest(self.init)}
         return out
 
 
@@ -151,76 +156,39 @@ def load_fold_model(path: str | Path, map_location: str = "cpu"):
 
 
 # --------------------------------------------------------------------------- results
-@dataclass
-class Results:
-    """Pooled scores of one protocol run (UF1/UAR the MEGC way: summed confusion matrix).
+def results_dict(*, scores_: dict, per_dataset: dict, folds: list[dict], confusion: np.ndarray,
+                 class_names: Sequence[str], protocol: str, model: str, selection: str, epochs: int, seed: int,
+                 config: dict, config_hash: str, wall_time_s: float, uf1_ci: tuple[float, float],
+                 honest_last: dict | None, provenance_: dict | None) -> dict:
+    """``results.json`` of a finished run (UF1/UAR the MEGC way: summed confusion matrix).
 
     ``selection == "oracle"`` marks optimistic, test-selected numbers (see
-    :data:`~stag.train.config.ORACLE_LABEL`); ``honest_last`` then holds the last-epoch scores
-    of the same run.
+    :data:`~stag.train.config.ORACLE_LABEL`); ``honest_last_epoch`` then holds the
+    last-epoch scores of the same run. Read back as a :class:`~stag.train.records.RunRecord`.
     """
+    # lazy: `stag --help` loads this module; stag.environment loads only when used
+    from stag.environment import device_summary, package_versions
 
-    uf1: float
-    uar: float
-    accuracy: float
-    per_dataset: dict[str, dict[str, float]]
-    folds: list[dict]
-    predictions: pd.DataFrame
-    confusion: np.ndarray
-    class_names: tuple[str, ...]
-    protocol: str
-    model: str
-    selection: str
-    epochs: int
-    seed: int
-    config: dict
-    config_hash: str
-    wall_time_s: float
-    uf1_ci: tuple[float, float] = (float("nan"), float("nan"))  # 95% interval, subjects resampled
-    honest_last: dict | None = None
-    out: Path | None = None
-    provenance: dict | None = None
-
-    @property
-    def is_oracle(self) -> bool:
-        return self.selection == "oracle"
-
-    def to_dict(self) -> dict:
-        # lazy: `stag --help` loads this module; stag.environment loads only when used
-        from stag.environment import device_summary, package_versions
-
-        d = {
-            "uf1": self.uf1, "uar": self.uar, "accuracy": self.accuracy,
-            "uf1_ci95": list(self.uf1_ci),
-            "per_dataset": self.per_dataset, "folds": self.folds,
-            "protocol": self.protocol, "model": self.model, "epochs": self.epochs, "seed": self.seed,
-            "selection": self.selection if not self.is_oracle else "oracle",
-            "selection_label": ORACLE_LABEL if self.is_oracle else self.selection,
-            "oracle": self.is_oracle,
-            "class_names": list(self.class_names),
-            "confusion": self.confusion.tolist(),
-            "wall_time_s": self.wall_time_s,
-            "config_hash": self.config_hash, "config": self.config,
-            "versions": package_versions(), "device": device_summary(),
-            "provenance": self.provenance,
-        }
-        if self.is_oracle:
-            d["warning"] = ORACLE_WARNING
-            d["honest_last_epoch"] = self.honest_last
-        return d
-
-    @classmethod
-    def load(cls, out: str | Path) -> Results:
-        """Read ``results.json`` and ``predictions.csv`` back from a run folder."""
-        out = Path(out)
-        d = json.loads((out / "results.json").read_text())
-        return cls(uf1=d["uf1"], uar=d["uar"], accuracy=d["accuracy"], per_dataset=d["per_dataset"],
-                   folds=d["folds"], predictions=pd.read_csv(out / "predictions.csv", dtype={"subject": str}),
-                   confusion=np.array(d["confusion"]), class_names=tuple(d["class_names"]),
-                   protocol=d["protocol"], model=d["model"], selection=d["selection"], epochs=d["epochs"],
-                   seed=d["seed"], config=d["config"], config_hash=d["config_hash"],
-                   wall_time_s=d["wall_time_s"], uf1_ci=tuple(d.get("uf1_ci95", (np.nan, np.nan))),
-                   honest_last=d.get("honest_last_epoch"), out=out, provenance=d.get("provenance"))
+    oracle = selection == "oracle"
+    d = {
+        "uf1": scores_["uf1"], "uar": scores_["uar"], "accuracy": scores_["accuracy"],
+        "uf1_ci95": list(uf1_ci),
+        "per_dataset": per_dataset, "folds": folds,
+        "protocol": protocol, "model": model, "epochs": epochs, "seed": seed,
+        "selection": selection,
+        "selection_label": ORACLE_LABEL if oracle else selection,
+        "oracle": oracle,
+        "class_names": list(class_names),
+        "confusion": np.asarray(confusion).tolist(),
+        "wall_time_s": wall_time_s,
+        "config_hash": config_hash, "config": config,
+        "versions": package_versions(), "device": device_summary(),
+        "provenance": provenance_,
+    }
+    if oracle:
+        d["warning"] = ORACLE_WARNING
+        d["honest_last_epoch"] = honest_last
+    return d
 
 
 # --------------------------------------------------------------------------- file helpers
@@ -328,7 +296,8 @@ def run_protocol(prepared: Sequence, model: str | ModelSpec | Callable = "stag",
                  config: TrainConfig | None = None, out: str | Path | None = None, *, jobs: int = 1,
                  dask=None, force: bool = False, class_names: Sequence[str] | None = None,
                  num_classes: int | None = None, model_kwargs: dict | None = None, n_splits: int = 5,
-                 progress: bool = True) -> Results:
+                 progress: bool = True, folds: Sequence[str] | None = None,
+                 expect_config_hash: str | None = None) -> RunRecord:
     """Train and evaluate ``model`` on ``prepared`` under ``protocol``.
 
     Args:
@@ -348,6 +317,19 @@ def run_protocol(prepared: Sequence, model: str | ModelSpec | Callable = "stag",
         model_kwargs: extra keyword arguments for the model.
         n_splits: folds of the k-fold protocols.
         progress: tqdm bars over folds (and epochs when ``jobs == 1``).
+        folds: train only these folds (by name); the result then holds their predictions
+            alone (``results["partial"]``), and no pooled ``results.json`` is written unless
+            every fold is finished. Used to reproduce one fold of a record.
+        expect_config_hash: refuse, before training anything, data or settings whose run
+            identity (config hash) is not this one (a record's).
+
+    Returns:
+        The run as a :class:`~stag.train.records.RunRecord` (its folder is ``out``;
+        ``path`` is ``None`` when ``out`` was temporary).
+
+    Raises:
+        ValueError: bad arguments, a fold name that is not a fold of ``protocol`` on these
+            clips, or a config hash other than ``expect_config_hash``.
     """
     config = config or TrainConfig()
     if not isinstance(jobs, int) or jobs < 1:
@@ -368,11 +350,18 @@ def run_protocol(prepared: Sequence, model: str | ModelSpec | Callable = "stag",
     start = time.perf_counter()
     pack = pack_prepared(prepared)
     spec = model_spec(model, prepared, num_classes, config, model_kwargs)
-    groups = np.array([f"{d}/{s}" for d, s in zip(pack["dataset"], pack["subject"])], dtype=object)
+    groups = subject_group(pack["dataset"], pack["subject"])
     splits = list(proto.split(groups, pack["label"], np.array(pack["dataset"], dtype=object)))
 
     run_info = run_identity(pack, class_names, spec, proto, config.to_dict())
     chash = stable_hash(run_info)
+    if expect_config_hash is not None and chash != expect_config_hash:
+        raise ValueError(f"run_protocol: data or configuration differ from the expected run (config hash {chash} "
+                         f"here, {expect_config_hash} expected); check the data checksum and the settings")
+    if folds is not None:
+        unknown = sorted(set(folds) - {f for f, _, _ in splits})
+        if unknown:
+            raise ValueError(f"run_protocol: fold(s) {unknown} are not folds of {proto.name} on these clips")
     tmpdir = None
     if out is None:
         tmpdir = tempfile.TemporaryDirectory(prefix="stag-run-")
@@ -381,9 +370,9 @@ def run_protocol(prepared: Sequence, model: str | ModelSpec | Callable = "stag",
     try:
         previous = _claim(out, chash, run_info, force)
         done = {} if force else _finished_folds(out, chash)
-        pending = [(f, tr, te) for f, tr, te in splits if f not in done]
-        if not pending and (out / "results.json").exists():
-            results = Results.load(out)
+        pending = [(f, tr, te) for f, tr, te in splits if f not in done and (folds is None or f in folds)]
+        if folds is None and not pending and (out / "results.json").exists():
+            results = RunRecord.load(out)
             if results.config_hash == chash:
                 return results
         threads = config.threads or max(1, (os.cpu_count() or 1) // max(1, jobs if dask is None else 1))
@@ -392,10 +381,14 @@ def run_protocol(prepared: Sequence, model: str | ModelSpec | Callable = "stag",
             # Time spent so far, kept across interrupted invocations.
             _write_json(out / "run.json", {"config_hash": chash, **run_info,
                                            "elapsed_s": previous + time.perf_counter() - start})
+        finished = set(_finished_folds(out, chash))
+        if folds is not None and not finished >= {f for f, _, _ in splits}:
+            return _partial(out, [f for f, _, _ in splits if f in folds], chash, class_names, spec,
+                            keep=tmpdir is None)
         results = _collect(out, splits, pack, spec, proto, config, chash, class_names,
                            previous + time.perf_counter() - start)
-        if tmpdir is None:
-            results.out = out
+        if tmpdir is not None:
+            results.path = None
         return results
     finally:
         if tmpdir is not None:
@@ -530,15 +523,27 @@ def _write_fold(out, res, pack, splits, spec, config, chash, class_names) -> Non
         "accuracy": s["accuracy"], "history": fo.history})
 
 
-def _collect(out, splits, pack, spec, proto, config, chash, class_names, wall) -> Results:
-    frames, folds = [], []
-    for fold, _, _ in splits:
-        d = out / "folds" / fold_dirname(fold)
-        info = json.loads((d / "fold.json").read_text())
-        frames.append(pd.read_csv(d / "predictions.csv", dtype={"subject": str, "clip_id": str, "dataset": str}))
-        folds.append({k: info.get(k) for k in ("fold", "n_train", "n_test", "epoch", "accuracy", "wall_time_s",
-                                               "cpu_time_s", "threads")})
-    pred = pd.concat(frames, ignore_index=True)
+def _read_fold(out: Path, fold: str) -> tuple[pd.DataFrame, dict]:
+    d = out / "folds" / fold_dirname(fold)
+    info = json.loads((d / "fold.json").read_text())
+    pred = pd.read_csv(d / "predictions.csv", dtype={"subject": str, "clip_id": str, "dataset": str})
+    return pred, {k: info.get(k) for k in ("fold", "n_train", "n_test", "epoch", "accuracy", "wall_time_s",
+                                           "cpu_time_s", "threads")}
+
+
+def _partial(out: Path, folds: list[str], chash: str, class_names, spec: ModelSpec, keep: bool) -> RunRecord:
+    """The trained folds of an unfinished run: their predictions, nothing pooled or scored."""
+    read = [_read_fold(out, f) for f in folds]
+    pred = pd.concat([p for p, _ in read], ignore_index=True)
+    return RunRecord(out.name, out if keep else None, {"partial": True, "config_hash": chash, "model": spec.name,
+                                                        "class_names": list(class_names),
+                                                        "folds": [i for _, i in read]}, pred)
+
+
+def _collect(out, splits, pack, spec, proto, config, chash, class_names, wall) -> RunRecord:
+    read = [_read_fold(out, fold) for fold, _, _ in splits]
+    folds = [info for _, info in read]
+    pred = pd.concat([p for p, _ in read], ignore_index=True)
     k = len(class_names)
     s = scores(pred["y_true"], pred["y_pred"], k)
     per = {d: {m: v[m] for m in ("uf1", "uar", "accuracy", "n")}
@@ -546,19 +551,18 @@ def _collect(out, splits, pack, spec, proto, config, chash, class_names, wall) -
     honest = None
     if "y_pred_last_epoch" in pred:
         honest = {m: v for m, v in scores(pred["y_true"], pred["y_pred_last_epoch"], k).items()}
-    res = Results(
-        uf1=s["uf1"], uar=s["uar"], accuracy=s["accuracy"], per_dataset=per, folds=folds, predictions=pred,
-        confusion=confusion_matrix(pred["y_true"], pred["y_pred"], k), class_names=tuple(class_names),
-        protocol=proto.name, model=spec.name, selection=config.selection, epochs=config.epochs,
-        seed=config.seed, config={"train": config.to_dict(), "model": spec.describe(),
-                                  "protocol": proto.describe()},
+    d = results_dict(
+        scores_=s, per_dataset=per, folds=folds, confusion=confusion_matrix(pred["y_true"], pred["y_pred"], k),
+        class_names=class_names, protocol=proto.name, model=spec.name, selection=config.selection,
+        epochs=config.epochs, seed=config.seed,
+        config={"train": config.to_dict(), "model": spec.describe(), "protocol": proto.describe()},
         config_hash=chash, wall_time_s=wall,
-        uf1_ci=subject_bootstrap_ci(pred["y_true"], pred["y_pred"], pred["dataset"] + "/" + pred["subject"], k,
+        uf1_ci=subject_bootstrap_ci(pred["y_true"], pred["y_pred"], subject_group(pred["dataset"], pred["subject"]), k,
                                     n_boot=500, random_state=config.seed)[1:],
         honest_last=honest,
-        provenance=provenance(data_fingerprint=data_fingerprint(pack), folds=folds, wall_time_s=wall,
-                              device=config.device, command=python_call(
-                                  "stag.train.run_protocol", model=spec.name, protocol=proto.name, out=str(out))))
+        provenance_=provenance(data_fingerprint=data_fingerprint(pack), folds=folds, wall_time_s=wall,
+                               device=config.device, command=python_call(
+                                   "stag.train.run_protocol", model=spec.name, protocol=proto.name, out=str(out))))
     atomic_write(out / "predictions.csv", lambda p: pred.to_csv(p, index=False))
-    _write_json(out / "results.json", res.to_dict())
-    return res
+    _write_json(out / "results.json", d)
+    return RunRecord(out.name, out, d, pred)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from stag.models import list_models
 from stag.train.config import TrainConfig, stable_hash
-from stag.train.run import Results, data_fingerprint, fold_dirname, pack_prepared, run_protocol
+from stag.train.records import RunRecord
+from stag.train.run import data_fingerprint, fold_dirname, pack_prepared, run_protocol
 
 
 def parse_models(models: str | Sequence[str]) -> list[str]:
@@ -42,7 +43,7 @@ def run_study(prepared: Sequence, models: str | Sequence[str], *, protocol: str 
               config: TrainConfig | None = None, seeds: int | Sequence[int] = 1,
               selections: Sequence[str] = ("last",), root: str | Path, jobs: int = 1,
               class_names: Sequence[str] | None = None, dask=None, progress: bool = True,
-              n_splits: int = 5) -> list[Results]:
+              n_splits: int = 5) -> list[RunRecord]:
     """Run every (model, selection, seed) under ``protocol``; reuse finished runs.
 
     ``config`` supplies everything but ``seed`` and ``selection``.

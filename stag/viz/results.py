@@ -47,18 +47,21 @@ def plot_confusions(items: Sequence[tuple[str, np.ndarray]], class_names: Sequen
 
 def plot_scores(summary: pd.DataFrame, metrics: Sequence[str] = ("uf1", "uar"), *, ax=None,
                 label: str = "model"):
-    """Grouped bars of ``<metric>_mean`` with ``<metric>_std`` error bars per model."""
+    """Grouped bars of ``<metric>_mean`` per model, with the range over seeds
+    (``<metric>_min`` to ``<metric>_max``, :func:`stag.results.tables.summary`) as error bars."""
     if ax is None:
         _, ax = new_figure(width=max(5.0, 1.0 * len(summary) + 2), height=3.6)
     x = np.arange(len(summary))
     w = 0.8 / len(metrics)
     for i, m in enumerate(metrics):
-        err = summary[f"{m}_std"].fillna(0).to_numpy()
-        ax.bar(x + (i - (len(metrics) - 1) / 2) * w, summary[f"{m}_mean"], w, yerr=err, capsize=3,
+        mean = summary[f"{m}_mean"].to_numpy(dtype=float)
+        err = np.vstack([mean - summary[f"{m}_min"].to_numpy(dtype=float),
+                         summary[f"{m}_max"].to_numpy(dtype=float) - mean])
+        ax.bar(x + (i - (len(metrics) - 1) / 2) * w, mean, w, yerr=np.nan_to_num(err), capsize=3,
                color=PALETTE[i % len(PALETTE)], label=m.upper())
     ax.set_xticks(x, summary[label], rotation=20, ha="right")
     ax.set_ylim(0, 1)
-    ax.set_ylabel("score")
+    ax.set_ylabel("score (bars: range over seeds)")
     ax.legend(loc="upper right", ncols=len(metrics))
     return ax
 
@@ -193,7 +196,7 @@ def plot_apex_noise(table: pd.DataFrame, *, ax=None):
     dashed line with its interval shaded (it does not read the annotation); one colour per
     model.
 
-    ``table``: :func:`stag.train.synthetic_records.apex_table`.
+    ``table``: :func:`stag.results.synthetic_study.apex_table`.
     """
     if ax is None:
         _, ax = new_figure(width=6.4, height=3.6)
@@ -223,7 +226,7 @@ def plot_apex_noise(table: pd.DataFrame, *, ax=None):
 def plot_flow_choice(decision: pd.DataFrame, goal: float = 200.0):
     """Two panels per flow preset: end-point error (apex pairs and warps) against pairs/s on
     one core (log scale, the speed goal dashed), and STAG's UF1 with its paired difference to
-    TV-L1. ``decision``: :func:`stag.train.synthetic_records.flow_decision`'s table."""
+    TV-L1. ``decision``: :func:`stag.results.synthetic_study.flow_decision`'s table."""
     fig, (a, b) = new_figure(1, 2, width=9.0, height=3.2)
     for i, (_, r) in enumerate(decision.iterrows()):
         colour = PALETTE[i % len(PALETTE)]

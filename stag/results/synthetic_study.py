@@ -1,8 +1,9 @@
-"""The recorded synthetic study (issue 17): components, equal-input controls, apex noise, flow.
+"""The recorded synthetic study: components, equal-input controls, apex noise, flow.
 
-Three folders of recorded runs (:mod:`stag.train.record`: ``results.json`` plus
+Three folders of recorded runs (:mod:`stag.train.records`: ``results.json`` plus
 ``predictions.csv`` per run, re-scored when read), all on the calibrated synthetic set with
-one recipe (``results/synthetic_study/TRIED.md``):
+one recipe (``results/synthetic_study/TRIED.md``), named under a results root by
+:data:`FOLDERS`:
 
 - ``results/synthetic_study/``: full STAG (K = 4), every ablation, the baselines, and the
   equal-input controls (``ststnet_64``, ``offapexnet_64``, STAG at K = 1 named ``stag@K1``);
@@ -11,7 +12,8 @@ one recipe (``results/synthetic_study/TRIED.md``):
   plus ``bench.csv``, the recorded speed and accuracy of every preset (``stag bench flow``).
 
 Every interval resamples the subjects, and every comparison pairs seed s with seed s
-(:func:`stag.train.record.seed_interval`, :func:`stag.train.record.paired_difference`).
+(:func:`stag.results.stats.seed_interval`, :func:`stag.results.stats.paired_difference`).
+The folders are always passed in (the repository's ``results/`` is the chapters' default).
 """
 
 from __future__ import annotations
@@ -23,12 +25,12 @@ import numpy as np
 import pandas as pd
 
 from stag.preprocess.flow import DEFAULT_FLOW
-from stag.train import record
+from stag.train.records import load_records, variant_name
+from stag.results.stats import N_BOOT, paired_difference, seed_interval
+from stag.results.tables import components, pairs_table
 
-RESULTS = Path(__file__).resolve().parents[2] / "results"
-STUDY = RESULTS / "synthetic_study"
-APEX = RESULTS / "synthetic_apex"
-FLOW = RESULTS / "synthetic_flow"
+#: The study's record folders, relative to a results root.
+FOLDERS = {"study": "synthetic_study", "apex": "synthetic_apex", "flow": "synthetic_flow"}
 #: K of the study's STAG runs; STAG-family runs with another K are controls (``stag@K1``).
 STUDY_KEYFRAMES = 4
 #: Paired comparisons of the equal-input controls: (A, B, what the difference measures).
@@ -55,7 +57,7 @@ def study_variant(results: dict) -> str:
     ``@K<k>`` for a STAG-family run whose K is not :data:`STUDY_KEYFRAMES`, ``@<flow>`` for a
     flow other than :data:`~stag.preprocess.flow.DEFAULT_FLOW`, ``@apex`` when it read the
     annotated apex."""
-    name = record.variant_name(results)
+    name = variant_name(results)
     prep = (results.get("data") or {}).get("prepare") or {}
     k = prep.get("keyframes")
     if name.startswith("stag") and k is not None and int(k) != STUDY_KEYFRAMES:
@@ -68,52 +70,26 @@ def study_variant(results: dict) -> str:
 
 
 def load(root: str | Path) -> pd.DataFrame:
-    """:func:`stag.train.record.load_recorded` with :func:`study_variant` names."""
-    return record.load_recorded(root, variant=study_variant)
+    """:func:`stag.train.records.load_records` with :func:`study_variant` names."""
+    return load_records(root, variant=study_variant)
 
 
 # --------------------------------------------------------------------------- components
-def component_table(study: pd.DataFrame, *, n_boot: int = record.N_BOOT) -> pd.DataFrame:
-    """Full STAG minus every ablation at K = 4 (:func:`stag.train.record.components`)."""
-    return record.components(study, keyframes=STUDY_KEYFRAMES, n_boot=n_boot)
+def component_table(study: pd.DataFrame, *, n_boot: int = N_BOOT) -> pd.DataFrame:
+    """Full STAG minus every ablation at K = 4 (:func:`stag.results.tables.components`)."""
+    return components(study, keyframes=STUDY_KEYFRAMES, n_boot=n_boot)
 
 
-def _pair(table: pd.DataFrame, a: str, b: str, *, n_boot: int) -> dict | None:
-    comp = record.compare(table, a, b, n_boot=n_boot)
-    comp = comp[comp["selection"] == "last"]
-    return None if comp.empty else comp.iloc[0].to_dict()
-
-
-def _verdict(lo: float, hi: float, a: str, b: str) -> str:
-    return f"{a} better" if lo > 0 else f"{b} better" if hi < 0 else "no measurable difference"
-
-
-def controls_table(study: pd.DataFrame, *, n_boot: int = record.N_BOOT) -> pd.DataFrame:
-    """The equal-input controls (:data:`CONTROLS`): paired UF1 difference A - B, per seed and
-    mean, with its 95% subject-bootstrap interval. Pairs not recorded are left out.
-
-    Columns: ``a, b, measures, seeds, diff_per_seed, diff_mean, ci_low, ci_high, verdict``.
-    """
-    rows = []
-    models = set(study["model"]) if len(study) else set()
-    for a, b, what in CONTROLS:
-        if a not in models or b not in models:
-            continue
-        c = _pair(study, a, b, n_boot=n_boot)
-        if c is None:
-            continue
-        rows.append({"a": a, "b": b, "measures": what, "seeds": int(c["seeds"]),
-                     "diff_per_seed": c["diff_per_seed"], "diff_mean": c["diff_mean"], "ci_low": c["ci_low"],
-                     "ci_high": c["ci_high"], "verdict": _verdict(c["ci_low"], c["ci_high"], a, b)})
-    return pd.DataFrame(rows, columns=["a", "b", "measures", "seeds", "diff_per_seed", "diff_mean", "ci_low",
-                                       "ci_high", "verdict"])
+def controls_table(study: pd.DataFrame, *, n_boot: int = N_BOOT) -> pd.DataFrame:
+    """The equal-input controls (:data:`CONTROLS`), as :func:`stag.results.tables.pairs_table`."""
+    return pairs_table(study, CONTROLS, n_boot=n_boot)
 
 
 def _fmt_diff(row) -> str:
     return f"{row['diff_mean']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
 
 
-def study_findings(summary: pd.DataFrame, components: pd.DataFrame, controls: pd.DataFrame) -> str:
+def study_sentences(summary: pd.DataFrame, components: pd.DataFrame, controls: pd.DataFrame) -> str:
     """The component study's answer as Markdown bullets, worded from the tables."""
     if summary.empty:
         return "No synthetic study runs are recorded (results/synthetic_study/)."
@@ -156,7 +132,7 @@ def level_label(level: object) -> str:
 
 
 def apex_table(apex: pd.DataFrame, study: pd.DataFrame, *, reference: str = "stag",
-               n_boot: int = record.N_BOOT) -> pd.DataFrame:
+               n_boot: int = N_BOOT) -> pd.DataFrame:
     """UF1 of every apex-based model at every annotation level, and ``reference`` (STAG with
     spotted keyframes, from ``study``) minus it, paired by seed with a subject-bootstrap interval.
 
@@ -180,13 +156,13 @@ def apex_table(apex: pd.DataFrame, study: pd.DataFrame, *, reference: str = "sta
     rows = []
     for model, level, g in spotted + groups:
         g = g.set_index("seed")
-        lo, hi = record.seed_interval(list(g["record"]), n_boot=n_boot)
+        lo, hi = seed_interval(list(g["record"]), n_boot=n_boot)
         row = {"model": model, "level": level, "apex": "spotted from the motion" if level == "spotted"
                else level_label(g["data_params"].map(_level).iloc[0]), "seeds": len(g), "uf1_mean": g["uf1"].mean(),
                "uf1_min": g["uf1"].min(), "uf1_max": g["uf1"].max(), "ci_low": lo, "ci_high": hi,
                "ref_minus_model": np.nan, "ref_ci_low": np.nan, "ref_ci_high": np.nan}
         if not (model == reference and level == "spotted"):
-            _, est, lo, hi = record.paired_difference(ref, g, n_boot=n_boot)
+            _, est, lo, hi = paired_difference(ref, g, n_boot=n_boot)
             row.update(ref_minus_model=est, ref_ci_low=lo, ref_ci_high=hi)
         rows.append(row)
     order = {str(v): i for i, v in enumerate(APEX_LEVELS)} | {"spotted": len(APEX_LEVELS)}
@@ -195,7 +171,7 @@ def apex_table(apex: pd.DataFrame, study: pd.DataFrame, *, reference: str = "sta
                            kind="stable").reset_index(drop=True)
 
 
-def apex_findings(table: pd.DataFrame, reference: str = "stag") -> str:
+def apex_sentence(table: pd.DataFrame, reference: str = "stag") -> str:
     """Markdown bullets: how each apex-based model falls with the annotation noise, and where
     STAG with spotted keyframes stands against it."""
     if table.empty:
@@ -244,7 +220,7 @@ def _or_none(levels: list[str]) -> str:
 
 
 # --------------------------------------------------------------------------- flow
-def flow_bench(root: str | Path = FLOW) -> pd.DataFrame:
+def flow_bench(root: str | Path) -> pd.DataFrame:
     """The recorded ``stag bench flow`` table (``bench.csv``): one row per method, EPE on the
     synthetic apex pairs and on the warps, pairs/s on one core (apex pairs), and the provenance
     (``bench.json``) in ``attrs``.
@@ -264,7 +240,7 @@ def flow_bench(root: str | Path = FLOW) -> pd.DataFrame:
     return out
 
 
-def flow_table(flow: pd.DataFrame, study: pd.DataFrame, *, n_boot: int = record.N_BOOT) -> pd.DataFrame:
+def flow_table(flow: pd.DataFrame, study: pd.DataFrame, *, n_boot: int = N_BOOT) -> pd.DataFrame:
     """Recognition UF1 of each model under each flow preset (the default's runs are the
     study's), and each preset minus TV-L1, paired by seed with a subject-bootstrap interval.
 
@@ -285,7 +261,7 @@ def flow_table(flow: pd.DataFrame, study: pd.DataFrame, *, n_boot: int = record.
                "uf1_max": g["uf1"].max(), "minus_tvl1": np.nan, "ci_low": np.nan, "ci_high": np.nan}
         if preset != "tvl1":
             tv = runs[(runs["base"] == model) & (runs["flow"] == "tvl1")].set_index("seed")
-            _, est, lo, hi = record.paired_difference(g.set_index("seed"), tv, n_boot=n_boot)
+            _, est, lo, hi = paired_difference(g.set_index("seed"), tv, n_boot=n_boot)
             row.update(minus_tvl1=est, ci_low=lo, ci_high=hi)
         rows.append(row)
     out = pd.DataFrame(rows, columns=cols)
@@ -334,7 +310,7 @@ def flow_decision(bench: pd.DataFrame, flows: pd.DataFrame, model: str = "stag")
     return str(chosen["flow"]), table
 
 
-def flow_findings(chosen: str | None, decision: pd.DataFrame) -> str:
+def flow_sentence(chosen: str | None, decision: pd.DataFrame) -> str:
     """One sentence on the default flow, from :func:`flow_decision`."""
     if decision.empty:
         return "The flow comparison is not recorded (results/synthetic_flow/)."

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from stag.cli import main
-from stag.train import record
+from stag.results import reproduce, sentences, tables
+from stag.train import records
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,20 +69,20 @@ def test_data_checksum_stable_and_sensitive(composite, tmp_path):
 
 
 def test_rescore_matches_and_tampering_is_caught(run_dir, tmp_path):
-    dest = record.record_run(run_dir, tmp_path / "rec" / "ststnet-last-seed0")
+    dest = records.record_run(run_dir, tmp_path / "rec" / "ststnet-last-seed0")
     assert sorted(p.name for p in dest.iterdir()) == ["predictions.csv", "results.json"]
-    s = record.rescore(dest)
+    s = records.rescore(dest)
     d = json.loads((dest / "results.json").read_text())
     assert s["uf1"] == pytest.approx(d["uf1"]) and s["confusion"].tolist() == d["confusion"]
-    table = record.load_recorded(tmp_path / "rec")
+    table = records.load_records(tmp_path / "rec")
     assert list(table["run"]) == ["ststnet-last-seed0"] and table.loc[0, "uf1"] == pytest.approx(d["uf1"])
     pred = pd.read_csv(dest / "predictions.csv")
     pred.loc[0, "y_pred"] = (pred.loc[0, "y_pred"] + 1) % 3
     pred.to_csv(dest / "predictions.csv", index=False)
-    with pytest.raises(record.RecordError, match="ststnet-last-seed0.*does not give the scores"):
-        record.rescore(dest)
-    with pytest.raises(record.RecordError, match="ststnet-last-seed0"):
-        record.load_recorded(tmp_path / "rec")
+    with pytest.raises(records.RecordError, match="ststnet-last-seed0.*does not give the scores"):
+        records.rescore(dest)
+    with pytest.raises(records.RecordError, match="ststnet-last-seed0"):
+        records.load_records(tmp_path / "rec")
 
 
 def test_stag_record_refuses_to_overwrite(run_dir, tmp_path, capsys):
@@ -100,8 +101,8 @@ def test_record_refuses_an_unfinished_run(run_dir, tmp_path):
     partial.mkdir()
     shutil.copy(run_dir / "results.json", partial)
     pd.read_csv(run_dir / "predictions.csv").iloc[:-2].to_csv(partial / "predictions.csv", index=False)
-    with pytest.raises(record.RecordError, match="record a finished run only"):
-        record.record_run(partial, tmp_path / "dest")
+    with pytest.raises(records.RecordError, match="record a finished run only"):
+        records.record_run(partial, tmp_path / "dest")
 
 
 def _fake_run(root, name, model, seed, y_true, y_pred, subjects, selection="last", probs=None):
@@ -135,19 +136,19 @@ def test_tables_and_findings_from_synthetic_records(tmp_path):
         bad = np.where(rng.random(50) < 0.3, y, (y + 1) % 3)
         _fake_run(tmp_path, f"stag-last-seed{seed}", "stag", seed, y, good, subjects)
         _fake_run(tmp_path, f"ststnet-last-seed{seed}", "ststnet", seed, y, bad, subjects)
-    table = record.load_recorded(tmp_path)
-    summ = record.summary(table, n_boot=200)
+    table = records.load_records(tmp_path)
+    summ = tables.summary(table, n_boot=200)
     assert list(summ["model"]) == ["stag", "ststnet"] and set(summ["seeds"]) == {2}
-    assert list(record.headline(summ)["model"]) == ["stag", "ststnet"]
-    assert record.headline(summ, selections=("oracle",)).empty
+    assert list(tables.headline(summ)["model"]) == ["stag", "ststnet"]
+    assert tables.headline(summ, selections=("oracle",)).empty
     assert (summ["uf1_ci_low"] <= summ["uf1_mean"]).all() and (summ["uf1_mean"] <= summ["uf1_ci_high"]).all()
-    comp = record.compare(table, n_boot=200)
+    comp = tables.compare(table, n_boot=200)
     assert comp.loc[0, "b"] == "ststnet" and comp.loc[0, "ci_low"] > 0
-    text = record.findings(table, comp)
+    text = sentences.comparison_sentence(table, comp)
     assert text.startswith("Under honest LOSO") and "STAG beats the best baseline, ststnet" in text
-    assert (record.lodo(table)["UF1 mean [min-max]"] == "not recorded").all()
-    assert len(record.provenance_table(table)) == 4
-    assert "No recorded honest" in record.findings(record.load_recorded(tmp_path / "absent"))
+    assert (tables.lodo(table)["UF1 mean [min-max]"] == "not recorded").all()
+    assert len(tables.provenance_table(table)) == 4
+    assert "No recorded honest" in sentences.comparison_sentence(records.load_records(tmp_path / "absent"))
 
 
 def test_seed_ensemble_averages_probabilities_and_pairs_models(tmp_path):
@@ -164,29 +165,29 @@ def test_seed_ensemble_averages_probabilities_and_pairs_models(tmp_path):
         base = np.eye(3)[np.where(np.arange(48) % 2 == 0, y, (y + 1) % 3)]
         _fake_run(tmp_path, f"ststnet-inner_val-seed{seed}", "ststnet", seed, y, base.argmax(1), subjects,
                   "inner_val", base)
-    table = record.load_recorded(tmp_path)
-    ens = record.ensembles(table, n_boot=200).set_index("model")
+    table = records.load_records(tmp_path)
+    ens = tables.ensembles(table, n_boot=200).set_index("model")
     assert ens.loc["stag", "uf1"] == pytest.approx(1.0) and ens.loc["stag", "uf1_seed_mean"] < 0.8
     assert ens.loc["stag", "selection"] == "inner_val, 3-seed ensemble" and ens.loc["stag", "seeds"] == "0-2"
     assert ens.loc["ststnet", "uf1"] == pytest.approx(ens.loc["ststnet", "uf1_seed_mean"])  # identical seeds
-    diff = record.ensemble_compare(table, n_boot=200).iloc[0]
+    diff = tables.ensemble_compare(table, n_boot=200).iloc[0]
     assert diff["b"] == "ststnet" and diff["diff"] == pytest.approx(1.0 - ens.loc["ststnet", "uf1"])
     assert diff["ci_low"] > 0
-    text = record.ensemble_findings(record.ensembles(table, n_boot=50), record.ensemble_compare(table, n_boot=50))
+    text = sentences.ensemble_sentence(tables.ensembles(table, n_boot=50), tables.ensemble_compare(table, n_boot=50))
     assert "one ensemble of 3 seeds (seeds 0-2)" in text and "STAG reaches UF1 1.000" in text
     assert "beats the best baseline's ensembles, ststnet" in text
     # A second group of seeds (3-5) makes a second ensemble; a lone seed 6 joins none.
     for seed in (3, 4, 5, 6):
         _fake_run(tmp_path, f"stag-inner_val-seed{seed}", "stag", seed, y, y, subjects, "inner_val", np.eye(3)[y])
-    two = record.ensembles(record.load_recorded(tmp_path), n_boot=50).set_index("model").loc["stag"]
+    two = tables.ensembles(records.load_records(tmp_path), n_boot=50).set_index("model").loc["stag"]
     assert two["seeds"] == "0-2, 3-5" and two["ensembles"] == 2 and two["uf1_per_ensemble"] == "1.000, 1.000"
-    assert record.ensemble_compare(record.load_recorded(tmp_path), n_boot=50).iloc[0]["ensembles"] == 1
+    assert tables.ensemble_compare(records.load_records(tmp_path), n_boot=50).iloc[0]["ensembles"] == 1
     for seed in (3, 4, 5, 6):
         shutil.rmtree(tmp_path / f"stag-inner_val-seed{seed}")
     (tmp_path / "stag-inner_val-seed0" / "predictions.csv").write_text(
         pd.read_csv(tmp_path / "stag-inner_val-seed0" / "predictions.csv").filter(regex="^(?!p_)").to_csv(index=False))
-    with pytest.raises(record.RecordError, match="stag-inner_val-seed0 holds no class probabilities"):
-        record.ensembles(record.load_recorded(tmp_path), n_boot=10)
+    with pytest.raises(records.RecordError, match="stag-inner_val-seed0 holds no class probabilities"):
+        tables.ensembles(records.load_records(tmp_path), n_boot=10)
 
 
 def _recorded_seed0_stag():
@@ -202,7 +203,7 @@ def _recorded_seed0_stag():
 
 def test_recorded_fold_reproduces(tmp_path):
     data, run = _recorded_seed0_stag()
-    new, recorded = record.reproduce_fold(run, data, device="cpu", cache_dir=tmp_path / "cache")
+    new, recorded = reproduce.reproduce_fold(run, data, device="cpu", cache_dir=tmp_path / "cache")
     assert list(new["clip_id"]) == list(recorded["clip_id"])
     assert list(new["y_pred"]) == list(recorded["y_pred"]), (
         f"fold {recorded['fold'].iloc[0]} of {run.name} does not reproduce its recorded predictions")
@@ -210,11 +211,11 @@ def test_recorded_fold_reproduces(tmp_path):
         assert list(new["y_pred_last_epoch"]) == list(recorded["y_pred_last_epoch"])
     probs = [c for c in recorded.columns if c.startswith("p_")]
     np.testing.assert_allclose(new[probs].to_numpy(), recorded[probs].to_numpy(), rtol=0,
-                               atol=record.reproduction_tolerance(record.RecordedRun.load(run)))
+                               atol=reproduce.reproduction_tolerance(records.RunRecord.load(run)))
 
 
 def test_reproduce_fold_on_fixture(run_dir, composite):
-    new, recorded = record.reproduce_fold(run_dir, composite / "data", cache_dir=composite / "cache")
+    new, recorded = reproduce.reproduce_fold(run_dir, composite / "data", cache_dir=composite / "cache")
     assert recorded["fold"].nunique() == 1 and len(new) == len(recorded)
     assert list(new["y_pred"]) == list(recorded["y_pred"])
 
@@ -226,8 +227,8 @@ def test_an_oracle_record_gives_an_honest_and_an_oracle_view(composite, tmp_path
             "--keyframes", "1", "--image-size", "28", "--epochs", "2", "--device", "cpu", "--selection", "oracle",
             "--cache-dir", str(composite / "cache"), "--out", str(out), "--quiet"]
     assert main(args) == 0
-    dest = record.record_run(out, tmp_path / "records" / "ststnet-seed0")
-    table = record.load_recorded(tmp_path / "records")
+    dest = records.record_run(out, tmp_path / "records" / "ststnet-seed0")
+    table = records.load_records(tmp_path / "records")
     assert list(table["run"]) == ["ststnet-seed0/last", "ststnet-seed0/oracle"]
     assert list(table["selection"]) == ["last", "oracle"]
     d = json.loads((dest / "results.json").read_text())
@@ -237,8 +238,8 @@ def test_an_oracle_record_gives_an_honest_and_an_oracle_view(composite, tmp_path
     pred = pd.read_csv(dest / "predictions.csv")
     pred["y_pred_last_epoch"] = (pred["y_true"] + 1) % 3
     pred.to_csv(dest / "predictions.csv", index=False)
-    with pytest.raises(record.RecordError, match="ststnet-seed0/last"):
-        record.load_recorded(tmp_path / "records")
+    with pytest.raises(records.RecordError, match="ststnet-seed0/last"):
+        records.load_records(tmp_path / "records")
 
 
 def test_stag_record_refuses_a_run_whose_honest_view_was_tampered(composite, tmp_path, capsys):
@@ -261,11 +262,11 @@ def test_stag_record_refuses_a_run_whose_honest_view_was_tampered(composite, tmp
 
 
 def test_a_run_with_the_au_loss_is_its_own_stag_variant():
-    from stag.train.report import model_role
+    from stag.train.records import model_role
 
     plain = {"model": "stag", "config": {"train": {"au_loss_weight": 0.0}}}
     au = {"model": "stag", "config": {"train": {"au_loss_weight": 0.5}}}
-    assert record.variant_name(plain) == "stag" and record.variant_name(au) == "stag+au"
+    assert records.variant_name(plain) == "stag" and records.variant_name(au) == "stag+au"
     assert model_role("stag+au") == "STAG" and model_role("stag_no_graph") == "ablation"
     assert model_role("offapexnet") == "baseline"
 
@@ -273,7 +274,7 @@ def test_a_run_with_the_au_loss_is_its_own_stag_variant():
 def test_component_findings_name_each_verdict():
     table = pd.DataFrame({"model": ["stag_no_temporal", "stag_no_graph", "stag_no_mag_prior", "stag_static_adj"],
                           "verdict": ["STAG better", "no measurable difference", "n/a at K=1: x", "not recorded"]})
-    text = record.component_findings(table)
+    text = sentences.component_sentence(table)
     assert text.startswith("Against 2 recorded ablations")
     assert "measurably better than stag_no_temporal" in text and "measurably worse than none" in text
     assert "not measurably different from stag_no_graph" in text and "stag_static_adj" not in text

@@ -5,15 +5,19 @@ pre-registered rule picks)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from stag.preprocess.flow import DEFAULT_FLOW
-from stag.train import synthetic_records as sr
+from stag.results import synthetic_study as sr
 from stag.train.metrics import confusion_matrix, per_group_scores, scores
 
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+STUDY = RESULTS / sr.FOLDERS["study"]
+FLOW = RESULTS / sr.FOLDERS["flow"]
 CLASSES = ["negative", "positive", "surprise"]
 N_SUBJECTS, PER_SUBJECT = 12, 6
 SUBJECTS = [f"s{i:02d}" for i in range(N_SUBJECTS) for _ in range(PER_SUBJECT)]
@@ -84,7 +88,7 @@ def test_components_and_controls_have_the_known_answers(study):
     assert ctrl.loc[("stag", "stag@K1"), "verdict"] == "stag better"
     assert ctrl.loc[("stag@K1", "offapexnet_64"), "diff_mean"] == pytest.approx(0)
     assert ctrl.loc[("ststnet_64", "ststnet"), "diff_mean"] > 0
-    text = sr.study_findings(pd.DataFrame(
+    text = sr.study_sentences(pd.DataFrame(
         {"model": ["stag", "offapexnet"], "selection": "last", "seeds": 3, "uf1_mean": [0.9, 0.7]}),
         sr.component_table(study, n_boot=100), sr.controls_table(study, n_boot=100))
     assert "the highest of the 2 models recorded" in text and "Removing it measurably hurts (full STAG minus the ablation): `stag_no_temporal` +" in text
@@ -109,10 +113,10 @@ def test_apex_table_pairs_stag_with_each_level(study, tmp_path):
     ax = plot_apex_noise(table)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["exact", "sd 1", "absent, middle frame"]
     assert len(ax.get_legend().get_texts()) == 3  # two spotted bands, one annotated-apex line
-    text = sr.apex_findings(table)
+    text = sr.apex_sentence(table)
     assert "does not read the annotation" in text and "`offapexnet` on the annotated apex (3 seeds)" in text
     assert "with the spotted apex it scores" in text
-    assert "No apex-noise runs" in sr.apex_findings(sr.apex_table(sr.load(tmp_path / "none"), study))
+    assert "No apex-noise runs" in sr.apex_sentence(sr.apex_table(sr.load(tmp_path / "none"), study))
 
 
 
@@ -124,12 +128,12 @@ def test_apex_findings_answer_when_time_matters(study, tmp_path):
             _write(tmp_path, f"stag_k1-apex{level}-seed{seed}", "stag", seed, _predict(acc, seed),
                    keyframes=1, apex="annotated", params={"apex_noise": level})
     table = sr.apex_table(sr.load(tmp_path), study, n_boot=200)
-    answer = sr.apex_findings(table).splitlines()[-1]
+    answer = sr.apex_sentence(table).splitlines()[-1]
     assert answer.startswith("- When does time matter? Against the same network")
     assert "measurably better with the annotations 'sd 1'; not measurably different with 'exact'" in answer
     assert answer.endswith("measurably worse with 'absent, middle frame'.")
     only_baselines = table[table["model"] != "stag@K1"]
-    assert "When does time matter?" not in sr.apex_findings(only_baselines)
+    assert "When does time matter?" not in sr.apex_sentence(only_baselines)
 
 def _bench(root, speeds: dict[str, float], epe: dict[str, float]):
     rows = [{"set": s, "method": m, "pairs_per_s": speeds[m], "epe": epe[m] * (2 if s == "warp" else 1)}
@@ -150,7 +154,7 @@ def test_flow_decision_follows_the_written_rule(study, tmp_path):
     chosen, table = sr.flow_decision(sr.flow_bench(tmp_path), flows)
     assert chosen == "dis"  # dis_medium is faster but measurably worse than TV-L1 in UF1
     assert not table.set_index("flow").loc["dis_medium", "uf1_ok"]
-    assert "The rule picks `dis`" in sr.flow_findings(chosen, table)
+    assert "The rule picks `dis`" in sr.flow_sentence(chosen, table)
     from stag.viz.results import plot_flow_choice
 
     fig = plot_flow_choice(table)
@@ -166,18 +170,19 @@ def test_flow_decision_follows_the_written_rule(study, tmp_path):
 def test_recorded_study_fold_reproduces(tmp_path):
     """One fold of a committed study run, retrained from its recorded configuration on freshly
     generated data, gives the recorded predictions (the synthetic set needs no download)."""
-    from stag.train import record
+    from stag.results import reproduce
+    from stag.train import records
 
-    run = sr.STUDY / "ststnet-seed0"
+    run = STUDY / "ststnet-seed0"
     if not (run / "results.json").is_file():
         pytest.skip(f"no recorded run at {run}")
-    new, recorded = record.reproduce_fold(run, "", device="cpu", cache_dir=tmp_path / "cache", jobs=2)
+    new, recorded = reproduce.reproduce_fold(run, "", device="cpu", cache_dir=tmp_path / "cache", jobs=2)
     assert list(new["clip_id"]) == list(recorded["clip_id"])
     assert list(new["y_pred"]) == list(recorded["y_pred"]), f"fold {recorded['fold'].iloc[0]} does not reproduce"
     probs = [c for c in recorded.columns if c.startswith("p_")]
-    # the tolerance is the measured cross-machine worst case (record.CROSS_MACHINE_ATOL), or 0 here
+    # the tolerance is the measured cross-machine worst case (reproduce.CROSS_MACHINE_ATOL), or 0 here
     np.testing.assert_allclose(new[probs].to_numpy(), recorded[probs].to_numpy(), rtol=0,
-                               atol=record.reproduction_tolerance(record.RecordedRun.load(run)))
+                               atol=reproduce.reproduction_tolerance(records.RunRecord.load(run)))
 
 
 @pytest.mark.load
@@ -189,16 +194,17 @@ def test_fold_reproduction_does_not_depend_on_the_load(tmp_path):
     import sys
     import time
 
-    from stag.train import record
+    from stag.results import reproduce
+    from stag.train import records
 
-    run = sr.STUDY / "ststnet-seed0"
+    run = STUDY / "ststnet-seed0"
     if not (run / "results.json").is_file():
         pytest.skip(f"no recorded run at {run}")
-    quiet, _ = record.reproduce_fold(run, "", device="cpu", cache_dir=tmp_path / "cache", jobs=2)
+    quiet, _ = reproduce.reproduce_fold(run, "", device="cpu", cache_dir=tmp_path / "cache", jobs=2)
     burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
     try:
         time.sleep(0.5)
-        loaded, _ = record.reproduce_fold(run, "", device="cpu", cache_dir=tmp_path / "cache", jobs=2)
+        loaded, _ = reproduce.reproduce_fold(run, "", device="cpu", cache_dir=tmp_path / "cache", jobs=2)
     finally:
         for p in burners:
             p.kill()
@@ -212,11 +218,11 @@ def test_committed_study_is_complete_and_the_default_flow_follows_the_rule():
     default flow is the preset the rule written before the runs picks from them."""
     from stag.models import list_models
 
-    study = sr.load(sr.STUDY)
+    study = sr.load(STUDY)
     seeds = study[study["selection"] == "last"].groupby("model")["seed"].nunique()
     expected = {m for m in list_models() if m.startswith("stag")} | {"ststnet", "offapexnet", "ststnet_64",
                                                                       "offapexnet_64", "stag@K1"}
     assert expected <= set(seeds.index) and (seeds[list(expected)] >= 3).all(), seeds
-    chosen, decision = sr.flow_decision(sr.flow_bench(sr.FLOW), sr.flow_table(sr.load(sr.FLOW), study, n_boot=200))
+    chosen, decision = sr.flow_decision(sr.flow_bench(FLOW), sr.flow_table(sr.load(FLOW), study, n_boot=200))
     assert set(decision["flow"]) == set(sr.FLOW_CANDIDATES) and (decision.set_index("flow")["uf1_mean"] > 0).all()
     assert chosen == DEFAULT_FLOW

@@ -1,4 +1,4 @@
-"""stag.train.report: the training chapter's tables and findings, against hand-made runs."""
+"""stag.results.protocol_runs and the training chapter's sentences, against hand-made runs."""
 
 from types import SimpleNamespace
 
@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stag.train import report
+from stag.results import protocol_runs, sentences
+from stag.train.records import model_role
 
 
 def _run(model, uf1, uar=0.5, seed=0, selection="last", last_uf1=None, protocol="loso"):
@@ -17,14 +18,24 @@ def _run(model, uf1, uar=0.5, seed=0, selection="last", last_uf1=None, protocol=
             "uf1_ci95": [uf1 - 0.1, uf1 + 0.1], "out": "/runs/x"}
 
 
+def _summary(runs):
+    """The columns of :func:`stag.results.tables.summary` the sentences read, from results dicts."""
+    df = pd.DataFrame([{"model": r["model"], "selection": r["selection"], "uf1": r["uf1"], "uar": r["uar"]}
+                       for r in runs])
+    out = df.groupby(["model", "selection"], sort=False).agg(seeds=("uf1", "size"), uf1_mean=("uf1", "mean"),
+                                                             uar_mean=("uar", "mean")).reset_index()
+    out.insert(1, "role", out["model"].map(model_role))
+    return out
+
+
 @pytest.fixture
 def honest():
     return [_run("stag", 0.60), _run("stag_no_graph", 0.50), _run("ststnet", 0.55), _run("offapexnet", 0.40)]
 
 
 def test_findings_state_best_model_and_differences(honest):
-    summary = report.summary_table(honest)
-    text = report.findings(summary, epochs=6)
+    summary = _summary(honest)
+    text = sentences.training_sentences(summary, epochs=6)
     lines = text.splitlines()
     assert lines[0] == "- Best honest LOSO model: stag (UF1 0.600, UAR 0.500, 1 seed(s), 6 epochs)."
     assert "- STAG against ststnet: UF1 0.600 against 0.550 (+0.050)." in lines
@@ -34,23 +45,23 @@ def test_findings_state_best_model_and_differences(honest):
 
 
 def test_findings_name_oracle_inflation_and_cross_pairs(honest):
-    summary = report.summary_table(honest)
-    comparison = report.oracle_comparison([_run("ststnet", 0.70, selection="oracle", last_uf1=0.55)])
+    summary = _summary(honest)
+    comparison = protocol_runs.oracle_comparison([_run("ststnet", 0.70, selection="oracle", last_uf1=0.55)])
     cross = pd.DataFrame([{"model": "stag", "train -> test": "a->b", "uf1": 0.321, "uar": 0.3, "accuracy": 0.4,
                            "n_test": 10}])
-    text = report.findings(summary, comparison, cross)
+    text = sentences.training_sentences(summary, comparison, cross)
     assert "changes ststnet's UF1 by +0.150 (0.550 -> 0.700)" in text
     assert "- Cross-dataset stag, a->b: UF1 0.321." in text
 
 
 def test_findings_without_runs():
-    assert report.findings(pd.DataFrame()) == "- No honest runs to report."
+    assert sentences.training_sentences(pd.DataFrame()) == "- No honest runs to report."
 
 
 def test_oracle_reproduces_honest_pairs_by_model_and_seed(honest):
     oracle = [_run("ststnet", 0.7, selection="oracle", last_uf1=0.55), _run("stag", 0.9, seed=1, selection="oracle",
                                                                           last_uf1=0.3)]
-    table = report.oracle_reproduces_honest(honest, oracle)
+    table = protocol_runs.oracle_reproduces_honest(honest, oracle)
     assert table.columns.tolist() == ["model", "seed", "honest run UF1", "oracle run last-epoch UF1", "difference"]
     row = table.set_index("model").loc["ststnet"]
     assert row["honest run UF1"] == 0.55 and row["difference"] == pytest.approx(0.0)
@@ -67,7 +78,7 @@ def _result(model, seed, folds):
 def test_cross_dataset_table_means_over_seeds():
     perfect = {"x->y": [(0, 0), (1, 1)]}
     wrong = {"x->y": [(0, 1), (1, 0)]}
-    table = report.cross_dataset_table([_result("stag", 0, perfect), _result("stag", 1, wrong)])
+    table = protocol_runs.cross_dataset_table([_result("stag", 0, perfect), _result("stag", 1, wrong)])
     assert table.columns.tolist() == ["model", "train -> test", "uf1", "uar", "accuracy", "n_test"]
     assert len(table) == 1
     assert table.loc[0, "accuracy"] == pytest.approx(0.5) and table.loc[0, "n_test"] == 2
@@ -75,13 +86,13 @@ def test_cross_dataset_table_means_over_seeds():
 
 
 def test_cross_dataset_table_empty_keeps_columns():
-    assert report.cross_dataset_table([]).columns.tolist() == ["model", "train -> test", "uf1", "uar", "accuracy",
+    assert protocol_runs.cross_dataset_table([]).columns.tolist() == ["model", "train -> test", "uf1", "uar", "accuracy",
                                                                 "n_test"]
 
 
 def test_save_tables_writes_each_table_to_each_folder_without_out(tmp_path):
     tables = {"runs": pd.DataFrame({"model": ["stag"], "out": ["/x"]}), "empty": pd.DataFrame()}
-    written = report.save_tables(tables, [tmp_path / "a", tmp_path / "b"])
+    written = protocol_runs.save_tables(tables, [tmp_path / "a", tmp_path / "b"])
     assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == [
         "a/empty.csv", "a/empty.json", "a/runs.csv", "a/runs.json",
         "b/empty.csv", "b/empty.json", "b/runs.csv", "b/runs.json"]
@@ -89,19 +100,19 @@ def test_save_tables_writes_each_table_to_each_folder_without_out(tmp_path):
 
 
 def test_settings_table_one_column_per_config():
-    table = report.settings_table(a={"x": 1, "y": (1, 2)}, b={"x": 2, "z": "s"})
+    table = protocol_runs.settings_table(a={"x": 1, "y": (1, 2)}, b={"x": 2, "z": "s"})
     assert table.columns.tolist() == ["a", "b"]
     assert table.loc["y", "a"] == (1, 2) and table.loc["z", "a"] == "" and table.loc["z", "b"] == "s"
     assert table.index.tolist() == ["x", "y", "z"]  # the configs' own order, not sorted
-    assert report.settings_table(a={"zeta": 1, "alpha": 2}).index.tolist() == ["zeta", "alpha"]
+    assert protocol_runs.settings_table(a={"zeta": 1, "alpha": 2}).index.tolist() == ["zeta", "alpha"]
 
 
 def test_load_tables_reads_what_save_tables_wrote(tmp_path):
     runs = pd.DataFrame({"model": ["stag", "ststnet"], "uf1": [0.7, 0.6]})
-    report.save_tables({"runs": runs}, [tmp_path])
+    protocol_runs.save_tables({"runs": runs}, [tmp_path])
     (tmp_path / "oracle_comparison.csv").write_text("")
-    got = report.load_tables(tmp_path, required=["runs"], optional=["oracle_comparison", "absent"])
+    got = protocol_runs.load_tables(tmp_path, required=["runs"], optional=["oracle_comparison", "absent"])
     pd.testing.assert_frame_equal(got["runs"], runs)
     assert got["oracle_comparison"].empty and got["absent"].empty
     with pytest.raises(FileNotFoundError, match=r"missing\.csv is missing: execute chapter 6 first"):
-        report.load_tables(tmp_path, required=["missing"], writer="chapter 6")
+        protocol_runs.load_tables(tmp_path, required=["missing"], writer="chapter 6")

@@ -1,0 +1,167 @@
+"""The recorded two-phase study: does motion over time help STAG on real faces?
+
+The runs of ``results/megc2019_phases/`` (pre-registered in its ``TRIED.md``) train on the
+two-phase copy of the MEGC2019 composite (``megc2019_phases``: onset->apex and apex->offset
+per clip). Their names in the tables (:func:`phase_variant`): the registry name, ``@K1`` for a
+STAG-family run on the onset->apex flow alone, ``+pre`` for a run that starts from synthetic
+pretraining (:mod:`stag.train.pretrain`). :data:`METHOD` is the pre-registered method.
+
+Every comparison pairs seed s with seed s and resamples the 68 subjects
+(:func:`stag.results.tables.pairs_table`); the best baseline is the one of
+:data:`BASELINES` with the highest mean UF1, as pre-registered.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stag.results.stats import N_BOOT
+from stag.results.tables import ABLATION_REMOVES, pairs_table
+from stag.train.records import load_records, variant_name
+
+#: The pre-registered method: STAG on both phases, from synthetic pretraining.
+METHOD = "stag+pre"
+#: The baselines and equal-input controls the method is measured against (pre-registered).
+BASELINES = ("offapexnet", "ststnet", "offapexnet_stack", "ststnet_stack", "offapexnet_stack+pre")
+#: The ablations of the method (each pretrained like it).
+ABLATIONS = ("stag_static_adj+pre", "stag_no_temporal+pre", "stag_late_fusion+pre", "stag_no_graph+pre",
+             "stag_no_mag_prior+pre")
+#: The issue's targets: the method's mean UF1, its margin over the best baseline.
+TARGET_UF1, TARGET_MARGIN = 0.78, 0.05
+#: What each paired comparison of the study measures: (A, B, what A - B measures).
+QUESTIONS: tuple[tuple[str, str, str], ...] = (
+    ("stag", "stag@K1", "K = 2 against K = 1: the second phase (apex->offset), same network, no pretraining"),
+    (METHOD, "stag", "synthetic pretraining against none (same network, both phases)"),
+    ("offapexnet_stack", "offapexnet", "the second phase for Off-ApexNet-like (stacked against as published)"),
+    ("ststnet_stack", "ststnet", "the second phase for STSTNet-like (stacked against as published)"),
+    ("offapexnet_stack+pre", "offapexnet_stack", "synthetic pretraining for Off-ApexNet-like (both phases)"),
+)
+
+
+def phase_variant(results: dict) -> str:
+    """A run's name in the study's tables (module doc): ``stag+pre``, ``stag@K1``,
+    ``offapexnet_stack``..."""
+    name = variant_name(results)
+    k = (((results.get("data") or {}).get("prepare")) or {}).get("keyframes")
+    if name.startswith("stag") and k is not None and int(k) == 1:
+        name += "@K1"
+    if ((results.get("config") or {}).get("model") or {}).get("init"):
+        name += "+pre"
+    return name
+
+
+def load(root: str | Path) -> pd.DataFrame:
+    """The study's run table (:func:`stag.train.records.load_records` with :func:`phase_variant`)."""
+    return load_records(root, variant=phase_variant)
+
+
+def best_baseline(summary: pd.DataFrame) -> str | None:
+    """The recorded member of :data:`BASELINES` with the highest mean UF1 (honest, last epoch)."""
+    last = summary[(summary["selection"] == "last") & summary["model"].isin(BASELINES)] if len(summary) else summary
+    return None if last.empty else str(last.sort_values("uf1_mean", ascending=False).iloc[0]["model"])
+
+
+def method_table(table: pd.DataFrame, summary: pd.DataFrame, *, n_boot: int = N_BOOT) -> pd.DataFrame:
+    """The method minus every baseline, control and ablation, paired (:func:`~stag.results.tables.pairs_table`),
+    with ``best`` marking the best baseline."""
+    others = [(METHOD, b, f"the method against {b}") for b in BASELINES]
+    others += [(METHOD, a, "the method against its ablation without "
+                + ABLATION_REMOVES.get(a.removesuffix("+pre"), a)) for a in ABLATIONS]
+    out = pairs_table(table, others, n_boot=n_boot)
+    out["best"] = out["b"] == best_baseline(summary)
+    return out
+
+
+def questions_table(table: pd.DataFrame, *, n_boot: int = N_BOOT) -> pd.DataFrame:
+    """The study's other paired questions (:data:`QUESTIONS`)."""
+    return pairs_table(table, QUESTIONS, n_boot=n_boot)
+
+
+def targets_table(summary: pd.DataFrame, methods: pd.DataFrame) -> pd.DataFrame:
+    """The issue's targets, each with what was measured and whether it is met: the method's
+    mean UF1 (>= :data:`TARGET_UF1`), its margin over the best baseline (>= :data:`TARGET_MARGIN`
+    with an interval above zero), and full STAG against the two named ablations."""
+    rows = []
+    s = summary[(summary["model"] == METHOD) & (summary["selection"] == "last")]
+    mean = float(s["uf1_mean"].iloc[0]) if len(s) else np.nan
+    rows.append({"target": f"mean UF1 of {METHOD} >= {TARGET_UF1:.2f}", "measured": f"{mean:.3f}" if len(s) else
+                 "not recorded", "met": bool(len(s) and mean >= TARGET_UF1)})
+    best = methods[methods["best"]] if len(methods) else methods
+    if len(best):
+        r = best.iloc[0]
+        rows.append({"target": f"margin over the best baseline ({r['b']}) >= {TARGET_MARGIN:.2f}, interval above 0",
+                     "measured": f"{r['diff_mean']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]",
+                     "met": bool(r["diff_mean"] >= TARGET_MARGIN and r["ci_low"] > 0)})
+    else:
+        rows.append({"target": f"margin over the best baseline >= {TARGET_MARGIN:.2f}", "measured": "not recorded",
+                     "met": False})
+    for abl in ("stag_static_adj+pre", "stag_no_temporal+pre"):
+        r = methods[methods["b"] == abl] if len(methods) else methods
+        rows.append({"target": f"{METHOD} beats {abl}",
+                     "measured": (f"{r.iloc[0]['diff_mean']:+.3f} [{r.iloc[0]['ci_low']:+.3f}, "
+                                  f"{r.iloc[0]['ci_high']:+.3f}]") if len(r) else "not recorded",
+                     "met": bool(len(r) and r.iloc[0]["ci_low"] > 0)})
+    return pd.DataFrame(rows, columns=["target", "measured", "met"])
+
+
+def _diff(row) -> str:
+    return f"{row['diff_mean']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
+
+
+def _said(row, a_name: str, b_name: str) -> str:
+    """``"measurably better than"`` etc. from a pairs-table row (A - B)."""
+    if row["ci_low"] > 0:
+        return f"{a_name} is measurably better than {b_name}"
+    if row["ci_high"] < 0:
+        return f"{a_name} is measurably worse than {b_name}"
+    return f"{a_name} is not measurably different from {b_name}"
+
+
+def two_phase_sentences(summary: pd.DataFrame, methods: pd.DataFrame, questions: pd.DataFrame,
+                        targets: pd.DataFrame) -> str:
+    """The study's answer as Markdown bullets, worded from the tables."""
+    if summary.empty:
+        return "No two-phase runs are recorded (results/megc2019_phases/)."
+    last = summary[summary["selection"] == "last"].set_index("model")
+
+    def uf1(m: str) -> str:
+        if m not in last.index:
+            return f"{m} (not recorded)"
+        r = last.loc[m]
+        return f"{m} {r['uf1_mean']:.3f} ({int(r['seeds'])} seed{'s' * (int(r['seeds']) > 1)})"
+
+    q = questions.set_index(["a", "b"]) if len(questions) else questions
+    lines = []
+    for (a, b), lead in ((("stag", "stag@K1"), "Motion over time, without pretraining"),
+                         ((METHOD, "stag"), "Synthetic pretraining")):
+        if len(q) and (a, b) in q.index:
+            r = q.loc[(a, b)]
+            lines.append(f"- **{lead}:** {_said(r, a, b)}: {uf1(a)} against {uf1(b)}, a paired difference of "
+                         f"{_diff(r)} (95% subject-bootstrap interval).")
+        else:
+            lines.append(f"- **{lead}:** not answered ({a} or {b} is not recorded).")
+    best = methods[methods["best"]] if len(methods) else methods
+    if len(best):
+        r = best.iloc[0]
+        lines.append(f"- **The method against the best baseline or control** ({r['b']}, chosen by its mean UF1 as "
+                     f"pre-registered): {_said(r, METHOD, r['b'])}: {uf1(METHOD)} against {uf1(r['b'])}, "
+                     f"{_diff(r)}.")
+    abl = methods[methods["b"].isin(ABLATIONS)] if len(methods) else methods
+    if len(abl):
+        better = [b for b, lo in zip(abl["b"], abl["ci_low"]) if lo > 0]
+        worse = [b for b, hi in zip(abl["b"], abl["ci_high"]) if hi < 0]
+        same = [b for b in abl["b"] if b not in better and b not in worse]
+        lines.append(f"- **Ablations (each pretrained like the method):** full STAG is measurably better than "
+                     f"{', '.join(better) or 'none'}, measurably worse than {', '.join(worse) or 'none'}, and not "
+                     f"measurably different from {', '.join(same) or 'none'}.")
+    missing = [a for a in ABLATIONS if a not in set(abl["b"] if len(abl) else [])]
+    if missing:
+        lines.append(f"- Not recorded: {', '.join(missing)}.")
+    met = targets[targets["met"]] if len(targets) else targets
+    lines.append(f"- **Targets:** {len(met)} of {len(targets)} met ("
+                 + "; ".join(f"{t['target']}: {t['measured']}, {'met' if t['met'] else 'not met'}"
+                             for _, t in targets.iterrows()) + ").")
+    return "\n".join(lines)

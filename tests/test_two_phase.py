@@ -1,0 +1,129 @@
+"""The two-phase study's tables and answer (stag.results.two_phase, stag.results.chapters.two_phase)
+from hand-made records with known answers, and one fold of a committed record reproduced when
+the two-phase data is present."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stag.results import chapters
+from stag.results import two_phase as tp
+from stag.train.metrics import confusion_matrix, per_group_scores, scores
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORDS = ROOT / "results" / "megc2019_phases"
+PHASES = Path(os.environ.get("STAG_MEGC2019_PHASES", ROOT / ".." / "shared" / "data" / "megc2019_phases"))
+CLASSES = ["negative", "positive", "surprise"]
+SUBJECTS = [f"s{i:02d}" for i in range(16) for _ in range(6)]
+Y = np.arange(len(SUBJECTS)) % 3
+
+
+def _predict(accuracy: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(100 + seed)
+    wrong = rng.permutation(len(Y))[: int(round((1 - accuracy) * len(Y)))]
+    pred = Y.copy()
+    pred[wrong] = (Y[wrong] + 1) % 3
+    return pred
+
+
+def _write(root, name, model, seed, pred, *, keyframes=2, pretrained=False):
+    d = root / name
+    d.mkdir(parents=True)
+    frame = pd.DataFrame({"clip_id": [f"casme2/{s}/{i:03d}" for i, s in enumerate(SUBJECTS)], "subject": SUBJECTS,
+                          "dataset": "casme2", "fold": ["casme2/" + s for s in SUBJECTS], "y_true": Y,
+                          "y_pred": pred})
+    probs = np.eye(3)[pred] * 0.6 + 0.4 / 3
+    for c, name_ in enumerate(CLASSES):
+        frame[f"p_{name_}"] = probs[:, c]
+    frame.to_csv(d / "predictions.csv", index=False)
+    per = {k: {m: v[m] for m in ("uf1", "uar", "accuracy", "n")}
+           for k, v in per_group_scores(Y, pred, frame["dataset"], 3).items()}
+    model_cfg = {"name": model, "kwargs": {}, **({"init": {"pretrain": "synthetic", "key": "k"}} if pretrained else {})}
+    (d / "results.json").write_text(json.dumps({
+        **scores(Y, pred, 3), "per_dataset": per, "confusion": confusion_matrix(Y, pred, 3).tolist(),
+        "folds": [{"fold": f} for f in sorted(set(frame["fold"]))], "protocol": "loso", "model": model,
+        "selection": "last", "seed": seed, "epochs": 30, "class_names": CLASSES, "config": {"model": model_cfg},
+        "data": {"dataset": "megc2019_phases", "params": {"phases": keyframes}, "n_clips": len(Y),
+                 "prepare": {"keyframes": keyframes}},
+        **({"pretrain": {"n_clips": 480, "epochs": 30, "prepare_seconds": 60.0, "train_seconds": 40.0}}
+           if pretrained else {}),
+        "provenance": {"commit": "abc", "dirty": False, "data_checksum": "sha256:00", "command": "stag train"}}))
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    root = tmp_path_factory.mktemp("phases")
+    runs = {"stag-k2-pre": ("stag", 2, True, 0.95), "stag-k2": ("stag", 2, False, 0.85),
+            "stag-k1": ("stag", 1, False, 0.75), "offapexnet-k1": ("offapexnet", 1, False, 0.7),
+            "ststnet-k1": ("ststnet", 1, False, 0.6), "offapexnet_stack-k2": ("offapexnet_stack", 2, False, 0.8),
+            "stag_static_adj-k2-pre": ("stag_static_adj", 2, True, 0.95),
+            "stag_no_temporal-k2-pre": ("stag_no_temporal", 2, True, 0.6)}
+    for name, (model, k, pre, acc) in runs.items():
+        for seed in range(3):
+            _write(root, f"{name}-seed{seed}", model, seed, _predict(acc, seed), keyframes=k, pretrained=pre)
+    return root
+
+
+def test_variant_names_say_phases_and_pretraining():
+    def name(model, k, pre=False):
+        return tp.phase_variant({"model": model, "data": {"prepare": {"keyframes": k}},
+                                 "config": {"model": {"init": {"key": "x"}} if pre else {}}})
+
+    assert name("stag", 2, True) == tp.METHOD == "stag+pre"
+    assert name("stag", 1) == "stag@K1" and name("stag", 2) == "stag"
+    assert name("offapexnet", 1) == "offapexnet" and name("offapexnet_stack", 2, True) == "offapexnet_stack+pre"
+
+
+def test_answer_from_known_records(records):
+    answer = chapters.two_phase(records)
+    t = answer.tables
+    assert set(t["summary"]["model"]) == {"stag+pre", "stag", "stag@K1", "offapexnet", "ststnet",
+                                          "offapexnet_stack", "stag_static_adj+pre", "stag_no_temporal+pre"}
+    assert answer.extra["best"] == "offapexnet_stack"  # the best of the pre-registered baselines
+    m = t["methods"].set_index("b")
+    assert m.loc["offapexnet_stack", "best"] and m.loc["offapexnet_stack", "diff_mean"] == pytest.approx(0.15, abs=0.02)
+    assert m.loc["stag_no_temporal+pre", "verdict"] == "stag+pre better"
+    assert m.loc["stag_static_adj+pre", "verdict"] == "no measurable difference"
+    q = t["questions"].set_index(["a", "b"])
+    assert q.loc[("stag", "stag@K1"), "verdict"] == "stag better" and q.loc[("stag+pre", "stag"), "diff_mean"] > 0
+    targets = t["targets"].set_index("target")["met"].tolist()
+    assert targets == [True, True, False, True]  # static_adj is not beaten
+    text = answer.sentences["answer"]
+    assert "- **Motion over time, without pretraining:** stag is measurably better than stag@K1" in text
+    assert "(offapexnet_stack, chosen by its mean UF1 as pre-registered): stag+pre is measurably better" in text
+    assert "not measurably different from stag_static_adj+pre" in text
+    assert "Not recorded: stag_late_fusion+pre, stag_no_graph+pre, stag_no_mag_prior+pre." in text
+    assert "**Targets:** 3 of 4 met" in text
+    assert len(t["pretraining"]) == 9 and (t["pretraining"]["n_clips"] == 480).all()
+    assert t["ensemble_comparison"].iloc[0]["b"] == "offapexnet_stack" and answer.sentences["ensemble"]
+
+
+def test_answer_without_records(tmp_path):
+    answer = chapters.two_phase(tmp_path / "none")
+    assert answer.empty and answer.sentences["answer"].startswith("No two-phase runs are recorded")
+
+
+def test_committed_records_reproduce_one_fold(tmp_path):
+    """One fold of the committed seed-0 record of the method (its pretrained start made again
+    from its recorded configuration) gives the recorded predictions."""
+    from stag.results import reproduce
+    from stag.train.records import RunRecord
+
+    run = RECORDS / "stag-k2-pre-seed0"
+    if not (run / "results.json").is_file():
+        pytest.skip(f"no recorded run at {run}")
+    if not PHASES.is_dir():
+        pytest.skip(f"the two-phase composite is not at {PHASES} (set $STAG_MEGC2019_PHASES)")
+    record = RunRecord.load(run)
+    new, recorded = reproduce.reproduce_fold(record, PHASES, device="cpu", cache_dir=tmp_path / "cache", jobs=2)
+    assert list(new["clip_id"]) == list(recorded["clip_id"])
+    assert list(new["y_pred"]) == list(recorded["y_pred"]), f"fold {recorded['fold'].iloc[0]} does not reproduce"
+    probs = [c for c in recorded.columns if c.startswith("p_")]
+    np.testing.assert_allclose(new[probs].to_numpy(), recorded[probs].to_numpy(), rtol=0,
+                               atol=reproduce.reproduction_tolerance(record))
