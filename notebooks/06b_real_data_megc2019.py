@@ -46,6 +46,14 @@ print(answer.sentences["ensemble"])
 # %% [markdown]
 # ## How the runs were made and are read
 #
+# **A caveat found after these runs were recorded.** The composite's PNGs hold strain, v and u
+# in OpenCV's channel order; these runs read that order as u, v, strain (checked on the data
+# later: "Rerun on your data"). So here the face-aware flip negated the strain map instead of u,
+# and Off-ApexNet-like read strain and v instead of u and v. The records are kept as they were
+# made (`-p channel_order u,v,strain` reproduces them); the chapter "Motion over time on real
+# faces" reruns the K = 1 models with the verified order beside the two-phase runs, and those
+# rows are the fair comparison.
+#
 # Every model is trained with leave-one-subject-out (LOSO) evaluation on one onset-to-apex
 # optical-flow image per clip and scored the MEGC way (one confusion matrix summed over the
 # 68 folds). Rows marked `last` keep the last epoch of a fixed 30-epoch schedule; `inner_val`

@@ -8,7 +8,8 @@ into:
   appendix page ``book/execution_report.md``);
 - ``book/generated/headline.md``: the headline results table of the intro, the summary the
   training chapter saved (never typed by hand); ``headline_real.md``, the answer of the
-  real-data chapter on the recorded MEGC2019 runs, and ``headline_synthetic_study.md``, the
+  real-data chapter on the recorded MEGC2019 runs, ``headline_phases.md``, the answer of the
+  two-phase chapter (motion over time on real faces), and ``headline_synthetic_study.md``, the
   answer of the recorded component study on the calibrated synthetic set: each the same call
   as its chapter makes (:mod:`stag.results.chapters`);
 - ``_build/run.json``: the same facts, machine-readable (written after the HTML build);
@@ -136,6 +137,21 @@ def real_data_markdown(root: Path) -> str:
             + answer.sentences["comparison"] + " " + ensemble + answer.sentences["components"] + faces_text + "\n")
 
 
+PHASES_RECORDS = Path("results") / "megc2019_phases"
+
+
+def two_phase_markdown(root: Path) -> str:
+    """The intro's answer to "does motion over time help STAG on real faces?": the two-phase
+    chapter's answer on its records (:func:`stag.results.chapters.two_phase`)."""
+    answer = chapters.two_phase(root / PHASES_RECORDS)
+    if answer.empty:
+        return "*No recorded two-phase runs are in this checkout.*\n"
+    head = answer.tables["headline"][["model", "seeds", "UF1 mean [min-max]", "UF1 95% subject bootstrap",
+                                      "UAR mean [min-max]"]]
+    return (markdown_table(head.to_dict(orient="records"), list(head.columns)) + "\n\n" + answer.sentences["answer"]
+            + "\n\n(Chapter \"Motion over time on real faces\".)\n")
+
+
 def synthetic_study_markdown(root: Path) -> str:
     """The intro's component-study block: the component-study chapter's answer
     (:func:`stag.results.chapters.synthetic_study`): every recorded model (last epoch, mean and
@@ -178,6 +194,7 @@ def write_reports(root: Path) -> dict:
     atomic_write_text(root / GENERATED_DIR / "execution_report.md", execution_report_markdown(facts))
     atomic_write_text(root / GENERATED_DIR / "headline.md", headline_markdown(root))
     atomic_write_text(root / GENERATED_DIR / "headline_real.md", real_data_markdown(root))
+    atomic_write_text(root / GENERATED_DIR / "headline_phases.md", two_phase_markdown(root))
     atomic_write_text(root / GENERATED_DIR / "headline_synthetic_study.md", synthetic_study_markdown(root))
     package_results(root, facts, root / GENERATED_DIR / "results.zip")
     return facts

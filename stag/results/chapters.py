@@ -141,7 +141,8 @@ def two_phase(records: str | Path) -> Answer:
 
     Tables: ``runs``, ``summary``, ``headline``, ``per_dataset``, ``methods`` (the method minus
     every baseline, control and ablation), ``questions`` (K = 2 against K = 1, pretraining
-    against none, the controls' own questions), ``targets``, ``ensembles``,
+    against none, the controls' own questions), ``targets``, ``paired`` (both, for the
+    figure), ``ensembles``,
     ``ensemble_comparison``, ``pretraining`` (what each pretrained run's start cost),
     ``provenance``. Sentences: ``answer``, ``ensemble``, ``tried``. ``extra``: ``best`` (the
     best baseline) and ``confusions``.
@@ -164,7 +165,7 @@ def two_phase(records: str | Path) -> Answer:
     return Answer(
         tables={"runs": table, "summary": summ, "headline": tables.headline(summ, selections=("last",)),
                 "per_dataset": tables.per_dataset(summ), "methods": methods, "questions": questions,
-                "targets": targets, "ensembles": ensembles, "ensemble_comparison": ensemble_comparison,
+                "targets": targets, "paired": tp.paired_rows(methods, questions), "ensembles": ensembles, "ensemble_comparison": ensemble_comparison,
                 "pretraining": pretraining, "provenance": tables.provenance_table(table)},
         sentences={"answer": tp.two_phase_sentences(summ, methods, questions, targets),
                    "ensemble": (ensemble_sentence(ensembles, ensemble_comparison)

@@ -165,3 +165,13 @@ def two_phase_sentences(summary: pd.DataFrame, methods: pd.DataFrame, questions:
                  + "; ".join(f"{t['target']}: {t['measured']}, {'met' if t['met'] else 'not met'}"
                              for _, t in targets.iterrows()) + ").")
     return "\n".join(lines)
+
+
+def paired_rows(methods: pd.DataFrame, questions: pd.DataFrame) -> pd.DataFrame:
+    """Both pairs tables in the layout of :func:`stag.viz.results.plot_paired_differences`
+    (``a, b, selection, diff_per_seed, diff_mean, ci_low, ci_high``): the study's questions
+    first, then the method against every baseline, control and ablation."""
+    cols = ["a", "b", "selection", "diff_per_seed", "diff_mean", "ci_low", "ci_high"]
+    parts = [t.assign(selection=label)[cols] for t, label in ((questions, "question"), (methods, "the method"))
+             if len(t)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
