@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _records import predict
 
 from stag.preprocess.flow import DEFAULT_FLOW
 from stag.results import synthetic_study as sr
@@ -25,12 +26,7 @@ Y = np.arange(N_SUBJECTS * PER_SUBJECT) % 3
 
 
 def _predict(accuracy: float, seed: int) -> np.ndarray:
-    """Right on a fixed share of the clips (the same clips for every model at one accuracy)."""
-    rng = np.random.default_rng(100 + seed)
-    wrong = rng.permutation(len(Y))[: int(round((1 - accuracy) * len(Y)))]
-    pred = Y.copy()
-    pred[wrong] = (Y[wrong] + 1) % 3
-    return pred
+    return predict(Y, accuracy, seed)
 
 
 def _write(root, name, model, seed, pred, *, keyframes=4, flow=DEFAULT_FLOW, apex="spotted", params=None):

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _records import predict
 
 from stag.results import chapters
 from stag.results import two_phase as tp
@@ -25,11 +26,7 @@ Y = np.arange(len(SUBJECTS)) % 3
 
 
 def _predict(accuracy: float, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(100 + seed)
-    wrong = rng.permutation(len(Y))[: int(round((1 - accuracy) * len(Y)))]
-    pred = Y.copy()
-    pred[wrong] = (Y[wrong] + 1) % 3
-    return pred
+    return predict(Y, accuracy, seed)
 
 
 def _write(root, name, model, seed, pred, *, keyframes=2, pretrained=False):
