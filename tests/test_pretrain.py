@@ -100,3 +100,10 @@ def test_stacked_controls_read_both_phases_and_published_baselines_one(name):
         assert not torch.allclose(stacked(flows, rois, key_mask, mags), stacked(other, rois, key_mask, mags))
         torch.testing.assert_close(published(flows, rois, key_mask, mags), published(other, rois, key_mask, mags))
     assert stacked.streams_in == 2 * published.streams_in
+
+
+def test_bench_pretrain_times_rendering_and_training(capsys):
+    assert main(["bench", "pretrain", "--models", "ststnet_stack", "--subjects", "2", "--epochs", "1", "--jobs", "1",
+                 "--output-size", "28"]) == 0
+    out = capsys.readouterr().out
+    assert "ststnet_stack" in out and "render_s" in out and "train_s" in out and "[pretrain]" in out

@@ -12,4 +12,5 @@ SUITES: dict[str, str] = {
     "prepare": "stag.bench.prepare",
     "model": "stag.bench.model",
     "train": "stag.bench.train",
+    "pretrain": "stag.bench.pretrain",
 }

@@ -84,6 +84,18 @@ class Pretrained:
         return {"pretrain": "synthetic", **self.config.to_dict(), "n_clips": self.n_clips, "key": self.key}
 
 
+def composite_model_spec(model: str, train: TrainConfig) -> ModelSpec:
+    """The model ``stag train`` builds for the composite (three classes, three channels, the
+    ROI table and its AU prior), so a pretraining made without the data shares its cache entry."""
+    from stag.data.labels import get_scheme
+    from stag.data.synthetic import SCHEME
+    from stag.faces import ROI_TABLE
+    from stag.train.run import model_spec
+
+    return model_spec(model, [], len(get_scheme(SCHEME).classes), train,
+                      model_kwargs={"in_channels": 3, "num_rois": len(ROI_TABLE)})
+
+
 def pretraining_data(keyframes: int, output_size: int, config: PretrainConfig, *, cache_dir=None,
                      jobs: int = 2) -> list:
     """The synthetic pretraining clips in the composite's representation, prepared (cached):

@@ -38,19 +38,13 @@ def run(args: argparse.Namespace) -> int:
     # lazy: `stag --help` imports every command module
     import torch
 
-    from stag.data.labels import get_scheme
-    from stag.data.synthetic import SCHEME
-    from stag.faces import ROI_TABLE
     from stag.files import atomic_write
     from stag.train.config import TrainConfig
-    from stag.train.pretrain import pretrain
-    from stag.train.run import model_spec
+    from stag.train.pretrain import composite_model_spec, pretrain
 
     config = PretrainConfig(n_subjects=args.subjects, epochs=args.epochs)
     train = TrainConfig(seed=args.seed, device=args.device)
-    classes = get_scheme(SCHEME).classes
-    # the model `stag train` builds for the composite (3 channels, the ROI table): same cache entry
-    spec = model_spec(args.model, [], len(classes), train, model_kwargs={"in_channels": 3, "num_rois": len(ROI_TABLE)})
+    spec = composite_model_spec(args.model, train)
     done = pretrain(spec, args.keyframes, args.output_size, train, config, cache_dir=args.cache_dir, jobs=args.jobs)
     last = done.history[-1] if done.history else {}
     print(f"pretrained {args.model} on {done.n_clips} synthetic clips in the composite representation "
