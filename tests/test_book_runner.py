@@ -129,10 +129,10 @@ def test_full_profile_trains_every_ablation_with_three_seeds():
     assert "models" not in full["07_interpretability"]  # chapter 7's own list is `explain_models`
 
 
-def test_injected_parameters_cell_is_folded(tmp_path):
+def test_parameter_cells_leave_the_rendered_page(tmp_path):
     import nbformat
 
-    from stag.book.runner import fold_injected_parameters
+    from stag.book.runner import remove_parameter_cells
 
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters", "hide-input"]}),
@@ -140,7 +140,8 @@ def test_injected_parameters_cell_is_folded(tmp_path):
         nbformat.v4.new_code_cell("print(x)")])
     path = tmp_path / "nb.ipynb"
     nbformat.write(nb, path)
-    fold_injected_parameters(path)
+    remove_parameter_cells(path)
     cells = nbformat.read(path, as_version=4).cells
-    assert cells[1].metadata.tags == ["injected-parameters", "hide-input"]
+    assert cells[0].metadata.tags == ["parameters", "hide-input", "remove-cell"]
+    assert cells[1].metadata.tags == ["injected-parameters", "remove-cell"]
     assert "tags" not in cells[2].metadata

@@ -96,3 +96,20 @@ def test_intro_headline_matches_training_results():
             assert uf1.split(" ")[0] == f"{honest.uf1.mean():.3f}"
         assert re.search(rf"<td[^>]*>\s*<p>{re.escape(row.model)}</p>.*?{re.escape(uf1)}", intro, re.S) or \
             re.search(rf"{re.escape(row.model)}.*?{re.escape(uf1)}", intro, re.S), row.model
+
+
+EVALUATION_CHAPTERS = ("06_loso_training", "06b_real_data_megc2019", "06d_two_phase", "06c_component_study",
+                       "07_interpretability", "07b_real_faces", "08_results_and_efficiency")
+
+
+@pytest.mark.parametrize("stem", EVALUATION_CHAPTERS)
+def test_evaluation_chapter_opens_with_one_plumbing_cell(stem):
+    """On the rendered page, at most one folded code cell comes before the chapter's first
+    result: the parameter cells are removed (their values are on the execution-report page)."""
+    import nbformat
+
+    nb = nbformat.read(ROOT / "book" / "executed" / f"{stem}.ipynb", as_version=4)
+    shown = [c for c in nb.cells if c.cell_type == "code" and "remove-cell" not in c.metadata.get("tags", [])]
+    visible = {"display_data", "execute_result"}
+    first = next(i for i, c in enumerate(shown) if any(o.output_type in visible for o in c.get("outputs", [])))
+    assert first <= 1, f"{stem}: {first} code cells before the first result"

@@ -154,9 +154,11 @@ def resolve_parameters(root: Path, stems: list[str], overrides: dict[str, object
     return per_notebook
 
 
-def fold_injected_parameters(path: Path) -> None:
-    """Tag the cell papermill injects (``injected-parameters``) ``hide-input``, like the
-    parameters cell it overrides: plumbing stays one click away, off the first screen."""
+def remove_parameter_cells(path: Path) -> None:
+    """Tag the ``parameters`` cell and the cell papermill injects (``injected-parameters``)
+    ``remove-cell`` in the executed copy: the rendered page opens with its one folded plumbing
+    cell and then its first result. The values a chapter ran with are listed on the
+    execution-report page (and in ``run.json``); the notebook sources keep their cells."""
     # lazy: nbformat is slow to import (python -X importtime); only this function needs it
     import nbformat
 
@@ -164,8 +166,8 @@ def fold_injected_parameters(path: Path) -> None:
     changed = False
     for cell in nb.cells:
         tags = cell.get("metadata", {}).get("tags", [])
-        if "injected-parameters" in tags and "hide-input" not in tags:
-            cell["metadata"]["tags"] = [*tags, "hide-input"]
+        if ({"parameters", "injected-parameters"} & set(tags)) and "remove-cell" not in tags:
+            cell["metadata"]["tags"] = [*tags, "remove-cell"]
             changed = True
     if changed:
         nbformat.write(nb, path)
@@ -215,7 +217,7 @@ def execute_notebook(root: Path, stem: str, parameters: dict) -> NotebookRun:
         raise
     record.wall_time_s = time.perf_counter() - start
     record.status = "ok"
-    fold_injected_parameters(running)
+    remove_parameter_cells(running)
     running.replace(final)
     if failed.exists():
         failed.unlink()
