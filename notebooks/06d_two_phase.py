@@ -16,14 +16,12 @@
 # %% [markdown]
 # # Motion over time on real faces
 #
-# **Does motion over time help STAG on real faces?** The MEGC2019 composite reached STAG as
-# one onset-to-apex flow per clip (K = 1), so its keyframe attention, temporal transformer and
-# graph-to-time attention had never seen real motion over time. A second public copy of the same
-# 442 clips has two phases per clip, onset to apex and apex to offset. The table gives every
-# pre-registered run on it (honest LOSO, last epoch, 3 seeds: mean, range, and a 95% interval
-# that resamples the 68 subjects); the answer under it is worded by the package from the same
-# numbers. `+pre` marks a run that starts from synthetic pretraining; `@K1` STAG on the
-# onset-to-apex flow alone.
+# **Does motion over time help STAG on real faces?** Until now real data reached STAG as one
+# onset-to-apex flow per clip (K = 1). A second public copy of the composite's 442 clips has two
+# phases per clip (onset to apex, apex to offset). Below: every pre-registered run on it (honest
+# LOSO, last epoch, 3 seeds; mean, range and a 95% interval over resampled subjects), then the
+# answer, worded by the package from the same numbers. `+pre`: from synthetic pretraining;
+# `@K1`: STAG on the onset-to-apex flow alone.
 
 # %% tags=["parameters", "hide-input"]
 records = "../results/megc2019_phases"
