@@ -95,10 +95,26 @@ def test_answer_from_known_records(records):
     assert "- **Motion over time, without pretraining:** stag is measurably better than stag@K1" in text
     assert "(offapexnet_stack, chosen by its mean UF1 as pre-registered): stag+pre is measurably better" in text
     assert "not measurably different from stag_static_adj+pre" in text
-    assert "Not recorded: stag_late_fusion+pre, stag_no_graph+pre, stag_no_mag_prior+pre." in text
+    assert ("**Planned and not run** (pre-registered in TRIED.md, not reached in the CPU time of the study): "
+            "ststnet_stack, offapexnet_stack+pre, stag_late_fusion+pre, stag_no_graph+pre, stag_no_mag_prior+pre."
+            in text)
+    assert "Incomplete" not in text
     assert "**Targets:** 3 of 4 met" in text
     assert len(t["pretraining"]) == 9 and (t["pretraining"]["n_clips"] == 480).all()
     assert t["ensemble_comparison"].iloc[0]["b"] == "offapexnet_stack" and answer.sentences["ensemble"]
+
+
+def test_a_run_with_fewer_seeds_is_named(records, tmp_path):
+    import shutil
+
+    root = tmp_path / "phases"
+    shutil.copytree(records, root)
+    for seed in (1, 2):
+        shutil.rmtree(root / f"stag-k2-seed{seed}")
+    answer = chapters.two_phase(root)
+    assert "- **Incomplete** (the remaining seeds were not reached): stag (1 of 3 seeds);" in answer.sentences["answer"]
+    pairs = answer.tables["questions"].set_index(["a", "b"])
+    assert "," not in pairs.loc[("stag+pre", "stag"), "diff_per_seed"]  # one pair: seed 0 with seed 0
 
 
 def test_answer_without_records(tmp_path):

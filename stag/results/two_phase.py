@@ -29,6 +29,12 @@ BASELINES = ("offapexnet", "ststnet", "offapexnet_stack", "ststnet_stack", "offa
 #: The ablations of the method (each pretrained like it).
 ABLATIONS = ("stag_static_adj+pre", "stag_no_temporal+pre", "stag_late_fusion+pre", "stag_no_graph+pre",
              "stag_no_mag_prior+pre")
+#: Every pre-registered run (``TRIED.md``) by its table name, in the pre-registered order of execution.
+PLANNED = ("offapexnet", "ststnet", METHOD, "offapexnet_stack", "ststnet_stack", "stag", "stag@K1",
+           "stag_static_adj+pre", "stag_no_temporal+pre", "offapexnet_stack+pre", "stag_late_fusion+pre",
+           "stag_no_graph+pre", "stag_no_mag_prior+pre")
+#: Seeds per run, as pre-registered.
+SEEDS = 3
 #: The issue's targets: the method's mean UF1, its margin over the best baseline.
 TARGET_UF1, TARGET_MARGIN = 0.78, 0.05
 #: What each paired comparison of the study measures: (A, B, what A - B measures).
@@ -88,7 +94,7 @@ def targets_table(summary: pd.DataFrame, methods: pd.DataFrame) -> pd.DataFrame:
     s = summary[(summary["model"] == METHOD) & (summary["selection"] == "last")]
     mean = float(s["uf1_mean"].iloc[0]) if len(s) else np.nan
     rows.append({"target": f"mean UF1 of {METHOD} >= {TARGET_UF1:.2f}", "measured": f"{mean:.3f}" if len(s) else
-                 "not recorded", "met": bool(len(s) and mean >= TARGET_UF1)})
+                 "not run", "met": bool(len(s) and mean >= TARGET_UF1)})
     best = methods[methods["best"]] if len(methods) else methods
     if len(best):
         r = best.iloc[0]
@@ -96,13 +102,13 @@ def targets_table(summary: pd.DataFrame, methods: pd.DataFrame) -> pd.DataFrame:
                      "measured": f"{r['diff_mean']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]",
                      "met": bool(r["diff_mean"] >= TARGET_MARGIN and r["ci_low"] > 0)})
     else:
-        rows.append({"target": f"margin over the best baseline >= {TARGET_MARGIN:.2f}", "measured": "not recorded",
+        rows.append({"target": f"margin over the best baseline >= {TARGET_MARGIN:.2f}", "measured": "not run",
                      "met": False})
     for abl in ("stag_static_adj+pre", "stag_no_temporal+pre"):
         r = methods[methods["b"] == abl] if len(methods) else methods
         rows.append({"target": f"{METHOD} beats {abl}",
                      "measured": (f"{r.iloc[0]['diff_mean']:+.3f} [{r.iloc[0]['ci_low']:+.3f}, "
-                                  f"{r.iloc[0]['ci_high']:+.3f}]") if len(r) else "not recorded",
+                                  f"{r.iloc[0]['ci_high']:+.3f}]") if len(r) else "not run",
                      "met": bool(len(r) and r.iloc[0]["ci_low"] > 0)})
     return pd.DataFrame(rows, columns=["target", "measured", "met"])
 
@@ -129,7 +135,7 @@ def two_phase_sentences(summary: pd.DataFrame, methods: pd.DataFrame, questions:
 
     def uf1(m: str) -> str:
         if m not in last.index:
-            return f"{m} (not recorded)"
+            return f"{m} (not run)"
         r = last.loc[m]
         return f"{m} {r['uf1_mean']:.3f} ({int(r['seeds'])} seed{'s' * (int(r['seeds']) > 1)})"
 
@@ -142,7 +148,7 @@ def two_phase_sentences(summary: pd.DataFrame, methods: pd.DataFrame, questions:
             lines.append(f"- **{lead}:** {_said(r, a, b)}: {uf1(a)} against {uf1(b)}, a paired difference of "
                          f"{_diff(r)} (95% subject-bootstrap interval).")
         else:
-            lines.append(f"- **{lead}:** not answered ({a} or {b} is not recorded).")
+            lines.append(f"- **{lead}:** not answered ({a} or {b} was not run).")
     best = methods[methods["best"]] if len(methods) else methods
     if len(best):
         r = best.iloc[0]
@@ -157,9 +163,15 @@ def two_phase_sentences(summary: pd.DataFrame, methods: pd.DataFrame, questions:
         lines.append(f"- **Ablations (each pretrained like the method):** full STAG is measurably better than "
                      f"{', '.join(better) or 'none'}, measurably worse than {', '.join(worse) or 'none'}, and not "
                      f"measurably different from {', '.join(same) or 'none'}.")
-    missing = [a for a in ABLATIONS if a not in set(abl["b"] if len(abl) else [])]
+    short = [f"{m} ({int(last.loc[m, 'seeds'])} of {SEEDS} seeds)" for m in PLANNED
+             if m in last.index and int(last.loc[m, "seeds"]) < SEEDS]
+    if short:
+        lines.append(f"- **Incomplete** (the remaining seeds were not reached): {', '.join(short)}; its "
+                     "comparisons pair only the seeds both runs have.")
+    missing = [m for m in PLANNED if m not in last.index]
     if missing:
-        lines.append(f"- Not recorded: {', '.join(missing)}.")
+        lines.append(f"- **Planned and not run** (pre-registered in TRIED.md, not reached in the CPU time of the "
+                     f"study): {', '.join(missing)}.")
     met = targets[targets["met"]] if len(targets) else targets
     lines.append(f"- **Targets:** {len(met)} of {len(targets)} met ("
                  + "; ".join(f"{t['target']}: {t['measured']}, {'met' if t['met'] else 'not met'}"
