@@ -148,3 +148,10 @@ display(Markdown(answer.sentences["tried"]))
 # the recipe (the K = 1 study's), the pretraining, the model list, the ensemble rule and the
 # method; the comparisons pair seeds and resample subjects, so a lead is read from its
 # interval, not from a gap between two means.
+#
+# **What we would try next**, each fixed before it is scored or chosen on inner validation of the
+# training subjects only: the remaining pre-registered runs (the answer lists those not reached);
+# the flow at its native 28 x 28 instead of resized to 64, which matches the baselines'
+# published input; a fine-tuning learning rate, or a frozen graph encoder, chosen by inner
+# validation; and a copy of the data with more than two phases per clip, since two phases give
+# the temporal transformer and graph-to-time attention little to attend over.
