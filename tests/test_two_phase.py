@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -105,8 +106,6 @@ def test_answer_from_known_records(records):
 
 
 def test_a_run_with_fewer_seeds_is_named(records, tmp_path):
-    import shutil
-
     root = tmp_path / "phases"
     shutil.copytree(records, root)
     for seed in (1, 2):

@@ -166,7 +166,7 @@ def two_phase_sentences(summary: pd.DataFrame, methods: pd.DataFrame, questions:
     short = [f"{m} ({int(last.loc[m, 'seeds'])} of {SEEDS} seeds)" for m in PLANNED
              if m in last.index and int(last.loc[m, "seeds"]) < SEEDS]
     if short:
-        lines.append(f"- **Incomplete** (the remaining seeds were not reached): {', '.join(short)}; its "
+        lines.append(f"- **Incomplete** (the remaining seeds were not reached): {', '.join(short)}; their "
                      "comparisons pair only the seeds both runs have.")
     missing = [m for m in PLANNED if m not in last.index]
     if missing:
