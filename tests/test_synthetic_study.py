@@ -163,16 +163,27 @@ def test_flow_decision_follows_the_written_rule(study, tmp_path):
         sr.flow_bench(tmp_path / "none")
 
 
-def test_recorded_study_fold_reproduces(tmp_path):
-    """One fold of a committed study run, retrained from its recorded configuration on freshly
-    generated data, gives the recorded predictions (the synthetic set needs no download)."""
+@pytest.fixture(scope="module")
+def quiet_fold(tmp_path_factory):
+    """One fold of the committed study run `ststnet-seed0` retrained from its recorded
+    configuration on freshly generated data (the synthetic set needs no download), on a quiet
+    machine; shared by the two tests below, which also share its preprocessing cache."""
     from stag.results import reproduce
-    from stag.train import records
 
     run = STUDY / "ststnet-seed0"
     if not (run / "results.json").is_file():
         pytest.skip(f"no recorded run at {run}")
-    new, recorded = reproduce.reproduce_fold(run, "", device="cpu", cache_dir=tmp_path / "cache", jobs=2)
+    cache = tmp_path_factory.mktemp("fold-cache")
+    new, recorded = reproduce.reproduce_fold(run, "", device="cpu", cache_dir=cache, jobs=2)
+    return run, cache, new, recorded
+
+
+def test_recorded_study_fold_reproduces(quiet_fold):
+    """The retrained fold gives the recorded predictions."""
+    from stag.results import reproduce
+    from stag.train import records
+
+    run, _, new, recorded = quiet_fold
     assert list(new["clip_id"]) == list(recorded["clip_id"])
     assert list(new["y_pred"]) == list(recorded["y_pred"]), f"fold {recorded['fold'].iloc[0]} does not reproduce"
     probs = [c for c in recorded.columns if c.startswith("p_")]
@@ -183,29 +194,26 @@ def test_recorded_study_fold_reproduces(tmp_path):
 
 @pytest.mark.load
 @pytest.mark.slow
-def test_fold_reproduction_does_not_depend_on_the_load(tmp_path):
-    """The same fold reproduced on a quiet machine and beside two busy processes gives the same
-    probabilities bit for bit (the thread count is the recorded one, never the load's)."""
+def test_fold_reproduction_does_not_depend_on_the_load(quiet_fold):
+    """The same fold retrained beside two busy processes gives the quiet run's probabilities bit
+    for bit (the thread count is the recorded one, never the load's)."""
     import subprocess
     import sys
     import time
 
     from stag.results import reproduce
-    from stag.train import records
 
-    run = STUDY / "ststnet-seed0"
-    if not (run / "results.json").is_file():
-        pytest.skip(f"no recorded run at {run}")
-    quiet, _ = reproduce.reproduce_fold(run, "", device="cpu", cache_dir=tmp_path / "cache", jobs=2)
+    run, cache, quiet, _ = quiet_fold
     burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
     try:
         time.sleep(0.5)
-        loaded, _ = reproduce.reproduce_fold(run, "", device="cpu", cache_dir=tmp_path / "cache", jobs=2)
+        loaded, _ = reproduce.reproduce_fold(run, "", device="cpu", cache_dir=cache, jobs=2)
     finally:
         for p in burners:
             p.kill()
             p.wait()
     probs = [c for c in quiet.columns if c.startswith("p_")]
+    assert list(loaded["clip_id"]) == list(quiet["clip_id"])
     np.testing.assert_array_equal(loaded[probs].to_numpy(), quiet[probs].to_numpy())
 
 
