@@ -125,7 +125,6 @@ def smallest_fold(run: RunRecord) -> str:
     return str(counts[counts == counts.min()].sort_index().index[0])
 
 
-
 def reproduce_fold(run: RunRecord | str | Path, data_root: str | Path, fold: str | None = None, *,
                    device: str = "cpu", cache_dir: str | Path | None = None,
                    jobs: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
