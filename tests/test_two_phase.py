@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -114,6 +115,10 @@ def test_a_run_with_fewer_seeds_is_named(records, tmp_path):
     assert "- **Incomplete** (the remaining seeds were not reached): stag (1 of 3 seeds);" in answer.sentences["answer"]
     pairs = answer.tables["questions"].set_index(["a", "b"])
     assert "," not in pairs.loc[("stag+pre", "stag"), "diff_per_seed"]  # one pair: seed 0 with seed 0
+    assert re.search(r"stag\+pre 0\.\d{3} \(3 seeds\) against stag 0\.\d{3} \(1 seed\), a paired difference of "
+                     r"\+0\.\d{3} \[[-+]0\.\d{3}, \+0\.\d{3}\], paired on the 1 seed both runs have \(95%",
+                     answer.sentences["answer"])
+    assert "paired on the" not in chapters.two_phase(records).sentences["answer"]
 
 
 def test_answer_without_records(tmp_path):

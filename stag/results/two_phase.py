@@ -114,7 +114,11 @@ def targets_table(summary: pd.DataFrame, methods: pd.DataFrame) -> pd.DataFrame:
 
 
 def _diff(row) -> str:
-    return f"{row['diff_mean']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
+    """``+0.012 [-0.020, +0.041]``, plus how many seeds were paired when fewer than :data:`SEEDS`
+    (the means beside it may then average more seeds than the difference does)."""
+    text = f"{row['diff_mean']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
+    n = int(row["seeds"])
+    return text if n >= SEEDS else f"{text}, paired on the {n} seed{'s' * (n > 1)} both runs have"
 
 
 def _said(row, a_name: str, b_name: str) -> str:
