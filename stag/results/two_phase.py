@@ -161,12 +161,11 @@ def two_phase_sentences(summary: pd.DataFrame, methods: pd.DataFrame, questions:
                      f"{_diff(r)}.")
     abl = methods[methods["b"].isin(ABLATIONS)] if len(methods) else methods
     if len(abl):
-        better = [b for b, lo in zip(abl["b"], abl["ci_low"]) if lo > 0]
-        worse = [b for b, hi in zip(abl["b"], abl["ci_high"]) if hi < 0]
-        same = [b for b in abl["b"] if b not in better and b not in worse]
-        lines.append(f"- **Ablations (each pretrained like the method):** full STAG is measurably better than "
-                     f"{', '.join(better) or 'none'}, measurably worse than {', '.join(worse) or 'none'}, and not "
-                     f"measurably different from {', '.join(same) or 'none'}.")
+        groups = {"measurably better than": abl[abl["ci_low"] > 0], "measurably worse than": abl[abl["ci_high"] < 0],
+                  "not measurably different from": abl[(abl["ci_low"] <= 0) & (abl["ci_high"] >= 0)]}
+        said = [f"{how} " + ", ".join(f"{r['b']} ({_diff(r)})" for _, r in g.iterrows())
+                for how, g in groups.items() if len(g)]
+        lines.append(f"- **Ablations (each pretrained like the method):** full STAG is {'; '.join(said)}.")
     short = [f"{m} ({int(last.loc[m, 'seeds'])} of {SEEDS} seeds)" for m in PLANNED
              if m in last.index and int(last.loc[m, "seeds"]) < SEEDS]
     if short:
