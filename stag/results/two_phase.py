@@ -99,7 +99,7 @@ def targets_table(summary: pd.DataFrame, methods: pd.DataFrame) -> pd.DataFrame:
     if len(best):
         r = best.iloc[0]
         rows.append({"target": f"margin over the best baseline ({r['b']}) >= {TARGET_MARGIN:.2f}, interval above 0",
-                     "measured": f"{r['diff_mean']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]",
+                     "measured": _interval(r),
                      "met": bool(r["diff_mean"] >= TARGET_MARGIN and r["ci_low"] > 0)})
     else:
         rows.append({"target": f"margin over the best baseline >= {TARGET_MARGIN:.2f}", "measured": "not run",
@@ -107,27 +107,35 @@ def targets_table(summary: pd.DataFrame, methods: pd.DataFrame) -> pd.DataFrame:
     for abl in ("stag_static_adj+pre", "stag_no_temporal+pre"):
         r = methods[methods["b"] == abl] if len(methods) else methods
         rows.append({"target": f"{METHOD} beats {abl}",
-                     "measured": (f"{r.iloc[0]['diff_mean']:+.3f} [{r.iloc[0]['ci_low']:+.3f}, "
-                                  f"{r.iloc[0]['ci_high']:+.3f}]") if len(r) else "not run",
+                     "measured": _interval(r.iloc[0]) if len(r) else "not run",
                      "met": bool(len(r) and r.iloc[0]["ci_low"] > 0)})
     return pd.DataFrame(rows, columns=["target", "measured", "met"])
 
 
+def _interval(row) -> str:
+    """A pairs-table row's difference and interval: ``+0.012 [-0.020, +0.041]``."""
+    return f"{row['diff_mean']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
+
+
 def _diff(row) -> str:
-    """``+0.012 [-0.020, +0.041]``, plus how many seeds were paired when fewer than :data:`SEEDS`
+    """:func:`_interval`, plus how many seeds were paired when fewer than :data:`SEEDS`
     (the means beside it may then average more seeds than the difference does)."""
-    text = f"{row['diff_mean']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
     n = int(row["seeds"])
-    return text if n >= SEEDS else f"{text}, paired on the {n} seed{'s' * (n > 1)} both runs have"
+    return _interval(row) if n >= SEEDS else f"{_interval(row)}, paired on the {n} seed{'s' * (n > 1)} both runs have"
+
+
+#: How A stands to B, by where the interval of A - B lies (:func:`_relation`).
+RELATIONS = ("measurably better than", "measurably worse than", "not measurably different from")
+
+
+def _relation(row) -> str:
+    """One of :data:`RELATIONS` from a pairs-table row (A - B)."""
+    return RELATIONS[0] if row["ci_low"] > 0 else RELATIONS[1] if row["ci_high"] < 0 else RELATIONS[2]
 
 
 def _said(row, a_name: str, b_name: str) -> str:
-    """``"measurably better than"`` etc. from a pairs-table row (A - B)."""
-    if row["ci_low"] > 0:
-        return f"{a_name} is measurably better than {b_name}"
-    if row["ci_high"] < 0:
-        return f"{a_name} is measurably worse than {b_name}"
-    return f"{a_name} is not measurably different from {b_name}"
+    """``"<a> is measurably better than <b>"`` etc. from a pairs-table row (A - B)."""
+    return f"{a_name} is {_relation(row)} {b_name}"
 
 
 def two_phase_sentences(summary: pd.DataFrame, methods: pd.DataFrame, questions: pd.DataFrame,
@@ -161,10 +169,9 @@ def two_phase_sentences(summary: pd.DataFrame, methods: pd.DataFrame, questions:
                      f"{_diff(r)}.")
     abl = methods[methods["b"].isin(ABLATIONS)] if len(methods) else methods
     if len(abl):
-        groups = {"measurably better than": abl[abl["ci_low"] > 0], "measurably worse than": abl[abl["ci_high"] < 0],
-                  "not measurably different from": abl[(abl["ci_low"] <= 0) & (abl["ci_high"] >= 0)]}
-        said = [f"{how} " + ", ".join(f"{r['b']} ({_diff(r)})" for _, r in g.iterrows())
-                for how, g in groups.items() if len(g)]
+        rows = [r for _, r in abl.iterrows()]
+        said = [f"{how} " + ", ".join(f"{r['b']} ({_diff(r)})" for r in rows if _relation(r) == how)
+                for how in RELATIONS if any(_relation(r) == how for r in rows)]
         lines.append(f"- **Ablations (each pretrained like the method):** full STAG is {'; '.join(said)}.")
     short = [f"{m} ({int(last.loc[m, 'seeds'])} of {SEEDS} seeds)" for m in PLANNED
              if m in last.index and int(last.loc[m, "seeds"]) < SEEDS]
