@@ -39,8 +39,14 @@ def test_two_phase_layout_reads_back_both_phases(tmp_path):
     # the fake direction maps hold each phase's v and u in OpenCV channels 1 and 2
     np.testing.assert_allclose(with_dirs[0].flows[:, 3], cs[0].flows[:, 1], atol=2 / 127.5)
     np.testing.assert_allclose(with_dirs[0].flows[:, 4], cs[0].flows[:, 0], atol=2 / 127.5)
-    with pytest.raises(ValueError, match="phases=3"):
-        load("megc2019_phases", data_root=tmp_path, phases=3)
+    second = load("megc2019_phases", data_root=tmp_path, phases="apex_offset")
+    assert second.params["phases"] == "apex_offset" and second[0].flows.shape == (1, 3, 28, 28)
+    np.testing.assert_array_equal(second[0].flows[0], cs[0].flows[1])
+    assert Path(second[0].truth["flow_files"][0]).name.startswith(f"{second[0].subject}_") and \
+        Path(second[0].truth["flow_files"][0]).name.split(" ")[0].endswith("_1")
+    for bad in (3, True, "onset", [1]):
+        with pytest.raises(ValueError, match=r"phases=.*expected 2 .*'apex_offset'"):
+            load("megc2019_phases", data_root=tmp_path, phases=bad)
 
 
 def test_a_missing_phase_is_named(tmp_path):
@@ -49,6 +55,8 @@ def test_a_missing_phase_is_named(tmp_path):
     with pytest.raises(DataError, match=r"no phase 1 flow image \(apex->offset\) for clip '006_1_2'.*006_006_1_2_1"):
         load("megc2019_phases", data_root=tmp_path)
     assert len(load("megc2019_phases", data_root=tmp_path, phases=1)) == 7  # phase 0 alone is complete
+    with pytest.raises(DataError, match=r"no phase 1 flow image \(apex->offset\) for clip '006_1_2'"):
+        load("megc2019_phases", data_root=tmp_path, phases="apex_offset")
     skipped = load("megc2019_phases", data_root=tmp_path, on_error="skip")
     assert len(skipped) == 6 and "006_006_1_2_1" in skipped.skipped[0][1]
     (tmp_path / "flow" / "sub01_EP02_01f_3 .png").unlink()

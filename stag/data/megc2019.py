@@ -52,7 +52,8 @@ same 442 clips (the one CausalNet's repository distributes) holds four 28x28 PNG
 - direction maps: OpenCV channel 0 is always 0; channels 1 and 2 follow the flow's direction
   (correlations +0.64 and +0.52 with v and u of the same phase).
 
-Each clip is a K = 2 sequence ``(2, 3, 28, 28)`` (``phases=1``: the onset-to-apex flow alone);
+Each clip is a K = 2 sequence ``(2, 3, 28, 28)`` (``phases=1``: the onset-to-apex flow alone;
+``phases="apex_offset"``: the apex-to-offset flow alone, ``(1, 3, 28, 28)``);
 ``directions=True`` appends the two direction channels of each phase (``C = 5``; kept through
 preprocessing with ``PrepareConfig(extra_channels=True)``).
 
@@ -120,6 +121,9 @@ LEGACY_CHANNEL_ORDER = "u,v,strain"
 PHASE_SUFFIXES = ("", "_1")
 PHASE_NAMES = ("onset->apex", "apex->offset")
 DIRECTION_SUFFIXES = ("_2", "_3")
+#: What ``load_megc2019_phases(phases=...)`` reads: the phase suffixes of each selection.
+PHASE_SELECTIONS: dict[object, tuple[str, ...]] = {2: PHASE_SUFFIXES, 1: PHASE_SUFFIXES[:1],
+                                                   "apex_offset": PHASE_SUFFIXES[1:]}
 
 
 def _channel_order(channel_order: str) -> tuple[int, int, int]:
@@ -311,7 +315,7 @@ def load_megc2019_flow(data_root: str | Path, annotations: str | Path | None = N
 
 def load_megc2019_phases(data_root: str | Path, annotations: str | Path | None = None,
                          subsets: tuple[str, ...] | list[str] | str = SUBSETS, scheme: str = "composite3",
-                         phases: int = 2, directions: bool = False, flow_dir: str | None = None,
+                         phases: int | str = 2, directions: bool = False, flow_dir: str | None = None,
                          face_dir: str | None = None, faces: str = "truth", on_error: str = "raise",
                          codings: str | Path | list | None = None,
                          channel_order: str = DEFAULT_CHANNEL_ORDER) -> ClipSet:
@@ -332,8 +336,9 @@ def load_megc2019_phases(data_root: str | Path, annotations: str | Path | None =
     ROIs come from the aligned-face template.
 
     Args:
-        phases: ``2`` (onset->apex, apex->offset) or ``1`` (onset->apex alone, as
-            ``megc2019_flow``).
+        phases: ``2`` (onset->apex, apex->offset), ``1`` (onset->apex alone, as
+            ``megc2019_flow``) or ``"apex_offset"`` (apex->offset alone: what the second phase
+            carries by itself).
         directions: append the direction maps (``_2``, ``_3``) of each phase as two more
             channels (``C = 5``).
         The others as :func:`load_megc2019_flow`.
@@ -343,15 +348,21 @@ def load_megc2019_phases(data_root: str | Path, annotations: str | Path | None =
             or phases of one clip that differ in size (with ``on_error="skip"`` the clip is
             skipped and listed in ``ClipSet.skipped`` instead).
     """
-    if phases not in (1, 2):
-        raise ValueError(f"phases={phases!r}: expected 1 (onset->apex) or 2 (onset->apex, apex->offset)")
+    try:
+        suffixes = None if isinstance(phases, bool) else PHASE_SELECTIONS[phases]
+    except (KeyError, TypeError):
+        suffixes = None
+    if suffixes is None:
+        raise ValueError(f"phases={phases!r}: expected 2 (onset->apex, apex->offset), 1 (onset->apex) or "
+                         f"'apex_offset' (apex->offset alone)")
     return _load_composite("megc2019_phases", data_root, annotations, subsets, scheme, flow_dir, face_dir, faces,
-                           on_error, codings, channel_order, suffixes=PHASE_SUFFIXES[:phases],
-                           directions=bool(directions))
+                           on_error, codings, channel_order, suffixes=suffixes,
+                           directions=bool(directions), phases=phases)
 
 
 def _load_composite(name: str, data_root, annotations, subsets, scheme, flow_dir, face_dir, faces, on_error,
-                    codings, channel_order: str, *, suffixes: tuple[str, ...], directions: bool) -> ClipSet:
+                    codings, channel_order: str, *, suffixes: tuple[str, ...], directions: bool,
+                    phases: int | str | None = None) -> ClipSet:
     """Both composite loaders: one flow file per phase suffix (and a direction map per phase)."""
     if isinstance(subsets, str):
         subsets = [s.strip() for s in subsets.split(",") if s.strip()]
@@ -368,6 +379,8 @@ def _load_composite(name: str, data_root, annotations, subsets, scheme, flow_dir
     rows, has_header = _read_rows(ann)
     get = lambda r, *names: next((r[n] for n in names if r.has(n)), None)  # noqa: E731
     direction_of = dict(zip(PHASE_SUFFIXES, DIRECTION_SUFFIXES))
+    phase_name = dict(zip(PHASE_SUFFIXES, PHASE_NAMES))
+    phase_index = {s: k for k, s in enumerate(PHASE_SUFFIXES)}
 
     def flow_names(r: Row, suffix: str = "") -> list[str]:
         raw_sub, fname = cell_text(get(r, "sub", "subject")), cell_text(get(r, "filename_o", "filename"))
@@ -398,8 +411,9 @@ def _load_composite(name: str, data_root, annotations, subsets, scheme, flow_dir
 
     def read_phases(r: Row) -> tuple[np.ndarray, list[Path]]:
         stack, files, size = [], [], None
-        for k, suffix in enumerate(suffixes):
-            what = "flow image" if len(suffixes) == 1 else f"phase {k} flow image ({PHASE_NAMES[k]})"
+        for suffix in suffixes:
+            k = phase_index[suffix]
+            what = "flow image" if suffixes == ("",) else f"phase {k} flow image ({phase_name[suffix]})"
             path = find(r, suffix, what)
             flow = decode_flow_png(path, channel_order, size=size, what=what)
             size = size or (flow.shape[2], flow.shape[1])  # every phase of a clip has the first one's size
@@ -455,7 +469,7 @@ def _load_composite(name: str, data_root, annotations, subsets, scheme, flow_dir
                   scheme=scheme_.name, flow_dir=str(flow_root), face_dir=str(face_root) if face_root else None,
                   faces=faces, channel_order=channel_order)
     if name == "megc2019_phases":
-        params.update(phases=len(suffixes), directions=directions)
+        params.update(phases=phases, directions=directions)
     if coding_files:
         params["codings"] = {ds: str(p) for ds, p in coding_files.items()}
     clipset = collect_clips(name, scheme_, ((r.where, r) for r in rows), make, on_error=on_error, params=params)
