@@ -31,7 +31,7 @@ def _predict(accuracy: float, seed: int) -> np.ndarray:
     return predict(Y, accuracy, seed)
 
 
-def _write(root, name, model, seed, pred, *, keyframes=2, pretrained=False):
+def _write(root, name, model, seed, pred, *, keyframes=2, pretrained=False, phases=None):
     d = root / name
     d.mkdir(parents=True)
     frame = pd.DataFrame({"clip_id": [f"casme2/{s}/{i:03d}" for i, s in enumerate(SUBJECTS)], "subject": SUBJECTS,
@@ -48,7 +48,7 @@ def _write(root, name, model, seed, pred, *, keyframes=2, pretrained=False):
         **scores(Y, pred, 3), "per_dataset": per, "confusion": confusion_matrix(Y, pred, 3).tolist(),
         "folds": [{"fold": f} for f in sorted(set(frame["fold"]))], "protocol": "loso", "model": model,
         "selection": "last", "seed": seed, "epochs": 30, "class_names": CLASSES, "config": {"model": model_cfg},
-        "data": {"dataset": "megc2019_phases", "params": {"phases": keyframes}, "n_clips": len(Y),
+        "data": {"dataset": "megc2019_phases", "params": {"phases": phases or keyframes}, "n_clips": len(Y),
                  "prepare": {"keyframes": keyframes}},
         **({"pretrain": {"n_clips": 480, "epochs": 30, "prepare_seconds": 60.0, "train_seconds": 40.0}}
            if pretrained else {}),
@@ -77,6 +77,8 @@ def test_variant_names_say_phases_and_pretraining():
     assert name("stag", 2, True) == tp.METHOD == "stag+pre"
     assert name("stag", 1) == "stag@K1" and name("stag", 2) == "stag"
     assert name("offapexnet", 1) == "offapexnet" and name("offapexnet_stack", 2, True) == "offapexnet_stack+pre"
+    second = {"model": "stag", "data": {"prepare": {"keyframes": 1}, "params": {"phases": "apex_offset"}}}
+    assert tp.phase_variant(second) == "stag@apex_offset"
 
 
 def test_answer_from_known_records(records):
@@ -121,6 +123,29 @@ def test_a_run_with_fewer_seeds_is_named(records, tmp_path):
                      r"\+0\.\d{3} \[[-+]0\.\d{3}, \+0\.\d{3}\], paired on the 1 seed both runs have \(95%",
                      answer.sentences["answer"])
     assert "paired on the" not in chapters.two_phase(records).sentences["answer"]
+
+
+def test_a_post_hoc_question_is_answered_apart(records, tmp_path):
+    root = tmp_path / "phases"
+    shutil.copytree(records, root)
+    before = chapters.two_phase(records)
+    assert "Post hoc" not in before.sentences["answer"] and not before.tables["questions"]["post_hoc"].any()
+    for seed in range(3):  # apex->offset alone at 0.5 accuracy against onset->apex alone at 0.75
+        _write(root, f"stag-k1-apex_offset-seed{seed}", "stag", seed, _predict(0.5, seed), keyframes=1,
+               phases="apex_offset")
+    answer = chapters.two_phase(root)
+    q = answer.tables["questions"].set_index(["a", "b"])
+    assert q.loc[("stag@apex_offset", "stag@K1"), "post_hoc"] and not q.loc[("stag", "stag@K1"), "post_hoc"]
+    assert q.loc[("stag@apex_offset", "stag@K1"), "verdict"] == "stag@K1 better"
+    assert re.search(r"- \*\*Post hoc, why the second phase hurts\*\* \(added after these answers were printed; "
+                     r"TRIED\.md\): stag@apex_offset is measurably worse than stag@K1: stag@apex_offset 0\.\d{3} "
+                     r"\(3 seeds\) against stag@K1 0\.\d{3} \(3 seeds\), -0\.\d{3} ", answer.sentences["answer"])
+    # the pre-registered answers do not move, and the figure labels the new row
+    pd.testing.assert_frame_equal(answer.tables["methods"], before.tables["methods"])
+    assert answer.tables["targets"].equals(before.tables["targets"])
+    paired = answer.tables["paired"].set_index(["a", "b"])
+    assert paired.loc[("stag@apex_offset", "stag@K1"), "selection"] == "post hoc"
+    assert paired.loc[("stag", "stag@K1"), "selection"] == "question"
 
 
 def test_answer_without_records(tmp_path):

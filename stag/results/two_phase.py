@@ -3,8 +3,11 @@
 The runs of ``results/megc2019_phases/`` (pre-registered in its ``TRIED.md``) train on the
 two-phase copy of the MEGC2019 composite (``megc2019_phases``: onset->apex and apex->offset
 per clip). Their names in the tables (:func:`phase_variant`): the registry name, ``@K1`` for a
-STAG-family run on the onset->apex flow alone, ``+pre`` for a run that starts from synthetic
-pretraining (:mod:`stag.train.pretrain`). :data:`METHOD` is the pre-registered method.
+STAG-family run on the onset->apex flow alone, ``@apex_offset`` for a run on the apex->offset
+flow alone, ``+pre`` for a run that starts from synthetic pretraining
+(:mod:`stag.train.pretrain`). :data:`METHOD` is the pre-registered method; :data:`POST_HOC`
+are the questions added after its answers were printed (diagnostics, never a choice of the
+method).
 
 Every comparison pairs seed s with seed s and resamples the 68 subjects
 (:func:`stag.results.tables.pairs_table`); the best baseline is the one of
@@ -45,14 +48,23 @@ QUESTIONS: tuple[tuple[str, str, str], ...] = (
     ("ststnet_stack", "ststnet", "the second phase for STSTNet-like (stacked against as published)"),
     ("offapexnet_stack+pre", "offapexnet_stack", "synthetic pretraining for Off-ApexNet-like (both phases)"),
 )
+#: Questions added after the pre-registered answers were printed (``TRIED.md``, "Added after"):
+#: diagnostics of why the second phase hurts, kept apart from the pre-registered ones.
+POST_HOC: tuple[tuple[str, str, str], ...] = (
+    ("stag@apex_offset", "stag@K1", "post hoc: the apex->offset flow alone against the onset->apex flow alone "
+     "(same network, K = 1, no pretraining)"),
+)
 
 
 def phase_variant(results: dict) -> str:
     """A run's name in the study's tables (module doc): ``stag+pre``, ``stag@K1``,
     ``offapexnet_stack``..."""
     name = variant_name(results)
-    k = (((results.get("data") or {}).get("prepare")) or {}).get("keyframes")
-    if name.startswith("stag") and k is not None and int(k) == 1:
+    data = results.get("data") or {}
+    k = (data.get("prepare") or {}).get("keyframes")
+    if (data.get("params") or {}).get("phases") == "apex_offset":
+        name += "@apex_offset"
+    elif name.startswith("stag") and k is not None and int(k) == 1:
         name += "@K1"
     if ((results.get("config") or {}).get("model") or {}).get("init"):
         name += "+pre"
@@ -82,8 +94,11 @@ def method_table(table: pd.DataFrame, summary: pd.DataFrame, *, n_boot: int = N_
 
 
 def questions_table(table: pd.DataFrame, *, n_boot: int = N_BOOT) -> pd.DataFrame:
-    """The study's other paired questions (:data:`QUESTIONS`)."""
-    return pairs_table(table, QUESTIONS, n_boot=n_boot)
+    """The study's other paired questions (:data:`QUESTIONS`, then the recorded ones of
+    :data:`POST_HOC`), with ``post_hoc`` marking the latter."""
+    out = pairs_table(table, QUESTIONS + POST_HOC, n_boot=n_boot)
+    out["post_hoc"] = [(a, b) in {(x, y) for x, y, _ in POST_HOC} for a, b in zip(out["a"], out["b"])]
+    return out
 
 
 def targets_table(summary: pd.DataFrame, methods: pd.DataFrame) -> pd.DataFrame:
@@ -182,6 +197,10 @@ def two_phase_sentences(summary: pd.DataFrame, methods: pd.DataFrame, questions:
     if missing:
         lines.append(f"- **Planned and not run** (pre-registered in TRIED.md, not reached in the CPU time of the "
                      f"study): {', '.join(missing)}.")
+    for _, r in (questions[questions["post_hoc"]].iterrows() if "post_hoc" in questions else ()):
+        lines.append(f"- **Post hoc, why the second phase hurts** (added after these answers were printed; "
+                     f"TRIED.md): {_said(r, r['a'], r['b'])}: {uf1(r['a'])} against {uf1(r['b'])}, "
+                     f"{_diff(r)}.")
     met = targets[targets["met"]] if len(targets) else targets
     lines.append(f"- **Targets:** {len(met)} of {len(targets)} met ("
                  + "; ".join(f"{t['target']}: {t['measured']}, {'met' if t['met'] else 'not met'}"
@@ -192,8 +211,13 @@ def two_phase_sentences(summary: pd.DataFrame, methods: pd.DataFrame, questions:
 def paired_rows(methods: pd.DataFrame, questions: pd.DataFrame) -> pd.DataFrame:
     """Both pairs tables in the layout of :func:`stag.viz.results.plot_paired_differences`
     (``a, b, selection, diff_per_seed, diff_mean, ci_low, ci_high``): the study's questions
-    first, then the method against every baseline, control and ablation."""
+    first (the post-hoc ones labelled so), then the method against every baseline, control and
+    ablation."""
     cols = ["a", "b", "selection", "diff_per_seed", "diff_mean", "ci_low", "ci_high"]
-    parts = [t.assign(selection=label)[cols] for t, label in ((questions, "question"), (methods, "the method"))
+    if len(questions) and "post_hoc" in questions:
+        questions = questions.assign(selection=np.where(questions["post_hoc"], "post hoc", "question"))
+    elif len(questions):
+        questions = questions.assign(selection="question")
+    parts = [t[cols] for t in (questions, methods.assign(selection="the method") if len(methods) else methods)
              if len(t)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
