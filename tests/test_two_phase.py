@@ -143,8 +143,8 @@ def test_a_post_hoc_question_is_answered_apart(records, known_answer, tmp_path):
     q = answer.tables["questions"].set_index(["a", "b"])
     assert q.loc[("stag@apex_offset", "stag@K1"), "post_hoc"] and not q.loc[("stag", "stag@K1"), "post_hoc"]
     assert q.loc[("stag@apex_offset", "stag@K1"), "verdict"] == "stag@K1 better"
-    assert re.search(r"- \*\*Post hoc, why the second phase hurts\*\* \(added after these answers were printed; "
-                     r"TRIED\.md\): stag@apex_offset is measurably worse than stag@K1: stag@apex_offset 0\.\d{3} "
+    assert re.search(r"- \*\*Post hoc, what the second phase carries by itself\*\* \(added after these answers "
+                     r"were printed; TRIED\.md\): stag@apex_offset is measurably worse than stag@K1: stag@apex_offset 0\.\d{3} "
                      r"\(3 seeds\) against stag@K1 0\.\d{3} \(3 seeds\), -0\.\d{3} ", answer.sentences["answer"])
     # the pre-registered answers do not move, and the figure labels the new row
     pd.testing.assert_frame_equal(answer.tables["methods"], before.tables["methods"])

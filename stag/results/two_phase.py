@@ -198,8 +198,8 @@ def two_phase_sentences(summary: pd.DataFrame, methods: pd.DataFrame, questions:
         lines.append(f"- **Planned and not run** (pre-registered in TRIED.md, not reached in the CPU time of the "
                      f"study): {', '.join(missing)}.")
     for _, r in (questions[questions["post_hoc"]].iterrows() if "post_hoc" in questions else ()):
-        lines.append(f"- **Post hoc, why the second phase hurts** (added after these answers were printed; "
-                     f"TRIED.md): {_said(r, r['a'], r['b'])}: {uf1(r['a'])} against {uf1(r['b'])}, "
+        lines.append(f"- **Post hoc, what the second phase carries by itself** (added after these answers were "
+                     f"printed; TRIED.md): {_said(r, r['a'], r['b'])}: {uf1(r['a'])} against {uf1(r['b'])}, "
                      f"{_diff(r)}.")
     met = targets[targets["met"]] if len(targets) else targets
     lines.append(f"- **Targets:** {len(met)} of {len(targets)} met ("
