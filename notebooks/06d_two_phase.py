@@ -123,7 +123,9 @@ plot_confusions_or_note(*answer.extra["confusions"]);
 # ## What pretraining cost
 #
 # Each pretrained run renders the synthetic set into the composite's representation (cached
-# after the first run) and trains on it for 30 epochs, before its 68 folds.
+# after the first run) and trains on it for 30 epochs, before its 68 folds. `weights` says
+# whether a run trained its start or read it back from the cache (a run restarted after an
+# interruption finds its own pretraining there); only the trained rows measure the cost.
 
 # %%
 t["pretraining"]

@@ -27,8 +27,10 @@ def _spec():
 def test_pretraining_is_cached_deterministic_and_enters_the_run_identity(tmp_path):
     train = TrainConfig(seed=3, device="cpu", batch_size=8)
     a = pretrain(_spec(), 2, 32, train, TINY, cache_dir=tmp_path, jobs=1)
-    assert a.n_clips == 6 and len(a.history) == 1 and a.info["pretrain"] == "synthetic"
+    assert a.n_clips == 6 and len(a.history) == 1 and a.info["pretrain"] == "synthetic" and not a.loaded
     assert list((tmp_path / "fit").glob("stag-*.pt"))
+    cached = pretrain(_spec(), 2, 32, train, TINY, cache_dir=tmp_path, jobs=1)
+    assert cached.loaded and cached.key == a.key  # the same weights, read back: a load, said so
     again = pretrain(_spec(), 2, 32, train, TINY, cache_dir=tmp_path / "other", jobs=1)  # no cache: retrained
     for k, v in a.state_dict.items():
         torch.testing.assert_close(again.state_dict[k], v, rtol=0, atol=0)
@@ -77,6 +79,7 @@ def test_stag_train_pretrain_synthetic_end_to_end(tmp_path, capsys):
     assert main(args) == 0
     d = json.loads((out / "results.json").read_text())
     assert d["pretrain"]["n_subjects"] == 2 and d["pretrain"]["train_seconds"] >= 0
+    assert d["pretrain"]["loaded_from_cache"] is False
     assert d["config"]["model"]["init"]["key"] == d["pretrain"]["key"] and d["pretrain"]["digest"].startswith("sha256:")
     assert d["provenance"]["numerics"]["fold_threads"] >= 1
     assert "--pretrain synthetic" in d["provenance"]["command"]
@@ -85,6 +88,10 @@ def test_stag_train_pretrain_synthetic_end_to_end(tmp_path, capsys):
                  "--out", str(tmp_path / "w.pt")]) == 0
     printed = capsys.readouterr().out
     assert "pretrained ststnet_stack on 24 synthetic clips" in printed and (tmp_path / "w.pt").is_file()
+    assert "loaded from the cache" not in printed
+    assert main(["pretrain", "--model", "ststnet_stack", "--keyframes", "2", "--output-size", "28", "--subjects",
+                 "2", "--epochs", "1", "--device", "cpu", "--jobs", "1", "--cache-dir", str(tmp_path / "cache")]) == 0
+    assert "(loaded from the cache)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("name", ["ststnet_stack", "offapexnet_stack"])

@@ -113,6 +113,7 @@ def test_answer_from_known_records(known_answer):
     assert "Incomplete" not in text
     assert "**Targets:** 3 of 4 met" in text
     assert len(t["pretraining"]) == 9 and (t["pretraining"]["n_clips"] == 480).all()
+    assert (t["pretraining"]["weights"] == "trained").all()  # 40 s each: trained
     assert t["ensemble_comparison"].iloc[0]["b"] == "offapexnet_stack" and answer.sentences["ensemble"]
 
 
@@ -152,6 +153,22 @@ def test_a_post_hoc_question_is_answered_apart(records, known_answer, tmp_path):
     paired = answer.tables["paired"].set_index(["a", "b"])
     assert paired.loc[("stag@apex_offset", "stag@K1"), "selection"] == "post hoc"
     assert paired.loc[("stag", "stag@K1"), "selection"] == "question"
+
+
+def test_a_pretraining_loaded_from_the_cache_is_said():
+    from types import SimpleNamespace
+
+    def rec(name, **info):
+        return SimpleNamespace(name=name, results={"pretrain": {"n_clips": 480, "epochs": 30, **info}})
+
+    runs = pd.DataFrame({"record": [rec("a", train_seconds=40.0), rec("b", train_seconds=0.7),
+                                    rec("c", train_seconds=0.7, loaded_from_cache=True),
+                                    rec("d", train_seconds=3.0, loaded_from_cache=False),
+                                    SimpleNamespace(name="e", results={})]})
+    table = tp.pretraining_table(runs).set_index("run")
+    assert list(table.index) == ["a", "b", "c", "d"]  # e was not pretrained
+    assert table["weights"].tolist() == ["trained", "loaded from the cache (inferred: under 5 s)",
+                                         "loaded from the cache", "trained"]
 
 
 def test_answer_without_records(tmp_path):

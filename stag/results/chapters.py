@@ -159,13 +159,12 @@ def two_phase(records: str | Path) -> Answer:
     ensembles = tables.ensembles(table, selection="last")
     ensemble_comparison = (tables.ensemble_compare(table, tp.METHOD, best, selection="last")
                            if best and tp.METHOD in set(table["model"]) else pd.DataFrame())
-    pretraining = pd.DataFrame([{"run": r.name, **{k: (r.results.get("pretrain") or {}).get(k)
-                                                   for k in ("n_clips", "epochs", "prepare_seconds", "train_seconds")}}
-                                for r in table["record"] if r.results.get("pretrain")])
+    pretraining = tp.pretraining_table(table)
     return Answer(
         tables={"runs": table, "summary": summ, "headline": tables.headline(summ, selections=("last",)),
                 "per_dataset": tables.per_dataset(summ), "methods": methods, "questions": questions,
-                "targets": targets, "paired": tp.paired_rows(methods, questions), "ensembles": ensembles, "ensemble_comparison": ensemble_comparison,
+                "targets": targets, "paired": tp.paired_rows(methods, questions), "ensembles": ensembles,
+                "ensemble_comparison": ensemble_comparison,
                 "pretraining": pretraining, "provenance": tables.provenance_table(table)},
         sentences={"answer": tp.two_phase_sentences(summ, methods, questions, targets),
                    "ensemble": (ensemble_sentence(ensembles, ensemble_comparison)

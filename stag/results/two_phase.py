@@ -208,6 +208,31 @@ def two_phase_sentences(summary: pd.DataFrame, methods: pd.DataFrame, questions:
     return "\n".join(lines)
 
 
+#: A recorded pretraining that took less than this many seconds to "train" was a cache load
+#: (30 epochs on 480 clips take tens of seconds on 2 cores); used for records made before
+#: ``loaded_from_cache`` was recorded.
+LOAD_SECONDS = 5.0
+
+
+def pretraining_table(table: pd.DataFrame) -> pd.DataFrame:
+    """What each pretrained run's start cost: ``run, n_clips, epochs, prepare_seconds,
+    train_seconds, weights`` (``trained``, ``loaded from the cache`` when the record says so,
+    or ``loaded from the cache (inferred: under LOAD_SECONDS s)`` for an older record)."""
+    cols = ["run", "n_clips", "epochs", "prepare_seconds", "train_seconds", "weights"]
+    rows = []
+    for r in table["record"] if len(table) else ():
+        info = r.results.get("pretrain")
+        if not info:
+            continue
+        if "loaded_from_cache" in info:
+            weights = "loaded from the cache" if info["loaded_from_cache"] else "trained"
+        else:
+            fast = float(info.get("train_seconds") or 0) < LOAD_SECONDS
+            weights = f"loaded from the cache (inferred: under {LOAD_SECONDS:g} s)" if fast else "trained"
+        rows.append({"run": r.name, **{k: info.get(k) for k in cols[1:5]}, "weights": weights})
+    return pd.DataFrame(rows, columns=cols)
+
+
 def paired_rows(methods: pd.DataFrame, questions: pd.DataFrame) -> pd.DataFrame:
     """Both pairs tables in the layout of :func:`stag.viz.results.plot_paired_differences`
     (``a, b, selection, diff_per_seed, diff_mean, ci_low, ci_high``): the study's questions

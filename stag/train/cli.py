@@ -124,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
                      "skipped": [{"where": w, "why": why} for w, why in data.clipset.skipped]}
     if pretrained is not None:  # what the start cost (the weights themselves are in the config's digest)
         extra["pretrain"] = {**pretrained.info, "digest": state_digest(pretrained.state_dict),
-                             "prepare_seconds": pretrained.prepare_seconds, "train_seconds": pretrained.train_seconds}
+                             "prepare_seconds": pretrained.prepare_seconds, "train_seconds": pretrained.train_seconds,
+                             "loaded_from_cache": pretrained.loaded}
     prov = extra.get("provenance") or {}
     prov.update(data_checksum=checksum, command=command_line(getattr(args, "_argv", None)))
     if started_utc < prov.get("finished_utc", ""):  # not when this call only reloaded a finished run

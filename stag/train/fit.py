@@ -86,6 +86,11 @@ def fit(model_name: str, train_prepared: Sequence, config: TrainConfig, **build_
     return model.eval(), out.history
 
 
+def cached_fit_path(cache_dir: str | Path, model_name: str, key: str) -> Path:
+    """Where :func:`fit_or_load` keeps the fit of ``model_name`` with :func:`fit_key` ``key``."""
+    return Path(cache_dir) / CACHE_FOLDER / f"{model_name}-{key}.pt"
+
+
 def fit_or_load(model_name: str, train_prepared: Sequence, config: TrainConfig, *,
                 cache_dir: str | Path | None, **build_kwargs) -> tuple[nn.Module, list[dict]]:
     """:func:`fit`, or load its result from ``cache_dir/fit/<model_name>-<key>.pt``.
@@ -103,7 +108,7 @@ def fit_or_load(model_name: str, train_prepared: Sequence, config: TrainConfig, 
     if cache_dir is None:
         return fit(model_name, train_prepared, config, **build_kwargs)
     key = fit_key(model_name, train_prepared, config, **build_kwargs)
-    path = Path(cache_dir) / CACHE_FOLDER / f"{model_name}-{key}.pt"
+    path = cached_fit_path(cache_dir, model_name, key)
     if path.exists():
         saved = torch.load(path, map_location="cpu", weights_only=False)
         model = ModelSpec(model_name, dict(build_kwargs)).build()

@@ -77,6 +77,8 @@ class Pretrained:
     history: list
     prepare_seconds: float
     train_seconds: float
+    #: The weights came from the cache (``train_seconds`` is then a load, not a training).
+    loaded: bool = False
 
     @property
     def info(self) -> dict:
@@ -121,16 +123,17 @@ def pretrain(spec: ModelSpec, keyframes: int, output_size: int, train: TrainConf
     (:func:`stag.train.fit.fit_or_load`).
     """
     # lazy: fit pulls in the training loop
-    from stag.train.fit import fit_key, fit_or_load
+    from stag.train.fit import cached_fit_path, fit_key, fit_or_load
 
     start = time.perf_counter()
     prepared = pretraining_data(keyframes, output_size, config, cache_dir=cache_dir, jobs=jobs)
     prepared_s = time.perf_counter() - start
     recipe = replace(train, epochs=config.epochs, selection="last", average_last=1, patience=None, threads=1)
-    model, history = fit_or_load(spec.name, prepared, recipe, cache_dir=cache_dir, **spec.kwargs)
     key = fit_key(spec.name, prepared, recipe, **spec.kwargs)
+    loaded = cache_dir is not None and cached_fit_path(cache_dir, spec.name, key).is_file()
+    model, history = fit_or_load(spec.name, prepared, recipe, cache_dir=cache_dir, **spec.kwargs)
     return Pretrained(model.state_dict(), config, key, len(prepared), history, prepared_s,
-                      time.perf_counter() - start - prepared_s)
+                      time.perf_counter() - start - prepared_s, loaded)
 
 
 def with_pretraining(spec: ModelSpec, prepared, train: TrainConfig, config: PretrainConfig, *,

@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     last = done.history[-1] if done.history else {}
     print(f"pretrained {args.model} on {done.n_clips} synthetic clips in the composite representation "
           f"(K={args.keyframes}, {args.output_size}x{args.output_size}; {config.epochs} epochs, seed {args.seed}): "
-          f"prepare {done.prepare_seconds:.1f} s, train {done.train_seconds:.1f} s; final train loss "
+          f"prepare {done.prepare_seconds:.1f} s, train {done.train_seconds:.1f} s"
+          f"{' (loaded from the cache)' if done.loaded else ''}; final train loss "
           f"{last.get('train_loss', float('nan')):.3f}")
     if args.out is not None:
         state = {"model": args.model, "model_kwargs": {k: (v.tolist() if hasattr(v, "tolist") else v)
