@@ -97,7 +97,8 @@ def questions_table(table: pd.DataFrame, *, n_boot: int = N_BOOT) -> pd.DataFram
     """The study's other paired questions (:data:`QUESTIONS`, then the recorded ones of
     :data:`POST_HOC`), with ``post_hoc`` marking the latter."""
     out = pairs_table(table, QUESTIONS + POST_HOC, n_boot=n_boot)
-    out["post_hoc"] = [(a, b) in {(x, y) for x, y, _ in POST_HOC} for a, b in zip(out["a"], out["b"])]
+    post_hoc = {(a, b) for a, b, _ in POST_HOC}
+    out["post_hoc"] = [pair in post_hoc for pair in zip(out["a"], out["b"])]
     return out
 
 
@@ -220,7 +221,7 @@ def pretraining_table(table: pd.DataFrame) -> pd.DataFrame:
     or ``loaded from the cache (inferred: under LOAD_SECONDS s)`` for an older record)."""
     cols = ["run", "n_clips", "epochs", "prepare_seconds", "train_seconds", "weights"]
     rows = []
-    for r in table["record"] if len(table) else ():
+    for r in table["record"]:
         info = r.results.get("pretrain")
         if not info:
             continue
@@ -239,10 +240,6 @@ def paired_rows(methods: pd.DataFrame, questions: pd.DataFrame) -> pd.DataFrame:
     first (the post-hoc ones labelled so), then the method against every baseline, control and
     ablation."""
     cols = ["a", "b", "selection", "diff_per_seed", "diff_mean", "ci_low", "ci_high"]
-    if len(questions) and "post_hoc" in questions:
-        questions = questions.assign(selection=np.where(questions["post_hoc"], "post hoc", "question"))
-    elif len(questions):
-        questions = questions.assign(selection="question")
-    parts = [t[cols] for t in (questions, methods.assign(selection="the method") if len(methods) else methods)
-             if len(t)]
+    questions = questions.assign(selection=np.where(questions["post_hoc"], "post hoc", "question"))
+    parts = [t[cols] for t in (questions, methods.assign(selection="the method")) if len(t)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)

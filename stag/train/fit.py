@@ -6,13 +6,14 @@ adjacency and attention mean something; they do not need a protocol
 (:func:`stag.train.run_protocol`, which owns honest evaluation). :func:`fit` trains one
 model on training clips with :func:`stag.train.loop.train_fold`, the loop of every
 protocol run, so ``epochs`` and every other :class:`~stag.train.config.TrainConfig` field
-mean the same thing in a chapter as in ``stag train``. :func:`fit_or_load` caches the
+mean the same thing in a chapter as in ``stag train``. :func:`fit_or_load` (and :func:`fit_cached`, which also says whether it loaded) caches the
 weights under a key that hashes everything the weights depend on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -86,13 +87,19 @@ def fit(model_name: str, train_prepared: Sequence, config: TrainConfig, **build_
     return model.eval(), out.history
 
 
-def cached_fit_path(cache_dir: str | Path, model_name: str, key: str) -> Path:
-    """Where :func:`fit_or_load` keeps the fit of ``model_name`` with :func:`fit_key` ``key``."""
-    return Path(cache_dir) / CACHE_FOLDER / f"{model_name}-{key}.pt"
+@dataclass(frozen=True)
+class CachedFit:
+    """What :func:`fit_cached` returns: the model (eval mode, CPU), its per-epoch history, its
+    :func:`fit_key` and whether it was read back from the cache rather than trained."""
+
+    model: nn.Module
+    history: list[dict]
+    key: str
+    loaded: bool
 
 
-def fit_or_load(model_name: str, train_prepared: Sequence, config: TrainConfig, *,
-                cache_dir: str | Path | None, **build_kwargs) -> tuple[nn.Module, list[dict]]:
+def fit_cached(model_name: str, train_prepared: Sequence, config: TrainConfig, *,
+               cache_dir: str | Path | None, **build_kwargs) -> CachedFit:
     """:func:`fit`, or load its result from ``cache_dir/fit/<model_name>-<key>.pt``.
 
     The key is :func:`fit_key`: a changed model, build argument, config field or training
@@ -101,24 +108,27 @@ def fit_or_load(model_name: str, train_prepared: Sequence, config: TrainConfig, 
     Args:
         cache_dir: cache folder (``None``: always train, write nothing).
         model_name, train_prepared, config, **build_kwargs: see :func:`fit`.
-
-    Returns:
-        ``(model in eval mode on the CPU, per-epoch history)``.
     """
-    if cache_dir is None:
-        return fit(model_name, train_prepared, config, **build_kwargs)
     key = fit_key(model_name, train_prepared, config, **build_kwargs)
-    path = cached_fit_path(cache_dir, model_name, key)
-    if path.exists():
+    path = None if cache_dir is None else Path(cache_dir) / CACHE_FOLDER / f"{model_name}-{key}.pt"
+    if path is not None and path.exists():
         saved = torch.load(path, map_location="cpu", weights_only=False)
         model = ModelSpec(model_name, dict(build_kwargs)).build()
         model.load_state_dict(saved["state_dict"])
-        return model.eval(), list(saved["history"])
+        return CachedFit(model.eval(), list(saved["history"]), key, loaded=True)
     model, history = fit(model_name, train_prepared, config, **build_kwargs)
-    saved = {"state_dict": model.state_dict(), "history": history, "model": model_name, "key": key,
-             "train_config": config.to_dict()}
-    atomic_write(path, lambda p: torch.save(saved, p))
-    return model, history
+    if path is not None:
+        saved = {"state_dict": model.state_dict(), "history": history, "model": model_name, "key": key,
+                 "train_config": config.to_dict()}
+        atomic_write(path, lambda p: torch.save(saved, p))
+    return CachedFit(model, history, key, loaded=False)
+
+
+def fit_or_load(model_name: str, train_prepared: Sequence, config: TrainConfig, *,
+                cache_dir: str | Path | None, **build_kwargs) -> tuple[nn.Module, list[dict]]:
+    """:func:`fit_cached`, as ``(model in eval mode on the CPU, per-epoch history)``."""
+    done = fit_cached(model_name, train_prepared, config, cache_dir=cache_dir, **build_kwargs)
+    return done.model, done.history
 
 
 def evaluate(model: nn.Module, batch: dict, num_classes: int | None = None) -> dict[str, float]:
@@ -132,4 +142,4 @@ def evaluate(model: nn.Module, batch: dict, num_classes: int | None = None) -> d
     return scores(batch["label"].numpy(), probs.argmax(1), probs.shape[1] if num_classes is None else num_classes)
 
 
-__all__ = ["fit", "fit_or_load", "fit_key", "prepared_fingerprint", "evaluate"]
+__all__ = ["fit", "fit_cached", "CachedFit", "fit_or_load", "fit_key", "prepared_fingerprint", "evaluate"]

@@ -120,20 +120,18 @@ def pretrain(spec: ModelSpec, keyframes: int, output_size: int, train: TrainConf
     """Train ``spec``'s model on the synthetic composite for ``config.epochs`` (seed
     ``train.seed``), with the recipe ``train`` (last epoch kept; one thread, so the weights
     do not depend on the machine's cores), cached under ``cache_dir``
-    (:func:`stag.train.fit.fit_or_load`).
+    (:func:`stag.train.fit.fit_cached`).
     """
     # lazy: fit pulls in the training loop
-    from stag.train.fit import cached_fit_path, fit_key, fit_or_load
+    from stag.train.fit import fit_cached
 
     start = time.perf_counter()
     prepared = pretraining_data(keyframes, output_size, config, cache_dir=cache_dir, jobs=jobs)
     prepared_s = time.perf_counter() - start
     recipe = replace(train, epochs=config.epochs, selection="last", average_last=1, patience=None, threads=1)
-    key = fit_key(spec.name, prepared, recipe, **spec.kwargs)
-    loaded = cache_dir is not None and cached_fit_path(cache_dir, spec.name, key).is_file()
-    model, history = fit_or_load(spec.name, prepared, recipe, cache_dir=cache_dir, **spec.kwargs)
-    return Pretrained(model.state_dict(), config, key, len(prepared), history, prepared_s,
-                      time.perf_counter() - start - prepared_s, loaded)
+    done = fit_cached(spec.name, prepared, recipe, cache_dir=cache_dir, **spec.kwargs)
+    return Pretrained(done.model.state_dict(), config, done.key, len(prepared), done.history, prepared_s,
+                      time.perf_counter() - start - prepared_s, done.loaded)
 
 
 def with_pretraining(spec: ModelSpec, prepared, train: TrainConfig, config: PretrainConfig, *,
