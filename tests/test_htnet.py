@@ -7,7 +7,7 @@ import torch
 
 from _model_inputs import make_inputs
 from stag.bench.model import count_flops, example_inputs
-from stag.models import HTNet, build, count_parameters
+from stag.models import HTNet, build, count_parameters, liveness
 from stag.models.htnet import PUBLISHED_TRAINING, SIZES, HTNetConfig, facial_regions
 
 
@@ -43,11 +43,20 @@ def test_tiny_size_trains_and_keeps_the_layout():
     model = build("htnet", size="tiny", num_aus=2).train()
     assert count_parameters(model) < 500_000
     assert [t.layers.__len__() for t in model.transformers] == [1, 1, 1]
+    assert all(t.positions is None for t in model.transformers)  # one token per block: no position
     flows, rois, key_mask, mags = make_inputs(4, 1, size=32, seed=1)
-    out = model.forward_details(flows, rois, key_mask, mags)
-    (torch.nn.functional.cross_entropy(out.logits, torch.tensor([0, 1, 2, 0])) + out.au_logits.sum()).backward()
-    dead = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
-    assert not dead
+
+    def loss(out):
+        return torch.nn.functional.cross_entropy(out.logits, torch.tensor([0, 1, 2, 0])) + out.au_logits.sum()
+
+    assert not liveness.dead_parameters(model, (flows, rois, key_mask, mags), loss)
+
+
+def test_blocks_of_several_tokens_learn_their_positions():
+    model = build("htnet", size="tiny", num_hierarchies=2, block_repeats=(1, 1))  # 2x2 tokens per block
+    # Below the top the aggregate convolution mixes tokens; at the top a LayerNorm would remove them.
+    assert tuple(model.transformers[0].positions.shape) == (4,) and model.transformers[1].positions is None
+    assert not liveness.dead_parameters(model, make_inputs(2, 1, size=32, seed=1))
 
 
 def test_regions_are_the_eyes_on_top_and_the_mouth_corners_below():

@@ -3,12 +3,16 @@ each change the computation; invalid configurations fail clearly; STAG can fit a
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
 
 from _model_inputs import make_inputs
-from stag.models import STAG, ModelOutput, STAGConfig, build, count_parameters, list_models
+from stag.models import STAG, ModelOutput, STAGConfig, build, count_parameters, list_models, liveness
 
 ALL = list_models()
 STAG_MODELS = [m for m in ALL if m.startswith("stag")]
@@ -93,12 +97,47 @@ def test_padded_batch_equals_clips_alone(name):
 
 @pytest.mark.parametrize("name", ALL)
 def test_gradients_reach_every_parameter(name):
-    model = _build(name, num_aus=4).train()
+    # In float64 (stag.models.liveness): a float32 check of grad != 0 passes on rounding noise
+    # on some CPUs and fails on others.
+    model = _build(name, num_aus=4)
     flows, rois, key_mask, mags = make_inputs(4, 4, valid=[4, 3, 4, 2], seed=3)
-    out = model.forward_details(flows, rois, key_mask, mags)
-    (out.logits.pow(2).sum() + out.au_logits.pow(2).sum()).backward()
-    dead = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    dead = liveness.dead_parameters(model, (flows, rois, key_mask, mags))
     assert not dead, f"{name}: no gradient reaches {dead}"
+
+
+def test_liveness_flags_a_parameter_that_cannot_learn():
+    """A key bias is removed by the softmax over keys: the float64 check calls it dead."""
+    from stag.models.layers import MultiHeadAttention
+
+    class _Probe(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = MultiHeadAttention(8, 2)
+            self.attn.k.bias = torch.nn.Parameter(torch.randn(8))
+
+        def forward_details(self, x):
+            return ModelOutput(logits=self.attn(x, x).mean(1), au_logits=None)
+
+    torch.manual_seed(0)
+    sizes = liveness.gradient_sizes(_Probe(), (torch.randn(3, 5, 8),))
+    assert liveness.dead_parameters(_Probe(), (torch.randn(3, 5, 8),)) == ["attn.k.bias"]
+    assert sizes["attn.k.bias"] < 1e-12 < liveness.DEAD_BELOW < 1e-4 < min(
+        v for n, v in sizes.items() if n != "attn.k.bias")
+
+
+@pytest.mark.parametrize("capability", ["avx2", None])
+def test_every_registered_model_is_live_under_both_cpu_capabilities(capability):
+    """The liveness check of the whole registry in a fresh process, with torch held to AVX2
+    kernels and with the machine's best (AVX-512 where the CPU has it)."""
+    env = {k: v for k, v in os.environ.items() if k != "ATEN_CPU_CAPABILITY"}
+    if capability:
+        env["ATEN_CPU_CAPABILITY"] = capability
+    done = subprocess.run([sys.executable, "-m", "stag.models.liveness"], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    if capability:
+        assert "ATen CPU capability: AVX2" in done.stdout
+    assert done.stdout.count("every parameter live") == len(ALL)
 
 
 @pytest.mark.parametrize("name", ALL)

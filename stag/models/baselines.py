@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from stag.models.inputs import apex_keyframe, check_inputs
+from stag.models.layers import drop_bias, drop_state_keys
 from stag.models.output import ModelOutput
 from stag.models.registry import register_model
 
@@ -133,14 +134,21 @@ class STSTNet(_ApexBaseline):
     def __init__(self, num_classes: int = 3, in_channels: int = 3, num_aus: int = 0, dropout: float = 0.0,
                  input_size: int = INPUT_SIZE, keyframes: int = 1):
         super().__init__(num_classes, in_channels, num_aus, input_size, keyframes)
+        # No convolution bias: the BatchNorm after it subtracts the batch mean, so it could never learn.
         self.streams = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(1, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU(), nn.MaxPool2d(3, 3, padding=1))
+            nn.Sequential(drop_bias(nn.Conv2d(1, c, 3, padding=1)), nn.BatchNorm2d(c), nn.ReLU(),
+                          nn.MaxPool2d(3, 3, padding=1))
             for c in (3, 5, 8) * keyframes)
         self.pool = nn.AvgPool2d(2, 2)  # 28: 10x10 -> 5x5; 64: 22x22 -> 11x11
         side = ((input_size - 1) // 3 + 1) // 2
         width = 16 * keyframes * side * side
         self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(width, num_classes))
         self.au_head = nn.Sequential(nn.Flatten(), nn.Linear(width, num_aus)) if num_aus > 0 else None
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # checkpoints made before the convolutions' bias was dropped
+        drop_state_keys(state_dict, prefix, [f"streams.{i}.0.bias" for i in range(len(self.streams))])
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(torch.cat([s(x[:, i: i + 1]) for i, s in enumerate(self.streams)], dim=1))

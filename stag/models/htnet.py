@@ -28,7 +28,10 @@ Differences from the public code, on purpose:
   canonical landmark positions (the public code's own fallback when detection fails) and
   ``rois`` is ignored;
 - the flow is fed as it is, not min-max scaled to 0-255 per clip as the public code does;
-- the public crop indexing swaps x and y; here rows are y and columns x.
+- the public crop indexing swaps x and y; here rows are y and columns x;
+- the public code adds one learned scalar "position" per token of a block. It is left out where
+  it cannot work: in one-token blocks (every level of the published configuration: a constant
+  that duplicates a bias) and at the top level (a LayerNorm removes it; its gradient is zero).
 """
 
 from __future__ import annotations
@@ -129,11 +132,25 @@ class _Attention(nn.Module):
 
 
 class _Transformer(nn.Module):
-    """Pre-norm transformer layers with one learned scalar position per token of a block."""
+    """Pre-norm transformer layers with one learned scalar position per token of a block.
 
-    def __init__(self, dim: int, tokens: int, depth: int, heads: int, mlp_mult: int, dropout: float):
+    A scalar added to every feature of a token survives only where something mixes tokens
+    spatially after this level: the aggregate convolution below the top. So ``positions`` is
+    ``None`` (``with_positions=False``) where it could not work:
+
+    - a block of one token has no positions to tell apart; its scalar is a constant over the
+      whole map, a second copy of the embedding's (or the aggregate norm's) bias;
+    - at the top level, every path from the scalar to the output passes a per-token LayerNorm
+      (before attention, before the feed-forward, and the final norm), which subtracts it: its
+      gradient is exactly zero.
+
+    Every level of the published configuration has one-token blocks, so it has none.
+    """
+
+    def __init__(self, dim: int, tokens: int, depth: int, heads: int, mlp_mult: int, dropout: float,
+                 with_positions: bool = True):
         super().__init__()
-        self.positions = nn.Parameter(torch.randn(tokens))
+        self.positions = nn.Parameter(torch.randn(tokens)) if with_positions and tokens > 1 else None
         self.layers = nn.ModuleList(
             nn.ModuleList([
                 nn.LayerNorm(dim), _Attention(dim, heads, dropout),
@@ -142,7 +159,8 @@ class _Transformer(nn.Module):
             ]) for _ in range(depth))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, L, dim)
-        x = x + self.positions[None, :, None]
+        if self.positions is not None:
+            x = x + self.positions[None, :, None]
         for norm_a, attn, norm_f, ff in self.layers:
             x = x + attn(norm_a(x))
             x = x + ff(norm_f(x))
@@ -237,8 +255,10 @@ class HTNet(nn.Module):
         dims = [cfg.dim * 2 ** i for i in range(cfg.num_hierarchies)]
         heads = [cfg.heads * 2 ** i for i in range(cfg.num_hierarchies)]
         self.embed = nn.Linear(self.needs_channels * cfg.patch_size ** 2, cfg.dim)
+        top = cfg.num_hierarchies - 1
         self.transformers = nn.ModuleList(
-            _Transformer(d, tokens, r, h, cfg.mlp_mult, cfg.dropout) for d, h, r in zip(dims, heads, cfg.block_repeats))
+            _Transformer(d, tokens, r, h, cfg.mlp_mult, cfg.dropout, with_positions=i < top)
+            for i, (d, h, r) in enumerate(zip(dims, heads, cfg.block_repeats)))
         self.aggregates = nn.ModuleList(
             nn.Sequential(nn.Conv2d(d, 2 * d, 3, padding=1), _ChannelNorm(2 * d), nn.MaxPool2d(3, 2, padding=1))
             for d in dims[:-1])

@@ -14,6 +14,26 @@ import torch
 from torch import nn
 
 
+def drop_bias(layer: nn.Module) -> nn.Module:
+    """``layer`` without its bias (``layer.bias`` is ``None``).
+
+    For a bias that no loss can move (a key projection's, which softmax removes; a convolution's
+    followed by BatchNorm, which the batch mean removes). The layer is built with its bias and
+    the bias then dropped, so that it still draws its random initial values: every later
+    parameter starts where it did in the runs recorded before the bias was removed, and their
+    folds still reproduce.
+    """
+    layer.register_parameter("bias", None)
+    return layer
+
+
+def drop_state_keys(state_dict: dict, prefix: str, names) -> None:
+    """Remove ``prefix + name`` for each of ``names`` from ``state_dict`` (checkpoints saved while
+    a dropped bias (:func:`drop_bias`) still existed load without it)."""
+    for name in names:
+        state_dict.pop(prefix + name, None)
+
+
 class MultiHeadAttention(nn.Module):
     r"""Multi-head scaled dot-product attention with an additive bias and a key mask.
 
@@ -32,6 +52,9 @@ class MultiHeadAttention(nn.Module):
           bool (``True`` = attend).
         - **output:** ``(B, Lq, D)``, and with ``return_attention_weights=True`` also the
           weights ``(B, heads, Lq, Lk)`` (before dropout; rows sum to 1, 0 on masked keys).
+
+    The key projection has no bias: it would add ``q_i . b_k`` to every logit of query ``i``,
+    which the softmax over keys removes, so it could never learn (:mod:`stag.models.liveness`).
     """
 
     def __init__(self, dim: int, heads: int = 4, dropout: float = 0.0):
@@ -40,10 +63,14 @@ class MultiHeadAttention(nn.Module):
             raise ValueError(f"heads={heads} must divide dim={dim}")
         self.dim, self.heads, self.head_dim = dim, heads, dim // heads
         self.q = nn.Linear(dim, dim)
-        self.k = nn.Linear(dim, dim)
+        self.k = drop_bias(nn.Linear(dim, dim))
         self.v = nn.Linear(dim, dim)
         self.out = nn.Linear(dim, dim)
         self.dropout = nn.Dropout(dropout)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        drop_state_keys(state_dict, prefix, ["k.bias"])  # checkpoints made before the bias was dropped
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor | None = None, *,
                 bias: torch.Tensor | None = None, key_mask: torch.Tensor | None = None,
