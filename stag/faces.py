@@ -233,3 +233,11 @@ def au_prior_from_labels(aus_per_clip) -> np.ndarray:
 def au_region_of(au: int) -> tuple[int, ...]:
     """Indices of the ROIs that show ``au`` (empty when the table has none)."""
     return tuple(i for i, r in enumerate(ROI_TABLE) if au in r.aus)
+
+
+def coded_rois(aus) -> np.ndarray:
+    """``(N,)`` bool: the ROIs that show any of ``aus`` (the AU-to-ROI table; sides ignored)."""
+    out = np.zeros(len(ROI_TABLE), dtype=bool)
+    for a in aus:
+        out[list(au_region_of(int(a)))] = True
+    return out

@@ -3,6 +3,8 @@
     stag data list
     stag data summary casme2 --data-root /data/CASME2 [--annotations FILE] [--scheme composite3]
     stag data summary synthetic -p n_subjects 4
+    stag data audit megc2019_phases --data-root DIR -p face_dir ../megc2019/apex --codings CODINGS \
+        --against megc2019_flow --against-root DIR2 --out results/.../audit
 
 ``summary`` prints clips per dataset and class, per subject and class, every skipped row
 (excluded by the label scheme, or an error), and every row kept with a warning: clips with
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import sys
 import warnings
 
 import pandas as pd
@@ -44,6 +47,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="any other loader parameter, e.g. -p frames onset_offset (YAML value)")
     s.add_argument("--max-skipped", type=int, default=200,
                    help="skipped rows and warnings to list, each (default 200)")
+    a = sub.add_parser("audit", help="check a copy of precomputed flows before training on it",
+                       description="Measure a flow copy's channel order and direction, the registration of its flows "
+                                   "to the faces its ROIs are placed on, and (with --codings) whether the ROIs hold the "
+                                   "coded motion. Writes OUT/audit.json and OUT/audit.png; exits 1 if a check fails.")
+    a.add_argument("name", help="dataset name (megc2019_flow, megc2019_phases)")
+    a.add_argument("--data-root", required=True, help="folder holding the copy as distributed")
+    a.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                   help="loader parameter, e.g. -p face_dir ../megc2019/apex (YAML value)")
+    a.add_argument("--codings", default=None, help="folder with the CASME II / SAMM coding files (region checks)")
+    a.add_argument("--against", default=None, metavar="NAME", help="a second copy of the same clips to compare with")
+    a.add_argument("--against-root", default=None, help="its data root")
+    a.add_argument("--against-param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                   help="its loader parameters")
+    a.add_argument("--out", default="audit", help="folder for audit.json and audit.png (default ./audit)")
+    a.add_argument("--cache-dir", default=".stag-cache", help="preprocessing cache (default .stag-cache)")
+    a.add_argument("--jobs", type=int, default=2, help="preprocessing processes (default 2)")
 
 
 def format_summary(clipset, max_skipped: int = 20) -> str:
@@ -100,10 +119,30 @@ def _list() -> str:
     return "\n".join(lines)
 
 
+def _audit(args: argparse.Namespace) -> int:
+    # lazy: the audit loads dlib, torch and matplotlib; `stag --help` must not
+    from stag.audit import AuditConfig, failures, run_audit, write_audit
+
+    if args.against and not args.against_root:
+        raise ValueError("--against needs --against-root (the second copy's data root)")
+    against = (args.against, args.against_root, parse_parameters(args.against_param)) if args.against else None
+    config = AuditConfig(codings=args.codings, against=against, cache_dir=args.cache_dir, jobs=args.jobs)
+    report = run_audit(args.name, args.data_root, parse_parameters(args.param), config)
+    js, png = write_audit(report, args.out)
+    for c in report["checks"]:
+        print(f"{'PASS' if c['passed'] else 'FAIL'}  {c['check']}: {c['detail']}")
+    print(f"wrote {js} and {png}")
+    for line in failures(report):
+        print(line, file=sys.stderr)
+    return 0 if report["passed"] else 1
+
+
 def run(args: argparse.Namespace) -> int:
     if args.data_command == "list":
         print(_list())
         return 0
+    if args.data_command == "audit":
+        return _audit(args)
     extra = parse_parameters(args.param)
     accepted = inspect.signature(get_loader(args.name)).parameters
     # A summary reports bad rows instead of stopping at the first (training still raises).

@@ -89,6 +89,7 @@ from stag.data.annotations import (DataError, Excluded, Row, cell_text, find_ann
                                    normalise_subject, read_annotations, read_cells)
 from stag.data.aus import AUString, read_au_cell
 from stag.data.clip import Clip, ClipSet
+from stag.data.flow_checks import check_channel_order
 from stag.data.frames import FrameLoader, collect_clips, encode_label, read_image
 from stag.data.labels import get_scheme
 
@@ -290,7 +291,7 @@ def load_megc2019_flow(data_root: str | Path, annotations: str | Path | None = N
                        subsets: tuple[str, ...] | list[str] | str = SUBSETS, scheme: str = "composite3",
                        flow_dir: str | None = None, face_dir: str | None = None, faces: str = "truth",
                        on_error: str = "raise", codings: str | Path | list | None = None,
-                       channel_order: str = DEFAULT_CHANNEL_ORDER) -> ClipSet:
+                       channel_order: str = DEFAULT_CHANNEL_ORDER, check_channels: bool = True) -> ClipSet:
     """Load the MEGC2019 composite flow images as clips with ``flows`` ``(1, 3, H, W)``.
 
     Args:
@@ -308,9 +309,18 @@ def load_megc2019_flow(data_root: str | Path, annotations: str | Path | None = N
             get ``aus``, ``au_text``, ``au_error``; the others ``au_coded=False`` (module doc).
         channel_order: the flow PNG's channels as OpenCV reads them (:data:`CHANNEL_ORDERS`;
             default the verified ``"strain,v,u"``; ``"u,v,strain"`` is the legacy reading).
+        check_channels: measure the channel order on the loaded flows
+            (:func:`stag.data.flow_checks.check_channel_order`; recorded in
+            ``ClipSet.params["channel_evidence"]``) and refuse an order the evidence contradicts or
+            cannot decide (with at least 30 clips). ``False`` loads unchecked (the legacy records).
+
+    Raises:
+        DataError: naming the file or folder: a bad row or image (module doc), or a channel
+            order the images contradict.
     """
     return _load_composite("megc2019_flow", data_root, annotations, subsets, scheme, flow_dir, face_dir, faces,
-                           on_error, codings, channel_order, suffixes=PHASE_SUFFIXES[:1], directions=False)
+                           on_error, codings, channel_order, suffixes=PHASE_SUFFIXES[:1], directions=False,
+                           check_channels=check_channels)
 
 
 def load_megc2019_phases(data_root: str | Path, annotations: str | Path | None = None,
@@ -318,7 +328,7 @@ def load_megc2019_phases(data_root: str | Path, annotations: str | Path | None =
                          phases: int | str = 2, directions: bool = False, flow_dir: str | None = None,
                          face_dir: str | None = None, faces: str = "truth", on_error: str = "raise",
                          codings: str | Path | list | None = None,
-                         channel_order: str = DEFAULT_CHANNEL_ORDER) -> ClipSet:
+                         channel_order: str = DEFAULT_CHANNEL_ORDER, check_channels: bool = True) -> ClipSet:
     """Load the two-phase copy of the composite: clips with ``flows`` ``(phases, C, 28, 28)``.
 
     Layout read (the copy CausalNet's repository distributes)::
@@ -346,7 +356,9 @@ def load_megc2019_phases(data_root: str | Path, annotations: str | Path | None =
     Raises:
         DataError: naming the file: a missing phase, a zero-byte, unreadable or corrupt PNG,
             or phases of one clip that differ in size (with ``on_error="skip"`` the clip is
-            skipped and listed in ``ClipSet.skipped`` instead).
+            skipped and listed in ``ClipSet.skipped`` instead); or, naming the folder, a channel
+            order the images contradict (``check_channels``, as :func:`load_megc2019_flow`; the
+            evidence also gives the direction of phase 1).
     """
     try:
         suffixes = None if isinstance(phases, bool) else PHASE_SELECTIONS[phases]
@@ -357,12 +369,12 @@ def load_megc2019_phases(data_root: str | Path, annotations: str | Path | None =
                          f"'apex_offset' (apex->offset alone)")
     return _load_composite("megc2019_phases", data_root, annotations, subsets, scheme, flow_dir, face_dir, faces,
                            on_error, codings, channel_order, suffixes=suffixes,
-                           directions=bool(directions), phases=phases)
+                           directions=bool(directions), phases=phases, check_channels=check_channels)
 
 
 def _load_composite(name: str, data_root, annotations, subsets, scheme, flow_dir, face_dir, faces, on_error,
                     codings, channel_order: str, *, suffixes: tuple[str, ...], directions: bool,
-                    phases: int | str | None = None) -> ClipSet:
+                    phases: int | str | None = None, check_channels: bool = True) -> ClipSet:
     """Both composite loaders: one flow file per phase suffix (and a direction map per phase)."""
     if isinstance(subsets, str):
         subsets = [s.strip() for s in subsets.split(",") if s.strip()]
@@ -473,6 +485,10 @@ def _load_composite(name: str, data_root, annotations, subsets, scheme, flow_dir
     if coding_files:
         params["codings"] = {ds: str(p) for ds, p in coding_files.items()}
     clipset = collect_clips(name, scheme_, ((r.where, r) for r in rows), make, on_error=on_error, params=params)
+    if check_channels:
+        evidence = check_channel_order(clipset, channel_order)
+        if evidence is not None:
+            clipset.params["channel_evidence"] = evidence.to_dict()
     if coding_files:
         n_coded = {ds: 0 for ds in SUBSETS if ds in subsets}
         uncoded = []

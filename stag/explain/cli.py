@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
                         clips_per_fold=per_fold, keep_attributions=True, random_state=args.seed, device=args.device)
 
     prepared = load_and_prepare(data["dataset"], data_root=data.get("data_root"), annotations=data.get("annotations"),
-                                prepare_config=PrepareConfig.from_dict(data["prepare"]), cache_dir=args.cache_dir,
+                                prepare_config=PrepareConfig.from_record(data["prepare"]), cache_dir=args.cache_dir,
                                 progress=not args.quiet, data_params=data.get("params") or {}).prepared
     out: Path = args.out
     (out / "attributions").mkdir(parents=True, exist_ok=True)

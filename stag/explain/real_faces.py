@@ -54,7 +54,7 @@ from stag.explain.attributions import (
 )
 from stag.explain.scores import roi_mass
 from stag.explain.study import fold_checkpoints, heldout_clips
-from stag.faces import ROI_NAMES, au_region_of
+from stag.faces import ROI_NAMES, coded_rois
 from stag.files import atomic_write_text
 from stag.preprocess.pipeline import PrepareConfig
 from stag.results.reproduce import recorded_loader_params
@@ -112,14 +112,6 @@ class RealFacesConfig:
 
 
 # --------------------------------------------------------------------------- AU codes -> ROIs
-def coded_rois(aus: Sequence[int]) -> np.ndarray:
-    """``(N,)`` bool: the ROIs that show any of ``aus`` (the AU-to-ROI table; sides ignored)."""
-    out = np.zeros(len(ROI_NAMES), dtype=bool)
-    for a in aus:
-        out[list(au_region_of(int(a)))] = True
-    return out
-
-
 def _join(items) -> str:
     return "|".join(str(i) for i in items)
 
@@ -360,7 +352,7 @@ def load_data(results: dict, data_root: str | Path, codings: str | Path, cache_d
     data = results.get("data") or {}
     params = recorded_loader_params(data)
     loaded = load_and_prepare(data["dataset"], data_root=data_root, annotations=data.get("annotations"),
-                              prepare_config=PrepareConfig(**data.get("prepare", {})), cache_dir=cache_dir,
+                              prepare_config=PrepareConfig.from_record(data.get("prepare", {})), cache_dir=cache_dir,
                               jobs=1, progress=False, data_params=params)
     coded = load(data["dataset"], data_root=str(data_root), codings=str(codings), **params)
     codes = read_codes(coded)

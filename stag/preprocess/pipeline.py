@@ -28,12 +28,20 @@ from stag.preprocess.flow import (DEFAULT_FLOW, FLOW_METHODS, flow_channels, flo
 from stag.preprocess.keyframes import (APEX_SOURCES, MAGNITUDE_METHODS, SELECTION_STRATEGIES, keyframe_scores,
                                        motion_magnitude, select_keyframes)
 from stag.preprocess.prepared import FLOW_CHANNELS, Prepared
+from stag.preprocess.registration import fit_registration, register_prepared
 from stag.preprocess.rois import roi_boxes
 from stag.threads import configure_process
 
 
 #: What a clip with frames is turned into (:attr:`PrepareConfig.representation`).
 REPRESENTATIONS: tuple[str, ...] = ("frames", "composite")
+#: How precomputed flows are registered to their faces (:attr:`PrepareConfig.registration`).
+REGISTRATIONS: tuple[str, ...] = ("eyes", "none")
+#: PrepareConfig fields applied after the per-clip cache (not part of its key).
+UNCACHED_FIELDS: tuple[str, ...] = ("registration",)
+#: Fields added after runs were recorded, with the value those records were made with
+#: (:meth:`PrepareConfig.from_record`).
+RECORDED_DEFAULTS: dict[str, object] = {"registration": "none"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,13 @@ class PrepareConfig:
         extra_channels: keep a provider's flow channels after u, v, strain (the two-phase
             copy's direction maps, ``megc2019_phases -p directions true``) after the
             ``channels`` chosen; needs ``channels=3``.
+        registration: where the ROIs of precomputed flows go when their landmarks come from a
+            separate face image (the composites' apex faces): ``"eyes"`` (the default) fits,
+            per source dataset, the transform that puts the flows' eyes on the faces' eyes and
+            draws the ROIs through it (:mod:`stag.preprocess.registration`); ``"none"`` places
+            them as if flow and face were aligned (every run recorded before the registration
+            existed). No effect on clips whose flows are computed here from frames. Applied
+            after the per-clip cache, so it is not part of the cache key.
     """
 
     image_size: int = 128
@@ -93,6 +108,7 @@ class PrepareConfig:
     normalise: str = "none"
     representation: str = "frames"
     extra_channels: bool = False
+    registration: str = "eyes"
 
     def __post_init__(self) -> None:
         def bad(name, expected):
@@ -130,6 +146,8 @@ class PrepareConfig:
             bad("keyframes", "1 or 2 with representation='composite' (its phases: onset->apex, apex->offset)")
         if self.extra_channels and self.channels != 3:
             bad("extra_channels", "False unless channels=3 (the provider's channels follow u, v, strain)")
+        if self.registration not in REGISTRATIONS:
+            bad("registration", f"one of {REGISTRATIONS} (fit flows to faces by the eyes, or leave them as stored)")
 
     @property
     def out_size(self) -> int:
@@ -145,6 +163,13 @@ class PrepareConfig:
         if unknown:
             raise ValueError(f"PrepareConfig: unknown parameters {unknown}; expected some of {sorted(names)}")
         return cls(**d)
+
+    @classmethod
+    def from_record(cls, d: dict) -> PrepareConfig:
+        """The configuration a recorded run (its ``results.json`` ``data.prepare``) was made with:
+        a field added after the record was written takes the value that reproduces it
+        (:data:`RECORDED_DEFAULTS`), not today's default."""
+        return cls.from_dict({**RECORDED_DEFAULTS, **d})
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -450,10 +475,17 @@ def prepare_dataset(clipset, cfg: PrepareConfig | None = None, cache_dir: str | 
         force: recompute even when an entry exists (and overwrite it).
         on_error: ``"raise"``: after all other clips finished (and were cached), raise a
             RuntimeError naming every failed clip; ``"skip"``: leave them out with a warning.
-        stats: if a dict is given, it receives ``hits``, ``computed``, ``failed`` (clip ids).
+        stats: if a dict is given, it receives ``hits``, ``computed``, ``failed`` (clip ids)
+            and ``registration`` (:meth:`~stag.preprocess.registration.Registration.to_dict`;
+            empty when nothing was registered).
 
     Returns:
-        Prepared clips in the order of ``clipset`` (failed ones left out under ``"skip"``).
+        Prepared clips in the order of ``clipset`` (failed ones left out under ``"skip"``), with
+        ``cfg.registration`` applied (:mod:`stag.preprocess.registration`).
+
+    Raises:
+        RegistrationError: ``cfg.registration="eyes"`` and the flows of a source dataset cannot be
+            registered to its faces (the message names the flow folder and the failed check).
     """
     cfg = cfg or PrepareConfig()
     if on_error not in ("raise", "skip"):
@@ -461,7 +493,7 @@ def prepare_dataset(clipset, cfg: PrepareConfig | None = None, cache_dir: str | 
     if jobs < 1:
         raise ValueError(f"jobs={jobs}: expected >= 1")
     clips = list(clipset)
-    params = cfg.to_dict()
+    params = {k: v for k, v in cfg.to_dict().items() if k not in UNCACHED_FIELDS}
     cache = PrepareCache(Path(cache_dir) / "prepare") if cache_dir is not None else None
     results: dict[str, Prepared] = {}
     hits, computed, failed = [], [], {}
@@ -509,7 +541,7 @@ def prepare_dataset(clipset, cfg: PrepareConfig | None = None, cache_dir: str | 
     if bar is not None:
         bar.close()
     if stats is not None:
-        stats.update(hits=hits, computed=computed, failed=dict(failed))
+        stats.update(hits=hits, computed=computed, failed=dict(failed), registration={})
     if failed:
         lines = "; ".join(f"{cid}: {err}" for cid, err in failed.items())
         msg = (f"prepare: {len(failed)} of {len(clips)} clips failed ({lines}); "
@@ -517,7 +549,15 @@ def prepare_dataset(clipset, cfg: PrepareConfig | None = None, cache_dir: str | 
         if on_error == "raise":
             raise RuntimeError(msg)
         warnings.warn(msg, stacklevel=2)
-    return [results[c.clip_id] for c in clips if c.clip_id in results]
+    prepared = [results[c.clip_id] for c in clips if c.clip_id in results]
+    if cfg.registration == "eyes":
+        where = (getattr(clipset, "params", None) or {}).get("flow_dir") or getattr(clipset, "name", "the flows")
+        registration = fit_registration(prepared, str(where))
+        if registration.transforms:
+            prepared = register_prepared(prepared, registration)
+            if stats is not None:
+                stats["registration"] = registration.to_dict()
+    return prepared
 
 
 def keyframe_table(prepared: list[Prepared]):

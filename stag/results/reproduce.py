@@ -40,6 +40,9 @@ def retrain_command(run: RunRecord, data_root: str | Path, out: str | Path, devi
         i += 1
     for key, value in replace.items():
         out_args += [key, value]
+    prepare = (run.results.get("data") or {}).get("prepare") or {}
+    if "registration" not in prepare and "--registration" not in out_args:
+        out_args += ["--registration", "none"]  # recorded before ROIs were registered to the flows
     return out_args
 
 
@@ -109,13 +112,16 @@ def reproduction_tolerance(run: RunRecord) -> float:
 def recorded_loader_params(data: dict) -> dict:
     """The loader parameters a record was made with (its ``data`` block): the ``-p`` ones, and
     for a composite record made before the channel order was verified (it names no
-    ``channel_order``), the legacy reading it used (:data:`stag.data.megc2019.LEGACY_CHANNEL_ORDER`)."""
+    ``channel_order``), the legacy reading it used (:data:`stag.data.megc2019.LEGACY_CHANNEL_ORDER`),
+    loaded without the channel check that would refuse it."""
     from stag.data.megc2019 import LEGACY_CHANNEL_ORDER
 
     params = dict(data.get("params") or {})
     named = "channel_order" in params or "channel_order" in (data.get("loader") or {})
     if data.get("dataset") == "megc2019_flow" and not named:
         params["channel_order"] = LEGACY_CHANNEL_ORDER
+    if params.get("channel_order") == LEGACY_CHANNEL_ORDER:
+        params.setdefault("check_channels", False)  # the misread order, loaded on purpose to reproduce it
     return params
 
 
@@ -157,7 +163,7 @@ def reproduce_fold(run: RunRecord | str | Path, data_root: str | Path, fold: str
     data = d.get("data") or {}
     fold = fold or smallest_fold(run)
     loaded = load_and_prepare(data["dataset"], data_root=data_root or None, annotations=data.get("annotations"),
-                              prepare_config=PrepareConfig(**data.get("prepare", {})), cache_dir=cache_dir,
+                              prepare_config=PrepareConfig.from_record(data.get("prepare", {})), cache_dir=cache_dir,
                               jobs=jobs, progress=False, data_params=recorded_loader_params(data))
     config = TrainConfig(**{**d["config"]["train"], "device": device, "threads": fold_threads(run)})
     class_names = tuple(d["class_names"])

@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help=f"optical flow preset (default {DEFAULT_FLOW})")
     d.add_argument("--landmarks", default="detect", choices=("detect", "given"),
                    help="dlib detection, or the clip's own landmarks when it has them (default detect)")
+    d.add_argument("--registration", default="eyes", choices=("eyes", "none"),  # pipeline.REGISTRATIONS (lazy)
+                   help="ROIs of precomputed flows whose faces are separate images: fit each source "
+                        "dataset's flows to its faces by the eyes (default), or 'none' (as stored)")
     d.add_argument("--apex", default="spotted", choices=APEX_SOURCES,
                    help="apex keyframe: largest motion between onset and offset (default), or the "
                         "dataset's annotated apex frame")
@@ -99,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise ValueError(f"--jobs {args.jobs}: expected >= 1")
     prep_cfg = PrepareConfig(image_size=args.image_size, output_size=args.output_size, keyframes=args.keyframes,
-                             flow_method=args.flow_method, landmarks=args.landmarks, apex=args.apex)
+                             flow_method=args.flow_method, landmarks=args.landmarks, apex=args.apex,
+                             registration=args.registration)
     pre_cfg = (PretrainConfig(n_subjects=args.pretrain_subjects, epochs=args.pretrain_epochs)
                if args.pretrain == "synthetic" else None)
     data = load_and_prepare(args.dataset, data_root=args.data_root, annotations=args.annotations,
@@ -127,7 +131,9 @@ def run(args: argparse.Namespace) -> int:
                              "prepare_seconds": pretrained.prepare_seconds, "train_seconds": pretrained.train_seconds,
                              "loaded_from_cache": pretrained.loaded}
     prov = extra.get("provenance") or {}
-    prov.update(data_checksum=checksum, command=command_line(getattr(args, "_argv", None)))
+    prov.update(data_checksum=checksum, command=command_line(getattr(args, "_argv", None)),
+                # where the ROIs were drawn: the fitted flow -> face transform per source dataset
+                registration=data.registration or {"method": prep_cfg.registration, "transforms": {}})
     if started_utc < prov.get("finished_utc", ""):  # not when this call only reloaded a finished run
         prov["started_utc"] = started_utc
     extra["provenance"] = prov

@@ -30,6 +30,7 @@ class PreparedData:
     clipset: object = None
     prepare_seconds: float = 0.0
     load_seconds: float = 0.0
+    registration: dict | None = None  # the fitted flow -> face transforms (None: nothing registered)
 
     def describe(self) -> str:
         """One line: clips, subjects, classes, the flow stack's shape ``(K, C, H, W)``, and the
@@ -72,10 +73,12 @@ def load_and_prepare(dataset: str = "synthetic", *, data_root: str | Path | None
     t1 = time.perf_counter()
     if len(clipset) == 0:
         raise ValueError(f"dataset {dataset!r} ({params}) has no clips")
+    stats: dict = {}
     prepared = prepare_dataset(clipset, prepare_config or PrepareConfig(), cache_dir=cache_dir, jobs=jobs,
-                               progress=progress)
+                               progress=progress, stats=stats)
     return PreparedData(prepared=prepared, class_names=tuple(clipset.scheme.classes), name=clipset.name,
-                        clipset=clipset, load_seconds=t1 - t0, prepare_seconds=time.perf_counter() - t1)
+                        clipset=clipset, load_seconds=t1 - t0, prepare_seconds=time.perf_counter() - t1,
+                        registration=stats.get("registration") or None)
 
 
 def cross_domain_data(data: PreparedData, *, prepare_config=None, cache_dir: str | Path | None = None,
