@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -29,14 +29,18 @@ image_size = 128
 difficulty = 0.2
 jobs = 2
 results_root = "../results"
+cache_dir = "../.stag-cache"
 dlib_clips = 20
 dlib_stride = 4
+keyframe_clips = 80
+magnitude_clips = 20
 
 # %% tags=["hide-input"]
 import time
 from pathlib import Path
 
 import pandas as pd
+from IPython.display import Markdown, display
 
 from stag.bench import synthetic_checks as checks
 from stag.bench.synthetic_checks import (
@@ -57,9 +61,7 @@ baseline = difference_baseline(clips, size=16)
 fig = vizdata.plot_apex_difference(positive, magnify=10)
 
 # %% tags=["hide-input"]
-print(f"On {len(clips)} clips, a linear model on the true apex-onset difference scores LOSO UF1 "
-      f"{baseline.uf1:.3f} (UAR {baseline.uar:.3f}) against {baseline.chance_uf1:.3f} for the majority class; "
-      f"a perfect model scores 1.")
+display(Markdown(checks.baseline_sentence(baseline, len(clips))))
 
 # %% [markdown]
 # Real micro-expression datasets (CASME II, SAMM, SMIC, CAS(ME)$^3$...) are licensed per lab
@@ -194,9 +196,7 @@ fig = vizdata.plot_calibration(calibration, TARGET_UF1)
 calibration_summary(calibration)
 
 # %%
-print(checks.dlib_findings(dlib_result))
-print(f"difference baseline LOSO UF1 {baseline.uf1:.3f} (UAR {baseline.uar:.3f}) vs majority-class UF1 "
-      f"{baseline.chance_uf1:.3f}")
+display(Markdown(f"- {checks.dlib_findings(dlib_result)}\n- {checks.baseline_sentence(baseline, len(clips))}"))
 
 # %% [markdown]
 # ## Keyframe selection
@@ -205,36 +205,43 @@ print(f"difference baseline LOSO UF1 {baseline.uf1:.3f} (UAR {baseline.uar:.3f})
 # K discriminative keyframes; their normalised motion becomes the prior of the temporal
 # attention. The motion measure is the mean optical-flow magnitude inside the face (fast DIS
 # flow at 64 px) after the global head motion (an affine fit) has been removed, smoothed, and
-# detrended between the annotated onset and offset, so that slow drift cannot win. Keyframes
-# are sampled where the motion is, spread over the rise and the fall, always including the
-# spotted apex. The ground truth tells how well this works; the results are cached for the
-# later chapters.
+# detrended between the annotated onset and offset, so that slow drift cannot win: the
+# straight line through the curve at the onset and at the offset is subtracted, and what
+# falls below zero is set to zero. Keyframes are sampled where the motion is, spread over the
+# rise and the fall, always including the spotted apex. The ground truth tells how well this
+# works. The check runs the whole preprocessing on an evenly spaced sample of
+# `keyframe_clips` clips (every subject is in it); the model chapters prepare their own data.
 
 # %%
 from stag.preprocess.pipeline import PrepareConfig, compare_magnitude_methods, keyframe_table, prepare_dataset
 from stag.viz import keyframes as vizkeys
 
 keyframe_config = PrepareConfig(image_size=image_size)
+keyframe_sample = clips[:: max(1, len(clips) // keyframe_clips)]
 start = time.perf_counter()
-prepared = prepare_dataset(clips, keyframe_config, cache_dir="../.stag-cache", jobs=jobs, progress=False)
+prepared = prepare_dataset(keyframe_sample, keyframe_config, cache_dir=cache_dir, jobs=jobs, progress=False)
 keys = keyframe_table(prepared)
-print(f"{len(prepared)} clips prepared (K = {keyframe_config.keyframes}, magnitude "
+print(f"{len(prepared)} of {len(clips)} clips prepared (K = {keyframe_config.keyframes}, magnitude "
       f"{keyframe_config.magnitude_method!r}, flow {keyframe_config.flow_method!r}) in "
       f"{time.perf_counter() - start:.1f} s with {jobs} job(s)")
 
 # %% [markdown]
-# Below: the motion curve of the clip with a blink shown above, and of the clip where the
-# spotted apex is furthest from the truth. Dashed lines are the true onset, apex and offset;
-# the thick line and the shaded band are the spotted apex and interval; dots are the keyframes;
-# the filled areas are the true blink and macro-movement profiles, where the clip has them.
+# Below: the motion curve of a typical clip (the median apex error) and of the clip whose
+# spotted apex is furthest from the truth. The light curve is the smoothed motion before
+# detrending, the dashed line what detrending subtracts, and the dark curve what is left, on
+# which the apex is spotted. Dashed verticals are the true onset, apex and offset; the thick
+# line and the shaded band are the spotted apex and interval; dots are the keyframes; the
+# filled areas are the true blink and macro-movement profiles, where the clip has them.
 
 # %%
-worst_id = keys.sort_values("apex_error", kind="stable")["clip_id"].iloc[-1]
-for cid in dict.fromkeys([with_blink.clip_id, worst_id]):
-    fig = vizkeys.plot_clip_magnitude(*checks.prepared_and_clip(prepared, clips, cid))
+typical_id, worst_id = checks.typical_and_worst(keys)
+examples = [checks.clip_by_id(clips, cid) for cid in (typical_id, worst_id)]
+traces = [checks.spotting_trace(clip, keyframe_config) for clip in examples]
+fig = vizkeys.plot_spotting(traces, examples, ["typical clip (median apex error)", "worst clip"])
+display(Markdown("\n".join(f"- {checks.spotting_explanation(t, c)}" for t, c in zip(traces, examples))))
 
 # %% [markdown]
-# Over the whole set: the apex error in frames, and the interval coverage (the share of the
+# Over the sample: the apex error in frames, and the interval coverage (the share of the
 # true onset..offset interval spanned by the first to the last keyframe). `precision` is the
 # share of keyframes inside the true interval; `contains apex` whether a keyframe lies within
 # one frame of the true apex.
@@ -244,28 +251,32 @@ fig = vizkeys.plot_keyframe_errors(keys)
 checks.keyframe_summary(keys).round(3)
 
 # %% [markdown]
-# Why optical flow rather than the cheaper grey-level difference to the onset? On every fifth
-# clip, both measures with the same smoothing, window and keyframe rule:
+# Where does spotting fail? The table splits the clips into quarters by the strength of
+# their expression (the largest true AU displacement) and gives the apex error of each, with
+# the share of clips in which a blink or a macro-movement happens between onset and offset.
 
 # %%
-magnitude_check = compare_magnitude_methods(clips[::5], keyframe_config)
+display(Markdown(checks.spotting_findings(keys, clips)))
+checks.spotting_error_table(keys, clips).round(2)
+
+# %% [markdown]
+# Why optical flow rather than the cheaper grey-level difference to the onset? On
+# `magnitude_clips` clips of the sample, both measures with the same smoothing, window and
+# keyframe rule:
+
+# %%
+magnitude_check = compare_magnitude_methods(keyframe_sample[:: max(1, len(keyframe_sample) // magnitude_clips)],
+                                            keyframe_config)
 magnitude_summary = checks.magnitude_summary(magnitude_check)
 magnitude_summary.round(3)
 
 # %%
-print(checks.keyframe_findings(keys, magnitude_summary))
+display(Markdown(checks.keyframe_findings(keys, magnitude_summary)))
 
 # %% [markdown]
 # ## What we learned
-# - The generator produces the configured number of subjects and clips (printed above) in
-#   well under a minute (the generation time is printed above), deterministically, with the
-#   composite3 class balance.
-# - dlib's own detector and 68-point predictor accept the rendered faces: the detection rate
-#   and the landmark errors (in pixels and relative to the inter-ocular distance) are in the
-#   table above; the jaw line, which the renderer draws only as a contour, is the least
-#   precise group.
-# - The apex-onset difference is invisible without magnification, as in real
-#   micro-expressions; magnified, it lines up with the AU masks drawn beside it.
-# - A linear model on the true apex-onset difference is well above the majority-class UF1
-#   and well below perfect (table above): the set is learnable but not trivial, and models
-#   that must find the apex themselves face a harder task.
+
+# %% tags=["hide-input"]
+display(Markdown(checks.chapter_findings(n_clips=len(clips), n_frames=n_frames, seconds=gen_seconds, jobs=jobs,
+                                         dlib=dlib_result, baseline=baseline, keys=keys,
+                                         magnitudes=magnitude_summary, clips=clips)))

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -34,10 +34,10 @@ timing_seconds = 0.3
 import pandas as pd
 from IPython.display import Markdown, display
 
-from stag.bench.flow import DEFAULT_METHODS, flow_sentences, measure, method_summary, strongest_pair_panel, synthetic_pairs
+from stag.bench.flow import (DEFAULT_METHODS, flow_sentences, measure, method_summary, panel_agreement, panel_sentences,
+                             strongest_pair_panel, synthetic_pairs)
 from stag.bench.flow import warp_pairs as make_warp_pairs
 from stag.data import load
-from stag.preprocess.flow import flow_magnitude
 from stag.preprocess.pipeline import PrepareConfig, prepare_clip
 from stag.viz import flow as vizflow
 
@@ -78,21 +78,29 @@ table.round(3)
 
 # %% [markdown]
 # ## What the flow of a micro-expression looks like
-# One clip, aligned onset and true apex faces. Each panel colour-codes a flow field: the
-# hue is the direction (see the key: right = red, down = yellow-green, left = cyan, up =
-# violet) and the brightness the magnitude, on one scale for every panel. The last panel is
-# the truth. The second row is the optical strain, the local deformation
+# One clip, aligned onset and true apex faces: the test pair whose face moves most once the
+# head motion is removed. Between onset and apex the whole head also drifts by a fraction of
+# a pixel; that shared shift would paint every panel in one colour, so each flow is drawn
+# after removing the head motion (the affine motion fitted inside the face, as the keyframe
+# curve of the data chapter removes it). Each panel colour-codes a flow field: the hue is the
+# direction (see the key: right = red, down = yellow-green, left = cyan, up = violet) and the
+# brightness the magnitude, on one scale for every panel, set by the truth (last panel);
+# outside the face, where flow is not measured, is grey. The second row is the optical
+# strain, the local deformation
 # $\sqrt{\varepsilon_{xx}^2 + \varepsilon_{yy}^2 + 2\varepsilon_{xy}^2}$ computed from the
 # flow gradients (after a light Gaussian smoothing of the estimated flow, `strain_sigma`, which
 # lowered the strain error of every method): it is zero for a rigid shift of the head and lights
-# up where skin stretches or compresses.
+# up where skin stretches or compresses. All four strain maps share the truth's colour scale,
+# so a method that exaggerates strain saturates.
 
 # %%
 panel = strongest_pair_panel(pairs, ("tvl1", "dis", "farneback"), config.strain_sigma)
 pair, clip = panel.pair, clips[panel.index]
-fig = vizflow.plot_flow_panels(pair.first, panel.flows, panel.strain)
-print(f"clip {clip.clip_id}: AUs {clip.aus}, true apex displacement up to "
-      f"{flow_magnitude(pair.flow)[pair.mask].max():.2f} px")
+fig = vizflow.plot_flow_panels(pair.first, panel.local, panel.strain, mask=pair.mask,
+                               subtitle=f"{clip.clip_id}, AUs {'+'.join(map(str, clip.aus))}; head motion removed")
+agreement = panel_agreement(panel)
+display(Markdown(panel_sentences(panel, agreement, clip.clip_id)))
+agreement.round(3)
 
 # %% [markdown]
 # ## The default
@@ -120,15 +128,9 @@ print(f"flows {prepared.flows.shape} {prepared.flows.dtype}, keyframes {prepared
 
 # %% [markdown]
 # ## What we learned
-# - On both test sets the tuned DIS preset has one of the two lowest end-point errors and runs
-#   an order of magnitude faster than TV-L1 on one core (table and summary above), so it is the
-#   package's one default (`DEFAULT_FLOW = "dis"`), for the keyframes' flow and the magnitude
-#   curve alike; TV-L1 stays available as `tvl1` (tuned) and `tvl1_default`.
-# - TV-L1 is the method of the micro-expression literature, but on these smooth, low-texture
-#   faces it under-estimates the broad AU movements (its flow concentrates on edges such as
-#   the lips), which the colour panels show.
-# - The tuned TV-L1 setting (2 scales, 1 warp, 30 inner and 2 outer iterations) is several
-#   times faster than the default parameters while its flow stays within the printed
-#   distance of the default's.
-# - Errors are a fraction of the 0.5-3 px micro-movements; the strain maps show the same
-#   regions as the truth, with more noise for the methods whose EPE is higher.
+# The package has one default flow, `DEFAULT_FLOW = "dis"`, for the keyframes' flow and the
+# magnitude curve alike; TV-L1 stays available as `tvl1` (tuned: 2 scales, 1 warp, 30 inner
+# and 2 outer iterations) and `tvl1_default`. From this chapter's tables:
+
+# %% tags=["hide-input"]
+display(Markdown(flow_sentences(table, config.flow_method) + "\n" + panel_sentences(panel, agreement, clip.clip_id)))

@@ -20,10 +20,10 @@
 # does it read the regions that actually moved?** The branch treats the face as a graph:
 # each node is a region of interest (ROI) tied to facial action units (AUs), and the
 # adjacency starts from an AU co-occurrence prior that a learned gate re-weights for every
-# clip. The figure shows the prior (left), the adjacency that the graph layers of a briefly
-# trained STAG used on held-out clips, averaged over clips (middle), and their ratio in
-# $\log_2$ (right: red edges were strengthened, blue ones weakened, blank ones are cut by
-# the prior).
+# clip. The figure shows the prior (left) and how a briefly trained STAG re-weighted it on
+# held-out clips: the ratio of the adjacency its graph layers used, averaged over clips, to
+# the prior, in $\log_2$ (right: red edges were strengthened, blue ones weakened, blank ones
+# are cut by the prior).
 
 # %% tags=["parameters", "hide-input"]
 seed = 0
@@ -40,8 +40,10 @@ jobs = 2
 
 # %% tags=["hide-input"]
 import pandas as pd
+from IPython.display import Markdown, display
 
 from stag.faces import ROI_NAMES, ROI_TABLE
+from stag.models.findings import graph_answer, graph_findings
 from stag.models.summaries import adjacency_edges, parameter_table, roi_attention_vs_aus
 from stag.train import TrainConfig, evaluate, fit_or_load
 from stag.train.experiment import chapter_setup, forward_details
@@ -65,10 +67,7 @@ fig = vizgraph.plot_adjacency_comparison(base, out.adjacency.mean(0).numpy(), RO
 # %% tags=["hide-input"]
 edges = adjacency_edges(base, out.adjacency, ROI_NAMES).dropna()
 loc = roi_attention_vs_aus(out.node_attention, [p.aus for p in data.test_clips], [r.aus for r in ROI_TABLE])
-print(f"On {len(loc)} held-out clips, an edge weight changes by {edges['std_across_clips'].mean():.3f} on average "
-      f"from clip to clip (a static adjacency: 0), and the graph readout puts {loc['ratio'].median():.2f} times "
-      f"as much weight on ROIs with an active AU as on the others (median; above 1 in "
-      f"{(loc['ratio'] > 1).mean():.0%} of clips).")
+display(Markdown(graph_answer(edges, loc, len(data.test_clips))))
 
 # %% [markdown]
 # The rest of the chapter takes the branch apart:
@@ -160,13 +159,14 @@ pd.concat([edges.head(5), edges.tail(5)]).round(3)
 # E-GAT attention of the last layer for one held-out clip, one map per head. Row $i$ is how
 # ROI $i$ gathers from the others. Each head has its own learned edge-bias strength
 # $\beta_h$: a large $\beta_h$ follows the AU graph closely, and $\beta_h \approx 0$ ignores it.
+# The table gives the learned $\beta_h$ of every layer and head; all start at 1.
 
 # %%
 i = 0
 fig = vizgraph.plot_graph_attention(out.graph_attention[i].numpy(), ROI_NAMES,
                                     title=f"{data.test_clips[i].clip_id}: last E-GAT layer")
-print("learned edge-bias strength beta_h per head:",
-      {f"layer {j + 1}": [round(b, 2) for b in layer.edge_scale.tolist()] for j, layer in enumerate(model.graph.layers)})
+betas = {f"layer {j + 1}": layer.edge_scale.tolist() for j, layer in enumerate(model.graph.layers)}
+pd.DataFrame(betas, index=[f"head {h + 1}" for h in range(len(next(iter(betas.values()))))]).T.round(3)
 
 # %% [markdown]
 # ## The graph on the face
@@ -192,16 +192,13 @@ loc.describe().loc[["mean", "50%", "min", "max"], ["active_mean", "other_mean", 
 
 # %% [markdown]
 # ## What we learned
-# - The graph branch turns the AU-linked ROIs into nodes with one shared CNN, a learned
-#   ROI embedding and magnitude-guided keyframe pooling. It costs few parameters compared
-#   with the temporal branch (table above). The numbers printed above give its training and
-#   held-out accuracy on this small set.
-# - The adjacency the layers use is the AU prior times a per-clip gate. The opening figure
-#   shows which edges training strengthened and which it weakened, and the opening answer
-#   how much the weights change from clip to clip, which the static-prior ablation
-#   (`stag_static_adj`) cannot do. Edges that the prior cuts stay cut.
-# - Each E-GAT head has its own strength $\beta_h$ for following the graph. It starts at 1,
-#   and the printed values show how far this short training moved it.
-# - The readout-vs-AU ratio shows whether the pooled graph vector leans on the regions that
-#   really moved. Attention is not attribution: the explanation chapter checks this with
-#   Captum against the ground-truth AU masks.
+# The graph branch turns the AU-linked ROIs into nodes with one shared CNN, a learned ROI
+# embedding and magnitude-guided keyframe pooling, links them by the AU prior times a
+# per-clip gate, and lets E-GAT heads follow that graph with a learned strength. On this
+# small set and short training:
+
+# %% tags=["hide-input"]
+display(Markdown(graph_findings(parameters=parameter_table(model), edges=edges, prior=base, adjacency=out.adjacency,
+                                betas=betas, loc=loc, epochs=len(history), train_accuracy=train_scores["accuracy"],
+                                test_accuracy=test_scores["accuracy"], test_uf1=test_scores["uf1"],
+                                n_test=len(data.test_clips))))

@@ -46,10 +46,12 @@ bench_threads = 1
 # %% tags=["hide-input"]
 import pandas as pd
 import torch
+from IPython.display import Markdown, display
 
 from stag.bench.model import efficiency_table
 from stag.faces import ROI_NAMES
 from stag.models import list_models
+from stag.models.findings import cross_answer, cross_findings, efficiency_sentence
 from stag.models.inputs import apex_keyframe
 from stag.models.summaries import fusion_gate_table
 from stag.train import TrainConfig, fit_or_load
@@ -78,9 +80,8 @@ per_roi = pd.DataFrame({"share on apex keyframe": on_apex.mean(0).numpy(),
 per_roi.sort_values("ratio to uniform", ascending=False).round(3)
 
 # %% tags=["hide-input"]
-print(f"Over {len(apex)} held-out clips and {len(ROI_NAMES)} ROIs, {float(on_apex.mean()):.3f} of the graph -> time "
-      f"attention falls on the apex keyframe against a uniform {float(uniform.mean()):.3f}; "
-      f"{int((per_roi['ratio to uniform'] > 1).sum())} of {len(per_roi)} ROIs read the apex more than uniform.")
+answer = cross_answer(per_roi, float(on_apex.mean()), float(uniform.mean()), len(apex))
+display(Markdown(answer))
 
 # %% [markdown]
 # ## How the layer works
@@ -128,36 +129,22 @@ gates.groupby("class")[["graph_share", "features_mostly_graph"]].mean().round(3)
 # operations are not counted). CPU latency is the best of the repeats at batch 1, with one
 # torch thread (`bench_threads`) so that other work on the machine disturbs it least, and
 # the median is given too. Both were measured on the machine that ran this book, and
-# `stag bench model` gives the full table (64x64 input and batch 32 too). The HTNet point comes from the
-# design notes (its published configuration measured on a comparable 2-core CPU), not
-# from this run.
+# `stag bench model` gives the full table (64x64 input and batch 32 too). HTNet is measured in
+# the same run at its published size.
 
 # %%
 table = efficiency_table(bench_models, sizes=sizes, keyframes=ks, batches=(1,), repeats=bench_repeats, budget_s=0.3,
                          threads=bench_threads, seed=seed)
-ax = vizatt.plot_efficiency(table, reference={"HTNet (design notes)": (139.6e6, 42.6)})
+ax = vizatt.plot_efficiency(table)
 view = table.drop(columns=["batch", "ms_per_batch", "threads"]).round({"gflops_per_clip": 4, "ms_per_clip": 2,
                                                             "ms_per_clip_median": 2, "clips_per_s": 0})
 view.set_index(["model", "size", "K"])
 
 # %%
-row = table[(table["model"] == "stag") & (table["size"] == max(sizes)) & (table["K"] == max(ks))]
-if len(row):
-    r = row.iloc[0]
-    print(f"STAG at {max(sizes)}x{max(sizes)}, K={max(ks)}, batch 1: {r.params / 1e3:.0f} k parameters, "
-          f"{r.gflops_per_clip * 1e3:.1f} MFLOP, {r.ms_per_clip:.2f} ms per clip (best of repeats; "
-          f"median {r.ms_per_clip_median:.2f} ms; {r.threads} thread); "
-          f"target <= 10 ms: {'met' if r.ms_per_clip <= 10 else 'not met'}")
-    print(f"vs HTNet (design notes): {139.6e6 / r.params:.0f}x fewer parameters")
+display(Markdown(efficiency_sentence(table)))
 
 # %% [markdown]
 # ## What we learned
-# - Cross-attention gives one map per direction. The opening table and sentence show
-#   whether regions learned to read the apex more than a uniform $1/K$, without any
-#   magnitude prior in this layer.
-# - The fusion gate mixes graph and temporal features per feature. Its per-class means are
-#   printed above. A gate near 0.5 means both branches contribute, and a gate far from it
-#   means one branch dominates that feature.
-# - STAG is small and fast on a CPU. The printed line gives its parameters, FLOPs and
-#   batch-1 latency at the largest input against the 10 ms target. The ablations cost less,
-#   and the single-frame baselines cost least.
+
+# %% tags=["hide-input"]
+display(Markdown(cross_findings(answer=answer, gates=gates, efficiency=table)))

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -25,7 +25,7 @@
 # stands beside its **chance level**, the same ranking scored against the codes of the other
 # clips of the same dataset and class. The **gain** is score minus chance, with a 95% interval
 # that resamples subjects. The sentences under the table are written by
-# `stag.explain.real_faces_report` from the same numbers.
+# `stag.results.real_faces` from the same numbers.
 
 # %% tags=["parameters", "hide-input"]
 records = "../results/megc2019_explain"
@@ -41,15 +41,17 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import display
 
-from stag.explain import real_faces_report as report
+from stag.explain.real_faces import recompute_scores
+from stag.results import real_faces as report
 from stag.results import chapters
 from stag.viz import apply_theme
 from stag.viz.real_faces import plot_example_clips, plot_gains
 
 apply_theme()
 pd.set_option("display.max_colwidth", 200)
-answer = chapters.real_faces(records, data_root, runs=runs, codings=codings, cache_dir=cache_dir,
-                             out_root="../runs/megc2019_explain")
+source = (recompute_scores(records, data_root, runs=runs, codings=codings, cache_dir=cache_dir,
+                           out_root="../runs/megc2019_explain") if data_root else records)
+answer = chapters.real_faces(source)
 summary, pairs, source = answer.tables["summary"], answer.tables["paired"], answer.extra["source"]
 display(report.gain_table(summary, [report.PRIMARY]))
 print(answer.sentences["explanations"])

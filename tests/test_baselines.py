@@ -20,6 +20,7 @@ def test_apex_flow_picks_the_largest_real_magnitude():
 
 @pytest.mark.parametrize("name", ["ststnet", "offapexnet"])
 def test_only_the_apex_keyframe_matters(name):
+    torch.manual_seed(0)  # weights and noise independent of which tests ran before
     model = build(name).eval()
     flows, rois, key_mask, mags = make_inputs(2, 4, size=40, seed=1)
     mags = torch.tensor([[0.1, 1.0, 0.3, 0.2], [0.5, 0.2, 0.1, 0.9]])
@@ -46,6 +47,7 @@ def test_strain_stream_is_used_by_ststnet_but_not_offapexnet():
     flows, rois, key_mask, mags = make_inputs(1, 1, size=28, seed=2)
     more_strain = flows.clone()
     more_strain[:, :, 2] += 1.0
+    torch.manual_seed(0)  # weights independent of which tests ran before
     for name, sees in (("ststnet", True), ("offapexnet", False)):
         model = build(name).eval()
         with torch.no_grad():
@@ -57,6 +59,7 @@ def test_strain_stream_is_used_by_ststnet_but_not_offapexnet():
 def test_equal_input_controls_read_the_flow_at_64(name, reference):
     """The controls are the same layers at 64x64: detail a 28x28 resize averages away (a
     one-pixel checkerboard) reaches them, and only the dense layer grows."""
+    torch.manual_seed(0)  # weights independent of which tests ran before
     wide, narrow = build(name).eval(), build(reference).eval()
     assert (wide.input_size, narrow.input_size) == (64, 28)
     conv = sum(p.numel() for n, p in wide.named_parameters() if n.startswith("streams"))
@@ -69,6 +72,8 @@ def test_equal_input_controls_read_the_flow_at_64(name, reference):
     with torch.no_grad():
         delta = [float((m(flows, rois, key_mask, mags) - m(flows + checker - 0.5, rois, key_mask, mags)).abs().max())
                  for m in (wide, narrow)]
+    # Measured with seed 0: 0.078 vs 2.0e-4 (ststnet, 390x) and 0.028 vs 5.0e-5 (offapexnet, 570x);
+    # seeds 0-9 all gave 285x or more. The 28x28 resize leaves only a residue of the checkerboard.
     assert delta[0] > 10 * delta[1], delta
     with pytest.raises(ValueError, match="input_size must be an int >= 16"):
         STSTNet(input_size=8)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from stag.results import protocol_runs, sentences
-from stag.train.records import model_role
+from stag.train.names import model_role
 
 
 def _run(model, uf1, uar=0.5, seed=0, selection="last", last_uf1=None, protocol="loso"):

@@ -1,6 +1,6 @@
-"""Explanations on real faces: ROI-ranking scores against coded AUs (stag/explain/roi_ranking.py),
+"""Explanations on real faces: ROI-ranking scores against coded AUs (stag/results/roi_ranking.py),
 per-clip scoring and recording (stag/explain/real_faces.py), the chapter's tables
-(stag/explain/real_faces_report.py), and one recorded fold retrained and re-explained."""
+(stag/results/real_faces.py), and one recorded fold retrained and re-explained."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 from stag.explain import real_faces as RF
-from stag.explain import real_faces_report as RR
-from stag.explain import roi_ranking as R
-from stag.faces import ROI_NAMES
+from stag.results import real_faces as RR
+from stag.results import roi_ranking as R
+from stag.faces import ROI_NAMES, coded_rois
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / "results" / "megc2019_explain"
@@ -102,18 +102,18 @@ def test_bad_inputs_are_named():
 
 # --------------------------------------------------------------------------- rows, codes, tables
 def test_coded_rois_follow_the_au_table():
-    mask = RF.coded_rois((12,))
+    mask = coded_rois((12,))
     assert {ROI_NAMES[i] for i in np.flatnonzero(mask)} == {"mouth_corner_R", "mouth_corner_L"}
-    assert not RF.coded_rois((43,)).any()  # eyes closed: no region in the table
+    assert not coded_rois((43,)).any()  # eyes closed: no region in the table
 
 
 def test_edges_and_importances_round_trip():
     a = np.zeros((4, 4))
     a[0, 1], a[1, 0], a[2, 3] = 1.0, 0.5, 0.2
-    text = RF.top_edges(a, 2)
-    assert RF.parse_edges(text) == [(0, 1, 0.75), (2, 3, 0.1)]
+    text = RR.top_edges(a, 2)
+    assert RR.parse_edges(text) == [(0, 1, 0.75), (2, 3, 0.1)]
     v = np.array([0.1, 1e-7, 3.25])
-    np.testing.assert_allclose(RF.parse_importance(RF.format_importance(v)), v)
+    np.testing.assert_allclose(RR.parse_importance(RR.format_importance(v)), v)
 
 
 def _fake_run(name: str, model: str, seed: int, rng, n_clips: int = 24, signal: float = 0.0) -> pd.DataFrame:
@@ -123,14 +123,14 @@ def _fake_run(name: str, model: str, seed: int, rng, n_clips: int = 24, signal: 
         coded = np.zeros(len(ROI_NAMES), bool)
         coded[rng.choice(len(ROI_NAMES), 2, replace=False)] = True
         for method in ("roi_occlusion", "pixel_ig"):
-            text = RF.format_importance(rng.random(len(ROI_NAMES)) + signal * coded)
-            top = np.argsort(-RF.parse_importance(text), kind="stable")[:3]
+            text = RR.format_importance(rng.random(len(ROI_NAMES)) + signal * coded)
+            top = np.argsort(-RR.parse_importance(text), kind="stable")[:3]
             rows.append({"run": name, "model": model, "selection": "inner_val", "seed": seed, "fold": f"s{c % 6}",
                          "clip_id": f"ds/s{c % 6}/clip{c}", "subject": f"s{c % 6}", "dataset": "ds", "label": c % 2,
                          "pred": 0, "method": method,
                          "coded_rois": "|".join(np.array(ROI_NAMES)[coded]),
                          "importance": text, "top_rois": "|".join(np.array(ROI_NAMES)[top]), "edges": ""})
-    return RF.score_rows(pd.DataFrame(rows))[list(RF.COLUMNS)]
+    return RR.score_rows(pd.DataFrame(rows))[list(RR.COLUMNS)]
 
 
 @pytest.fixture()
@@ -141,7 +141,7 @@ def recorded(tmp_path):
             name = f"{model}-inner_val-seed{seed}"
             _fake_run(name, model, seed, rng, signal=signal).to_csv(tmp_path / f"{name}.csv", index=False)
             (tmp_path / f"{name}.json").write_text(json.dumps({
-                "run": name, "explain": RF.RealFacesConfig().to_dict(),
+                "run": name, "explain": RR.RealFacesConfig().to_dict(),
                 "clips": {"run": 30, "scored": 24, "subjects_scored": 6, "excluded": {"no coding": 6},
                           "no_roi_aus": []}}))
     return tmp_path
@@ -217,13 +217,13 @@ def test_fold_rows_of_an_untrained_model(name):
                       rois=roi_boxes(template_landmarks(32), 32))
              for i in range(3)]
     codes = RF.Codes({c.clip_id: (4, 12) for c in clips}, pd.DataFrame())
-    cfg = RF.RealFacesConfig(n_steps=4, batch_size=2)
+    cfg = RR.RealFacesConfig(n_steps=4, batch_size=2)
     rows = RF.fold_rows(model, clips, codes, cfg, run=f"{name}-inner_val-seed0",
                         results={"model": name, "seed": 0, "selection": "inner_val"}, fold="x")
     expected = {"stag": set(RF.METHODS), "stag_no_graph": {"roi_occlusion", "pixel_ig"},
                 "ststnet": {"roi_occlusion", "pixel_ig"}}[name]
     assert set(rows["method"]) == expected and len(rows) == 3 * len(expected)
-    scored = RF.score_rows(rows)
+    scored = RR.score_rows(rows)
     assert scored[["pointing", "mrr", "hit3", "chance_mrr"]].notna().all().all()
     assert (rows.loc[rows["method"] == "adjacency", "edges"].str.count(";") == cfg.top_edges - 1).all()
 
@@ -307,13 +307,13 @@ def test_recorded_fold_reexplains(tmp_path, monkeypatch):
     here = index.isin(fresh_imp.index)
     assert here.sum() == len(fresh) == (rows["fold"] == fold).sum()
     merged.loc[here, "importance"] = fresh_imp.loc[index[here]].to_numpy()
-    mine = RF.score_rows(merged.drop(columns=[c for c in merged if c in RR.METRICS or c.startswith("chance_")]), cfg)
+    mine = RR.score_rows(merged.drop(columns=[c for c in merged if c in RR.METRICS or c.startswith("chance_")]), cfg)
     mine = mine[mine["fold"] == fold].sort_values(key).reset_index(drop=True)
     ref = rows[rows["fold"] == fold].sort_values(key).reset_index(drop=True)
     fresh = fresh.sort_values(key).reset_index(drop=True)
     assert len(mine) == len(ref) > 0
-    np.testing.assert_allclose(np.stack(mine["importance"].map(RF.parse_importance)),
-                               np.stack(ref["importance"].map(RF.parse_importance)), rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(np.stack(mine["importance"].map(RR.parse_importance)),
+                               np.stack(ref["importance"].map(RR.parse_importance)), rtol=1e-3, atol=1e-6)
     for col in ("top_rois", "coded_rois", "pred"):
         assert list(fresh[col]) == list(ref[col]), col
     for col in (*RR.METRICS, *(f"chance_{m}" for m in RR.METRICS)):

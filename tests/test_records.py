@@ -220,6 +220,34 @@ def test_reproduce_fold_on_fixture(run_dir, composite):
     assert list(new["y_pred"]) == list(recorded["y_pred"])
 
 
+def test_reproduction_tolerance_is_zero_only_when_every_recorded_numeric_setting_matches(monkeypatch):
+    from stag.train.provenance import machine, numerics
+
+    kernel_vars = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS", "MKL_CBWR")
+    for var in kernel_vars:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("MKL_CBWR", "COMPATIBLE")  # read by MKL at load only: nothing here changes
+
+    def tolerance(prov: dict) -> float:
+        return reproduce.reproduction_tolerance(records.RunRecord("r", None, {"provenance": prov}, pd.DataFrame()))
+
+    here = {"machine": machine("cpu"), "numerics": numerics([{"threads": 1}, {"threads": 1}])}
+    assert set(here["numerics"]) == {"fold_threads", "cpu_capability", *kernel_vars}  # what new runs record
+    assert here["numerics"]["MKL_CBWR"] == "COMPATIBLE" and here["numerics"]["MKL_ENABLE_INSTRUCTIONS"] is None
+    assert tolerance(here) == 0.0  # a record of this process's numerics: bit for bit
+    cross = reproduce.CROSS_MACHINE_ATOL
+    for key in ("cpu_capability", *kernel_vars):
+        value = here["numerics"][key]
+        for other in {None, "AVX2", "AVX512_CORE"} - {value}:  # unset counts as a value of its own
+            assert tolerance({**here, "numerics": {**here["numerics"], key: other}}) == cross, (key, other)
+        old = {k: v for k, v in here["numerics"].items() if k != key}  # a record made before `key` was kept
+        assert tolerance({**here, "numerics": old}) == cross, key
+    assert tolerance({**here, "numerics": {**here["numerics"], "fold_threads": None}}) == cross
+    for key in ("cpu", "torch"):
+        assert tolerance({**here, "machine": {**here["machine"], key: "other"}}) == cross, key
+    assert tolerance({}) == cross
+
+
 def test_an_oracle_record_gives_an_honest_and_an_oracle_view(composite, tmp_path):
     """``--selection oracle`` records the last epoch too; it is read as two runs, each re-scored."""
     out = composite / "runs" / "ststnet-seed0"
@@ -259,16 +287,6 @@ def test_stag_record_refuses_a_run_whose_honest_view_was_tampered(composite, tmp
     err = capsys.readouterr().err
     assert "ststnet-seed0/last" in err and "does not give the scores in results.json" in err
     assert not dest.exists()
-
-
-def test_a_run_with_the_au_loss_is_its_own_stag_variant():
-    from stag.train.records import model_role
-
-    plain = {"model": "stag", "config": {"train": {"au_loss_weight": 0.0}}}
-    au = {"model": "stag", "config": {"train": {"au_loss_weight": 0.5}}}
-    assert records.variant_name(plain) == "stag" and records.variant_name(au) == "stag+au"
-    assert model_role("stag+au") == "STAG" and model_role("stag_no_graph") == "ablation"
-    assert model_role("offapexnet") == "baseline"
 
 
 def test_component_findings_name_each_verdict():

@@ -23,7 +23,7 @@ def _text(v) -> str:
 
 def answer_parts(results: Path) -> dict[str, str]:
     """Every record-derived table and sentence of chapters 06b, 06c and 07b, as printed."""
-    from stag.explain import real_faces_report as rr
+    from stag.results import real_faces as rr
     from stag.results import chapters
 
     parts = {}

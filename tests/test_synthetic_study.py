@@ -49,7 +49,7 @@ def _write(root, name, model, seed, pred, *, keyframes=4, flow=DEFAULT_FLOW, ape
 
 def test_variant_names():
     def name(model, **prep):
-        return sr.study_variant({"model": model, "data": {"prepare": prep}})
+        return str(sr.study_variant({"model": model, "data": {"prepare": prep}}))
 
     assert name("stag", keyframes=4, flow_method=DEFAULT_FLOW) == "stag"
     assert name("stag", keyframes=1) == "stag@K1"

@@ -96,11 +96,73 @@ def test_explain_config_threads_are_validated_and_left_out_of_nothing_else():
         ExplainConfig(threads=0)
 
 
+# --------------------------------------------------------------------------- fold workers
+# What the timing test below guards, read from the runtime instead of a clock: a fold worker
+# started the way `stag train --jobs 2` starts them (run._execute: joblib loky workers, the real
+# pickling and fold-task entry) computes on one torch thread, and its OpenMP runtime lets idle
+# threads sleep at once. The training is left out: the probe stands in for fold_task after the
+# same first steps (importing stag.train.run loads torch and its OpenMP, as unpickling the real
+# task does; then _torch_threads(threads, worker=True)). OMP_DISPLAY_ENV=VERBOSE, set only after
+# the parent's OpenMP started, makes each worker's OpenMP print its settings as it starts: with
+# GNU libgomp (torch's wheels) GOMP_SPINCOUNT is 0 under OMP_WAIT_POLICY=PASSIVE, 300000 when no
+# policy was set and 3e10 under ACTIVE.
+FOLD_WORKERS = textwrap.dedent("""
+    import json, os, types
+    import stag.train.run as R  # the parent, as `stag train`: torch and its OpenMP load here
+
+    def probe(pack, spec, fold, train_idx, test_idx, config, num_classes, threads, progress=False, worker=False):
+        import stag.train.run
+        with stag.train.run._torch_threads(threads, worker=worker):
+            import torch
+            return {"fold": fold, "pid": os.getpid(), "torch_threads": torch.get_num_threads()}
+
+    R.fold_task = probe  # _execute looks fold_task up when it submits; loky ships probe by value
+    os.environ["OMP_DISPLAY_ENV"] = "VERBOSE"  # the parent's OpenMP has started: only workers print
+    pending = [("a", [0], [1]), ("b", [1], [0])]
+    res = R._execute(pending, {}, types.SimpleNamespace(name="probe"), R.TrainConfig(threads=1), 3,
+                     jobs=2, dask=None, threads=1, progress=False)
+    print(json.dumps(list(res)))
+""")
+
+
+@pytest.mark.parametrize("parent", [
+    "inherits_wait_env",  # a `stag book` kernel, or this test process (tests/conftest.py)
+    pytest.param("bare_shell", marks=pytest.mark.xfail(strict=True, reason=(
+        "known defect: unpickling fold_task imports stag.train.run, hence torch and OpenMP, before "
+        "configure_process sets OMP_WAIT_POLICY, so a worker only gets the policy its parent's "
+        "environment had; stag.train.run._execute should start the pool inside "
+        "stag.threads.environment(wait_env())"))),
+])
+def test_fold_workers_use_one_thread_and_a_passive_openmp_wait_policy(parent):
+    import re
+
+    drop = (*T.THREAD_VARS, *T.WAIT_ENV, "GOMP_SPINCOUNT", "OMP_DISPLAY_ENV")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    if parent == "inherits_wait_env":
+        env.update(T.WAIT_ENV)
+    out = subprocess.run([sys.executable, "-c", FOLD_WORKERS], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    folds = json.loads(out.stdout.strip().splitlines()[-1])
+    assert sorted(f["fold"] for f in folds) == ["a", "b"]
+    assert all(f["torch_threads"] == 1 for f in folds), folds
+    # One report per worker, none from the parent. The workers write to the same pipe at once, so
+    # their lines may interleave: count lines, never split the output into blocks.
+    workers = len({f["pid"] for f in folds})
+    assert out.stderr.count("OPENMP DISPLAY ENVIRONMENT BEGIN") == workers, out.stderr[-2000:]
+    counts = [int(c) for c in re.findall(r"GOMP_SPINCOUNT = '(\d+)'", out.stderr)]
+    if not counts:
+        pytest.skip(f"torch's OpenMP is not GNU libgomp (no GOMP_SPINCOUNT): {out.stderr[-1000:]}")
+    assert counts == [0] * workers, f"GOMP_SPINCOUNT of each worker: {counts} (0: idle threads sleep at once)"
+
+
 # --------------------------------------------------------------------------- under load
 # A chapter workload (chapter 7's explanation loop on a few toy clips, package defaults) in a
 # fresh process with no thread settings inherited, as in a notebook kernel: once on its own,
 # once beside two processes that burn a core each. The failure this guards against: OpenMP
 # threads spinning against the load made the loop ~10x slower and burn ~10x the CPU time.
+# Marked `load` and left out of the default run (`make test` deselects it): its clocks depend on
+# what else the machine runs. The fold-worker test above checks the same settings deterministically;
+# run this one on a quiet machine with `pytest -m load`.
 WORKLOAD = textwrap.dedent("""
     import json, time
     import torch

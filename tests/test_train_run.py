@@ -135,6 +135,10 @@ def test_bad_arguments(data, tmp_path):
 def test_jobs_2_equals_jobs_1(data, tmp_path):
     one = _run(data, tmp_path / "one")
     two = _run(data, tmp_path / "two", jobs=2)
+    # The loky workers inherit this process's environment (the same torch, MKL and oneDNN kernels)
+    # and train with CFG.threads=1 as this process does, so their float sums are the same:
+    # measured bit-identical (max |dp| = 0). atol=1e-6 on the probabilities (in [0, 1])
+    # would only forgive float32 rounding; uf1 is compared exactly.
     pd.testing.assert_frame_equal(one.predictions, two.predictions, check_exact=False, atol=1e-6)
     assert one.uf1 == two.uf1
 
@@ -147,6 +151,9 @@ def test_dask_local_cluster_equals_local(data, tmp_path):
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         remote = _run(data, tmp_path / "dask", dask=client)
+    # The Dask worker runs in this process (processes=False) with CFG.threads=1, so the same
+    # kernels and thread count: measured bit-identical (max |dp| = 0); atol=1e-6 on the
+    # probabilities (in [0, 1]) would only forgive float32 rounding; the scores compare exactly.
     pd.testing.assert_frame_equal(local.predictions, remote.predictions, check_exact=False, atol=1e-6)
     assert local.uf1 == remote.uf1 and local.uar == remote.uar
 

@@ -8,7 +8,7 @@ SMIC has none) and never with a model:
   providers' per-image min-max scaling puts zero motion at an unknown level, and most of a face
   does not move), and the reciprocal rank of the first ROI tied to a coded AU is compared with
   its chance level: the same ranking scored against the AU codes of every clip of the same
-  dataset and class (:func:`stag.explain.roi_ranking.chance_scores`, the explanation scores'
+  dataset and class (:func:`stag.results.roi_ranking.chance_scores`, the explanation scores'
   chance). Lift = score - chance, with a 95% interval over subjects. Variants
   (:data:`VARIANTS`) ask why the lift is what it is: the registration, the size of the regions
   at 28 pixels, the per-image min-max scaling of each channel;
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from stag.explain.roi_ranking import chance_scores, ranking_scores
+from stag.results.roi_ranking import chance_scores, ranking_scores
 from stag.explain.scores import roi_mass
 from stag.faces import ROI_NAMES, coded_rois
 from stag.preprocess.registration import Registration, Similarity, register_prepared

@@ -7,11 +7,10 @@
   lift, pointing game, ROI rank agreement, map agreement).
 - :mod:`stag.explain.faithfulness`: deletion/insertion curves against random orders.
 - :mod:`stag.explain.study`: :func:`explain_run` over a trained run's folds, held-out clips only.
-- :mod:`stag.explain.roi_ranking`: pointing game, MRR and hit@k of a ROI ranking against coded
-  AU regions, and their permutation chance (real faces have codes, not masks).
 - :mod:`stag.explain.real_faces`: ROI rankings of trained LOSO folds on their held-out coded
-  clips, recorded as ``results/megc2019_explain/<run>.csv``; :mod:`stag.explain.real_faces_report`
-  reads them back into the real-face chapter's tables and findings.
+  clips, recorded as ``results/<study>_explain/<run>.csv`` in the format of
+  :mod:`stag.results.real_faces`, which reads them back (scored with
+  :mod:`stag.results.roi_ranking`) into the real-face chapter's tables and findings.
 - :mod:`stag.explain.cli`: ``stag explain``.
 
 Heavy modules (torch, captum) are imported on first use of a name here.

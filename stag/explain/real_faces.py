@@ -3,7 +3,7 @@ action units on top?
 
 For every held-out clip of a LOSO run with a FACS coding (the CASME II and SAMM clips of the
 MEGC2019 composite; SMIC has none), each explanation method gives an importance per ROI
-(``N`` regions of :mod:`stag.faces`), and :mod:`stag.explain.roi_ranking` scores
+(``N`` regions of :mod:`stag.faces`), and :mod:`stag.results.roi_ranking` scores
 that ranking against the ROIs of the coded AUs, beside its permutation chance level.
 
 Methods (:data:`METHODS`; every importance is a magnitude, evidence for or against the
@@ -43,7 +43,6 @@ import torch
 from tqdm import tqdm
 
 from stag.data import load
-from stag.explain import roi_ranking as R
 from stag.explain.attributions import (
     AttributionConfig,
     attribute_flows,
@@ -57,69 +56,19 @@ from stag.explain.study import fold_checkpoints, heldout_clips
 from stag.faces import ROI_NAMES, coded_rois
 from stag.files import atomic_write_text
 from stag.preprocess.pipeline import PrepareConfig
+from stag.results.real_faces import (COLUMNS, SCORE_NAMES, RealFacesConfig, format_importance, join_names,
+                                     parse_importance, score_rows, top_edges)
 from stag.results.reproduce import recorded_loader_params
 from stag.threads import limit_threads
 from stag.train.dataset import collate
 from stag.train.experiment import load_and_prepare
+from stag.train.records import RunRecord
 from stag.train.provenance import command_line, data_checksum, machine, python_call, source_commit, utc_now
 from stag.train.run import data_fingerprint, load_fold_model, pack_prepared
 
 METHODS: tuple[str, ...] = ("roi_occlusion", "layer_ig", "adjacency", "pixel_ig")
 GRAPH_METHODS: tuple[str, ...] = ("layer_ig", "adjacency")
-#: Columns of a recorded score file, in order.
-COLUMNS: tuple[str, ...] = ("run", "model", "selection", "seed", "fold", "clip_id", "subject", "dataset", "label",
-                            "pred", "method", "coded_rois", "importance", "top_rois", "edges",
-                            "pointing", "mrr", "hit3", "chance_pointing", "chance_mrr", "chance_hit3")
-SCORE_NAMES: dict[str, str] = {"pointing": "pointing", "mrr": "mrr", "hit": "hit3"}
-
-
-@dataclass(frozen=True)
-class RealFacesConfig:
-    """How :func:`score_run` explains and scores.
-
-    Args:
-        n_steps: Integrated Gradients steps (pixel and layer IG). (default: ``32``)
-        k: cut-off of the hit rate (hit@k). (default: ``3``)
-        strata: clip columns whose values must match for two clips to swap AU codes in the
-            permutation chance. (default: ``("dataset", "label")``: same source and class)
-        top_edges: strongest learned edges kept per clip for the figures. (default: ``5``)
-        batch_size: clips per attribution batch. (default: ``8``)
-        internal_batch_size: IG forward chunk. (default: ``64``)
-        threads: torch/BLAS threads while explaining (see :mod:`stag.threads`). (default: ``1``)
-        device: ``"cpu"``, ``"cuda"`` or ``"auto"``. (default: ``"cpu"``)
-    """
-
-    n_steps: int = 32
-    k: int = 3
-    strata: tuple[str, ...] = ("dataset", "label")
-    top_edges: int = 5
-    batch_size: int = 8
-    internal_batch_size: int = 64
-    threads: int | None = 1
-    device: str = "cpu"
-
-    def __post_init__(self) -> None:
-        if self.n_steps < 2:
-            raise ValueError(f"RealFacesConfig.n_steps={self.n_steps}: expected >= 2")
-        if self.k < 1:
-            raise ValueError(f"RealFacesConfig.k={self.k}: expected >= 1")
-        bad = [s for s in self.strata if s not in ("dataset", "label", "subject")]
-        if bad:
-            raise ValueError(f"RealFacesConfig.strata={self.strata!r}: expected columns among dataset, label, subject")
-
-    def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-
 # --------------------------------------------------------------------------- AU codes -> ROIs
-def _join(items) -> str:
-    return "|".join(str(i) for i in items)
-
-
-def _split(text) -> list[str]:
-    return [] if not isinstance(text, str) or not text else text.split("|")
-
-
 @dataclass
 class Codes:
     """FACS codes of the clips, and why clips are left out.
@@ -206,79 +155,11 @@ def roi_importances(model, clips: Sequence, config: RealFacesConfig | None = Non
             "adjacency": np.concatenate(adj) if adj else None}
 
 
-def top_edges(adjacency: np.ndarray, n: int) -> str:
-    """The ``n`` strongest edges of ``(N, N)`` weights, symmetrised and self-loops excluded, as
-    ``"i-j:w;..."`` (ROI indices, weight to 4 significant digits), strongest first."""
-    a = np.asarray(adjacency, dtype=np.float64)
-    sym = (a + a.T) / 2
-    iu = np.triu_indices(len(a), 1)
-    order = np.argsort(-sym[iu], kind="stable")[:n]
-    return ";".join(f"{iu[0][o]}-{iu[1][o]}:{sym[iu][o]:.4g}" for o in order)
-
-
-def parse_edges(text) -> list[tuple[int, int, float]]:
-    """Inverse of :func:`top_edges`."""
-    if not isinstance(text, str) or not text:
-        return []
-    out = []
-    for item in text.split(";"):
-        pair, w = item.split(":")
-        i, j = pair.split("-")
-        out.append((int(i), int(j), float(w)))
-    return out
-
-
-def format_importance(values: np.ndarray) -> str:
-    """ROI importances as text, 6 significant digits: the recorded ranking, which every score is
-    computed from (ties after rounding count as ties)."""
-    return " ".join(f"{float(v):.6g}" for v in values)
-
-
-def parse_importance(text: str) -> np.ndarray:
-    return np.array([float(v) for v in str(text).split()], dtype=np.float64)
-
-
-# --------------------------------------------------------------------------- scoring a table
-def score_rows(rows: pd.DataFrame, config: RealFacesConfig | None = None) -> pd.DataFrame:
-    """Add ``pointing, mrr, hit3`` and their permutation chance levels to per-clip rows.
-
-    ``rows`` holds one run's clips and methods with ``importance`` (text or arrays),
-    ``coded_rois`` (ROI names joined by ``|``) and the :attr:`RealFacesConfig.strata` columns;
-    the chance of each method is taken over that run's clips of the same stratum.
-    """
-    cfg = config or RealFacesConfig()
-    out = rows.copy()
-    index = {name: i for i, name in enumerate(ROI_NAMES)}
-    for col in (*SCORE_NAMES.values(), *(f"chance_{s}" for s in SCORE_NAMES.values())):
-        out[col] = np.nan
-    group_cols = [c for c in ("run", "method") if c in out.columns]
-    groups = out.groupby(group_cols, sort=False).groups.values() if group_cols else [out.index]
-    for idx in groups:
-        g = out.loc[idx]
-        imp = np.stack([parse_importance(v) if isinstance(v, str) else np.asarray(v, dtype=np.float64)
-                        for v in g["importance"]])
-        coded = np.zeros(imp.shape, dtype=bool)
-        for r, names in enumerate(g["coded_rois"]):
-            coded[r, [index[n] for n in _split(names)]] = True
-        if not coded.any(axis=1).all():
-            raise ValueError("score_rows: a clip has no coded ROI; such clips are excluded before scoring")
-        strata = g[list(cfg.strata)].astype(str).agg("/".join, axis=1).to_numpy()
-        chance = R.chance_scores(imp, coded, strata, cfg.k)
-        for r, row_idx in enumerate(g.index):
-            s = R.ranking_scores(imp[r], coded[r], cfg.k)
-            for key, name in SCORE_NAMES.items():
-                out.at[row_idx, name] = float(s[key][0])
-                out.at[row_idx, f"chance_{name}"] = float(chance[key][r])
-    return out
-
-
 # --------------------------------------------------------------------------- a run
 def run_info(run_dir: str | Path) -> dict:
-    """``results.json`` of a finished ``stag train`` folder (raises when absent)."""
-    path = Path(run_dir) / "results.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{run_dir}: no results.json; explain finished runs only")
-    return json.loads(path.read_text())
+    """``results.json`` of a finished ``stag train`` folder, read through
+    :class:`~stag.train.records.RunRecord` (raises naming the missing file: explain finished runs only)."""
+    return RunRecord.load(run_dir).results
 
 
 def check_data(results: dict, prepared: Sequence) -> None:
@@ -338,8 +219,8 @@ def fold_rows(model, clips: Sequence, codes: Codes, config: RealFacesConfig, *, 
                 "run": run, "model": results["model"], "selection": results.get("selection"),
                 "seed": int(results["seed"]), "fold": fold, "clip_id": p.clip_id, "subject": p.subject,
                 "dataset": p.dataset, "label": int(p.label), "pred": int(got["pred"][i]), "method": method,
-                "coded_rois": _join(np.asarray(ROI_NAMES)[coded]),
-                "importance": text, "top_rois": _join(np.asarray(ROI_NAMES)[order]),
+                "coded_rois": join_names(np.asarray(ROI_NAMES)[coded]),
+                "importance": text, "top_rois": join_names(np.asarray(ROI_NAMES)[order]),
                 "edges": top_edges(got["adjacency"][i], config.top_edges) if method == "adjacency" else "",
             })
     return pd.DataFrame(rows)
@@ -404,6 +285,33 @@ def record_scores(run_dir: str | Path, out: str | Path, *, data_root: str | Path
     atomic_write_text(csv, table.to_csv(index=False))
     atomic_write_text(out / f"{run_dir.name}.json", json.dumps(prov, indent=2, default=str))
     return csv
+
+
+def recompute_scores(records: str | Path, data_root: str | Path, *, runs: str | Path = "runs/megc2019",
+                     codings: str | Path = "", cache_dir: str | Path | None = None,
+                     out_root: str | Path = "runs/megc2019_explain") -> Path:
+    """Explain again, on a copy of the data at ``data_root``, the runs whose scores are recorded
+    in ``records`` (``<run>.csv``; with none, every ``runs/*-seed*`` folder), from their fold
+    checkpoints under ``runs/<run>/`` (``stag train`` output), into ``out_root``; returns
+    ``out_root``, which :func:`stag.results.chapters.real_faces` reads like a recorded folder.
+
+    ``codings`` defaults to the ``codings`` folder next to ``data_root``.
+
+    Raises:
+        FileNotFoundError: a recorded run has no trained folds under ``runs``.
+    """
+    codings = codings or Path(data_root).parent / "codings"
+    names = [p.stem for p in sorted(Path(records).glob("*.csv"))] or \
+        [p.parent.name for p in sorted(Path(runs).glob("*-seed*/results.json"))]
+    data, key = None, None
+    for name in names:
+        run_dir = Path(runs) / name
+        results = run_info(run_dir)
+        this = json.dumps(results.get("data"), sort_keys=True)
+        if this != key:
+            data, key = load_data(results, data_root, codings, cache_dir), this
+        record_scores(run_dir, out_root, data_root=data_root, codings=codings, data=data)
+    return Path(out_root)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

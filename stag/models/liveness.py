@@ -10,7 +10,9 @@ before they were dropped), while every live gradient of the registered models is
 :data:`DEAD_BELOW` sits six orders of magnitude or more from either.
 
 ``python -m stag.models.liveness`` checks every registered model and exits 1 naming the dead
-parameters; the test suite runs it under ``ATEN_CPU_CAPABILITY=avx2`` and the machine's default.
+parameters; the test suite runs it with the machine's default kernels and with torch, MKL and
+oneDNN held to AVX2 (``ATEN_CPU_CAPABILITY=avx2``, ``MKL_ENABLE_INSTRUCTIONS=AVX2``,
+``ONEDNN_MAX_CPU_ISA=AVX2``).
 """
 
 from __future__ import annotations

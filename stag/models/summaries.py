@@ -43,6 +43,49 @@ def keyframe_attention_table(weights, magnitudes, key_mask) -> "pd.DataFrame":
     return pd.DataFrame(rows)
 
 
+def prior_attention(magnitudes, key_mask, strength: float = 1.0, eps: float = 0.05) -> np.ndarray:
+    """The temporal attention the magnitude prior alone gives, without any learned score:
+    ``softmax_k(s log(m_k + eps))`` over real keyframes, i.e. ``(m_k + eps)^s`` normalised
+    (:class:`stag.models.layers.MagnitudePrior`).
+
+    Args:
+        magnitudes: ``(B, K)`` keyframe magnitudes.
+        key_mask: ``(B, K)`` bool.
+        strength: the prior's strength ``s`` (1 at initialisation).
+        eps: the prior's floor.
+
+    Returns:
+        ``(B, K)`` float64 weights, 0 on padded keyframes, each row summing to 1.
+    """
+    m, k = _np(magnitudes).astype(np.float64), _np(key_mask).astype(bool)
+    w = np.where(k, (np.clip(m, 0, None) + eps) ** float(strength), 0.0)
+    return w / np.maximum(w.sum(1, keepdims=True), 1e-300)
+
+
+def attention_vs_prior(weights, magnitudes, key_mask, strength: float = 1.0, eps: float = 0.05) -> "pd.DataFrame":
+    """Per clip: a model's temporal attention against the attention of its magnitude prior
+    alone (:func:`prior_attention`).
+
+    Args:
+        weights: ``(B, K)`` the model's temporal attention.
+        magnitudes, key_mask: ``(B, K)``.
+        strength, eps: the model's prior (``MagnitudePrior.strength`` and ``eps``).
+
+    Returns:
+        DataFrame with ``apex_weight`` (the model's weight on the keyframe of largest
+        magnitude), ``prior_apex_weight`` (the prior's alone), ``uniform`` (``1 / valid``) and
+        ``shift`` (mean over real keyframes of ``|a_k - prior_k|``: what the learned score moved).
+    """
+    w, m, k = _np(weights).astype(np.float64), _np(magnitudes), _np(key_mask).astype(bool)
+    prior = prior_attention(m, k, strength, eps)
+    rows = []
+    for wi, pi, mi, ki in zip(w, prior, m, k):
+        apex = int(np.flatnonzero(ki)[np.argmax(mi[ki])])
+        rows.append({"apex_weight": float(wi[apex]), "prior_apex_weight": float(pi[apex]),
+                     "uniform": 1.0 / int(ki.sum()), "shift": float(np.abs(wi - pi)[ki].mean())})
+    return pd.DataFrame(rows)
+
+
 def roi_attention_vs_aus(node_attention, aus_per_clip: Sequence[Sequence[int]], roi_aus: Sequence[Sequence[int]]):
     """Per clip: readout attention on the ROIs whose AUs are active versus the other ROIs.
 

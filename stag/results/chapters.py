@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from stag.explain import real_faces_report as faces
+from stag.results import real_faces as faces
 from stag.results import synthetic_study as ss
 from stag.results import tables
 from stag.results import two_phase as tp
@@ -110,18 +110,16 @@ def synthetic_study(results_root: str | Path) -> Answer:
         sentences=sentences, extra={"flow_choice": chosen})
 
 
-def real_faces(records: str | Path, data_root: str | Path = "", *, runs: str | Path = "runs/megc2019",
-               codings: str | Path = "", cache_dir: str | Path | None = None,
-               out_root: str | Path = "runs/megc2019_explain") -> Answer:
-    """The recorded real-face explanation scores (or, with ``data_root``, recomputed;
-    :func:`stag.explain.real_faces_report.load_or_recompute`).
+def real_faces(records: str | Path) -> Answer:
+    """The real-face explanation scores recorded in ``records`` (``<run>.csv`` + ``<run>.json``;
+    a folder :func:`stag.explain.real_faces.recompute_scores` wrote reads the same), re-scored.
 
     Tables: ``runs`` (the per-clip scores), ``summary`` (gains over chance), ``paired``,
     ``provenance``, ``examples``. Sentences: ``explanations`` (the chapter's) and ``intro``.
     ``extra``: ``source`` (the scores' folder) and ``exclusions`` (the counts left out).
     """
-    scores, source = faces.load_or_recompute(records, data_root, runs=runs, codings=codings, cache_dir=cache_dir,
-                                             out_root=out_root)
+    source = Path(records)
+    scores = faces.load_scores(source)
     if not len(scores):
         return Answer(tables={"runs": scores}, extra={"source": source})
     summ = faces.gain_summary(scores)

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stag.train.records import RunRecord, model_role
+from stag.train.names import model_role
+from stag.train.records import RunRecord
 from stag.results.tables import selection_label
 
 

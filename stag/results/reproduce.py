@@ -89,22 +89,28 @@ def fold_threads(run: RunRecord) -> int:
 #: made on another machine: 9.4e-5 (results/synthetic_study/ststnet-seed0, its smallest fold,
 #: reproduced on an AVX2 machine; exactly the same with two busy processes beside it, and 9.1e-5
 #: with torch held to its scalar kernels, ATEN_CPU_CAPABILITY=default). Float sums differ
-#: between CPUs (SIMD width, oneDNN's blocking), not with the load: on one machine, with the
-#: recorded thread count, a fold reproduces bit for bit. Ten times the measured worst case.
+#: between CPUs and kernel choices (SIMD width, MKL's and oneDNN's ISA and blocking), not with
+#: the load: on one machine, with the recorded thread count and the same kernel settings, a fold
+#: reproduced bit for bit. Ten times the measured worst case.
 CROSS_MACHINE_ATOL = 1e-3
 
 
 def reproduction_tolerance(run: RunRecord) -> float:
     """Absolute tolerance on the class probabilities of a fold of ``run`` reproduced here:
-    ``0`` when the record names this process's numerics (same CPU model, torch version and
-    SIMD capability, thread count recorded), else :data:`CROSS_MACHINE_ATOL`."""
-    import torch
-
-    from stag.train.provenance import machine
+    ``0`` when the record names this process's numerics (same CPU model and torch version, a
+    recorded thread count, and every setting of :func:`stag.train.provenance.numerics` equal:
+    torch's SIMD capability and ``ATEN_CPU_CAPABILITY``, ``ONEDNN_MAX_CPU_ISA``,
+    ``MKL_ENABLE_INSTRUCTIONS``, ``MKL_CBWR``, unset counting as a value), else
+    :data:`CROSS_MACHINE_ATOL`. A record made before a setting was recorded gets
+    :data:`CROSS_MACHINE_ATOL`: the CPU model name alone is too coarse ("AMD EPYC") to promise
+    the same kernels."""
+    from stag.train.provenance import machine, numerics
 
     rec, here = run.provenance.get("machine") or {}, machine("cpu")
     num = run.provenance.get("numerics") or {}
-    same = (isinstance(num.get("fold_threads"), int) and num.get("cpu_capability") == torch.backends.cpu.get_cpu_capability()
+    settings = {k: v for k, v in numerics([]).items() if k != "fold_threads"}
+    same = (isinstance(num.get("fold_threads"), int)
+            and all(k in num and num[k] == v for k, v in settings.items())
             and rec.get("cpu") == here["cpu"] and rec.get("torch") == here["torch"])
     return 0.0 if same else CROSS_MACHINE_ATOL
 

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from stag.train.records import HONEST
+from stag.results.stats import side
 from stag.results.tables import compare
+from stag.train.records import HONEST
+
+#: How A stands to B in a sentence, by :func:`~stag.results.stats.side` of A - B.
+BEATS = {1: "beats", -1: "is worse than", 0: "does not measurably beat"}
 
 
 def comparison_sentence(table: pd.DataFrame, comparison: pd.DataFrame | None = None) -> str:
@@ -29,15 +33,9 @@ def comparison_sentence(table: pd.DataFrame, comparison: pd.DataFrame | None = N
     loso = table[(table["protocol"] == "loso") & (table["selection"] == row["selection"])]
     ua = loso[loso["model"] == row["a"]]["uf1"]
     ub = loso[loso["model"] == row["b"]]["uf1"]
-    if row["ci_low"] > 0:
-        verdict = "beats"
-        tail = "the interval excludes zero"
-    elif row["ci_high"] < 0:
-        verdict = "is worse than"
-        tail = "the interval excludes zero"
-    else:
-        verdict = "does not measurably beat"
-        tail = "the interval includes zero"
+    where = side(row["ci_low"], row["ci_high"])
+    verdict = BEATS[where]
+    tail = "the interval includes zero" if where == 0 else "the interval excludes zero"
     return (f"Under honest LOSO on the MEGC2019 composite ({row['selection']} epoch, {row['seeds']} seed"
             f"{'s' * int(row['seeds'] > 1)}), STAG {verdict} the best baseline, {row['b']}: UF1 {ua.mean():.3f} "
             f"[{ua.min():.3f}-{ua.max():.3f}] against {ub.mean():.3f} [{ub.min():.3f}-{ub.max():.3f}], a paired "
@@ -51,8 +49,7 @@ def ensemble_sentence(ens: pd.DataFrame, comparison: pd.DataFrame) -> str:
         return "No seed ensemble is recorded (it needs a complete group of seeds whose records keep probabilities)."
     row = comparison.iloc[0]
     e = ens.set_index("model")
-    verdict = ("beats" if row["ci_low"] > 0 else "is worse than" if row["ci_high"] < 0
-               else "does not measurably beat")
+    verdict = BEATS[side(row["ci_low"], row["ci_high"])]
     a, b = e.loc[row["a"]], e.loc[row["b"]]
     size = row["selection"].split(", ")[1].split("-")[0]
     n = int(row["ensembles"])

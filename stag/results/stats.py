@@ -93,3 +93,22 @@ def group_predictions(runs: pd.DataFrame, groups: list[tuple[int, ...]]) -> tupl
             raise RecordError("seed ensembles of one model do not predict the same clips")
     return y, np.stack([p for _, p, _, _ in out]), subjects, k
 
+
+
+# --------------------------------------------------------------------------- the one verdict rule
+def side(low: float, high: float) -> int:
+    """Where a 95% interval of a difference A - B lies: ``1`` above zero (A measurably higher),
+    ``-1`` below (A measurably lower), ``0`` across it (no measurable difference). The one rule
+    every verdict of the book uses; only the wording differs from table to table."""
+    return 1 if low > 0 else -1 if high < 0 else 0
+
+
+def verdict(low: float, high: float, a: str, b: str) -> str:
+    """``"<a> better"``, ``"<b> better"`` or ``"no measurable difference"`` (:func:`side`)."""
+    return {1: f"{a} better", -1: f"{b} better", 0: "no measurable difference"}[side(low, high)]
+
+
+def interval(diff: float, low: float, high: float, digits: int = 3) -> str:
+    """A difference and its interval as the book prints them: ``+0.012 [-0.020, +0.041]``."""
+    f = f"{{:+.{digits}f}}"
+    return f"{f.format(diff)} [{f.format(low)}, {f.format(high)}]"

@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stag.preprocess.flow import DEFAULT_FLOW
-from stag.train.records import load_records, variant_name
-from stag.results.stats import N_BOOT, paired_difference, seed_interval
+from stag.preprocess.flow import DEFAULT_FLOW, FLOW_PRESETS
+from stag.train.names import RunName
+from stag.train.records import load_records
+from stag.results.stats import N_BOOT, interval, paired_difference, seed_interval, side
 from stag.results.tables import components, pairs_table
 
 #: The study's record folders, relative to a results root.
@@ -52,21 +53,12 @@ FLOW_CANDIDATES = ("dis", "dis_medium", "tvl1")
 FLOW_SPEED_GOAL = 200.0
 
 
-def study_variant(results: dict) -> str:
-    """Model name in the study's tables: the registry name (``+au`` with the AU loss), then
-    ``@K<k>`` for a STAG-family run whose K is not :data:`STUDY_KEYFRAMES`, ``@<flow>`` for a
-    flow other than :data:`~stag.preprocess.flow.DEFAULT_FLOW`, ``@apex`` when it read the
-    annotated apex."""
-    name = variant_name(results)
-    prep = (results.get("data") or {}).get("prepare") or {}
-    k = prep.get("keyframes")
-    if name.startswith("stag") and k is not None and int(k) != STUDY_KEYFRAMES:
-        name += f"@K{k}"
-    if prep.get("flow_method", DEFAULT_FLOW) != DEFAULT_FLOW:
-        name += f"@{prep['flow_method']}"
-    if prep.get("apex") == "annotated":
-        name += "@apex"
-    return name
+def study_variant(results: dict) -> RunName:
+    """Model name in the study's tables (:meth:`~stag.train.names.RunName.from_results`): the
+    registry name (``+au`` with the AU loss), then ``@K<k>`` for a STAG-family run whose K is not
+    :data:`STUDY_KEYFRAMES`, ``@<flow>`` for a flow other than
+    :data:`~stag.preprocess.flow.DEFAULT_FLOW`, ``@apex`` when it read the annotated apex."""
+    return RunName.from_results(results, keyframes=STUDY_KEYFRAMES, default_flow=DEFAULT_FLOW)
 
 
 def load(root: str | Path) -> pd.DataFrame:
@@ -83,10 +75,6 @@ def component_table(study: pd.DataFrame, *, n_boot: int = N_BOOT) -> pd.DataFram
 def controls_table(study: pd.DataFrame, *, n_boot: int = N_BOOT) -> pd.DataFrame:
     """The equal-input controls (:data:`CONTROLS`), as :func:`stag.results.tables.pairs_table`."""
     return pairs_table(study, CONTROLS, n_boot=n_boot)
-
-
-def _fmt_diff(row) -> str:
-    return f"{row['diff_mean']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
 
 
 def study_sentences(summary: pd.DataFrame, components: pd.DataFrame, controls: pd.DataFrame) -> str:
@@ -110,10 +98,10 @@ def study_sentences(summary: pd.DataFrame, components: pd.DataFrame, controls: p
         part = measured[measured["verdict"] == verdict]
         if len(part):
             lines.append(f"{words} (full STAG minus the ablation): " + "; ".join(
-                f"`{r['model']}` {r['stag_minus_model']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
+                f"`{r['model']}` {interval(r['stag_minus_model'], r['ci_low'], r['ci_high'])}"
                 for _, r in part.iterrows()) + ".")
     for _, r in controls.iterrows():
-        lines.append(f"{r['measures'][0].upper() + r['measures'][1:]}: `{r['a']}` minus `{r['b']}` {_fmt_diff(r)} "
+        lines.append(f"{r['measures'][0].upper() + r['measures'][1:]}: `{r['a']}` minus `{r['b']}` {interval(r['diff_mean'], r['ci_low'], r['ci_high'])} "
                      f"({r['verdict']}).")
     return "\n".join(f"- {line}" for line in lines)
 
@@ -149,10 +137,10 @@ def apex_table(apex: pd.DataFrame, study: pd.DataFrame, *, reference: str = "sta
     study = study[study["selection"] == "last"]
     ref = study[study["model"] == reference].set_index("seed")
     runs = apex[apex["selection"] == "last"].assign(level=lambda t: t["data_params"].map(_level))
-    groups = [(m.removesuffix("@apex"), lvl, g) for (m, lvl), g in
-              runs.groupby(["model", runs["level"].astype(str)], sort=False)]
+    runs = runs.assign(spotted_name=[str(n.with_inputs(*(i for i in n.inputs if i != "apex"))) for n in runs["name"]])
+    groups = [(m, lvl, g) for (m, lvl), g in runs.groupby(["spotted_name", runs["level"].astype(str)], sort=False)]
     spotted = [(m, "spotted", study[study["model"] == m]) for m in dict.fromkeys(
-        [reference] + [m.removesuffix("@apex") for m in runs["model"]]) if m in set(study["model"])]
+        [reference] + list(runs["spotted_name"])) if m in set(study["model"])]
     rows = []
     for model, level, g in spotted + groups:
         g = g.set_index("seed")
@@ -197,16 +185,14 @@ def apex_sentence(table: pd.DataFrame, reference: str = "stag") -> str:
         sides = []
         for _, r in g.iterrows():
             if np.isfinite(r["ref_minus_model"]):
-                sides.append(f"{r['apex']}: {r['ref_minus_model']:+.3f} "
-                             f"[{r['ref_ci_low']:+.3f}, {r['ref_ci_high']:+.3f}]")
+                sides.append(f"{r['apex']}: {interval(r['ref_minus_model'], r['ref_ci_low'], r['ref_ci_high'])}")
         if sides:
             text += f". STAG minus it: {'; '.join(sides)}"
         lines.append(text + ".")
     same = table[(table["model"] == f"{reference}@K1") & (table["level"] != "spotted")]
     if len(same) and np.isfinite(same["ref_minus_model"]).all():
-        better = same[same["ref_ci_low"] > 0]["apex"].tolist()
-        tied = same[(same["ref_ci_low"] <= 0) & (same["ref_ci_high"] >= 0)]["apex"].tolist()
-        worse = same[same["ref_ci_high"] < 0]["apex"].tolist()
+        where = [side(lo, hi) for lo, hi in zip(same["ref_ci_low"], same["ref_ci_high"])]
+        better, tied, worse = ([a for a, w in zip(same["apex"], where) if w == x] for x in (1, 0, -1))
         text = ("When does time matter? Against the same network reading one onset->apex flow, STAG's "
                 f"{STUDY_KEYFRAMES} keyframes are measurably better with the annotations {_or_none(better)}; "
                 f"not measurably different with {_or_none(tied)}")
@@ -250,11 +236,9 @@ def flow_table(flow: pd.DataFrame, study: pd.DataFrame, *, n_boot: int = N_BOOT)
     if flow.empty or study.empty:
         return pd.DataFrame(columns=cols)
     runs = pd.concat([study[study["selection"] == "last"], flow[flow["selection"] == "last"]], ignore_index=True)
-    runs = runs.assign(base=runs["model"].str.split("@").str[0],
-                       flow=runs["model"].map(lambda m: next((p for p in m.split("@")[1:] if p in FLOW_CANDIDATES
-                                                              or p.startswith(("tvl1", "dis", "farneback"))),
-                                                             DEFAULT_FLOW)))
-    runs = runs[~runs["model"].str.contains("@K") & runs["base"].isin(set(flow["model"].str.split("@").str[0]))]
+    runs = runs.assign(base=[n.model for n in runs["name"]],
+                       flow=[next((i for i in n.inputs if i in FLOW_PRESETS), DEFAULT_FLOW) for n in runs["name"]])
+    runs = runs[np.array([n.input("K") is None for n in runs["name"]]) & runs["base"].isin({n.model for n in flow["name"]})]
     rows = []
     for (model, preset), g in runs.groupby(["base", "flow"], sort=False):
         row = {"model": model, "flow": preset, "seeds": len(g), "uf1_mean": g["uf1"].mean(), "uf1_min": g["uf1"].min(),
@@ -320,7 +304,7 @@ def flow_sentence(chosen: str | None, decision: pd.DataFrame) -> str:
     others = decision[decision["flow"] != chosen]
     tail = "; ".join(f"`{o['flow']}` {o['pairs_per_s']:.0f} pairs/s, EPE {o['epe_apex']:.3f}/{o['epe_warp']:.3f} px, "
                      f"STAG UF1 {o['uf1_mean']:.3f}" for _, o in others.iterrows())
-    versus = (f", {r['minus_tvl1']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] against TV-L1"
+    versus = (f", {interval(r['minus_tvl1'], r['ci_low'], r['ci_high'])} against TV-L1"
               if np.isfinite(r["minus_tvl1"]) else "")
     return (f"The rule picks `{chosen}`: {r['pairs_per_s']:.0f} pairs/s on one core, EPE {r['epe_apex']:.3f} px "
             f"(apex pairs) and {r['epe_warp']:.3f} px (warps), STAG UF1 {r['uf1_mean']:.3f}{versus}. "

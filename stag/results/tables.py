@@ -18,9 +18,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stag.train.records import (DATASET_NAMES, HONEST, ORACLE_SHORT, ROLE_ORDER, SELECTION_ORDER, RecordError,
-                                  rescore)
-from stag.results.stats import N_BOOT, group_predictions, paired_difference, seed_groups, seed_interval
+from stag.train.names import ROLE_ORDER
+from stag.train.records import DATASET_NAMES, HONEST, ORACLE_SHORT, SELECTION_ORDER, RecordError, rescore
+from stag.results.stats import (N_BOOT, group_predictions, paired_difference, seed_groups, seed_interval, side,
+                                verdict)
 from stag.train.metrics import per_group_scores, scores, subject_bootstrap_ci
 
 
@@ -166,12 +167,6 @@ def pairs_table(table: pd.DataFrame, pairs, selection: str = "last", *, n_boot: 
     return pd.DataFrame(rows, columns=cols)
 
 
-def verdict(low: float, high: float, a: str, b: str) -> str:
-    """``"<a> better"`` when the interval of A - B is above zero, ``"<b> better"`` below,
-    else ``"no measurable difference"``."""
-    return f"{a} better" if low > 0 else f"{b} better" if high < 0 else "no measurable difference"
-
-
 def ensembles(table: pd.DataFrame, protocol: str = "loso", selection: str = "inner_val", *, size: int = 3,
               n_boot: int = N_BOOT) -> pd.DataFrame:
     """Seed ensembles: per model, the mean softmax of ``size`` seeds under one honest selection.
@@ -287,8 +282,8 @@ def components(table: pd.DataFrame, keyframes: int = 1, selection: str = "last",
             c = comp.iloc[0]
             row.update(seeds=int(c["seeds"]), stag_minus_model_per_seed=c["diff_per_seed"],
                        stag_minus_model=c["diff_mean"], ci_low=c["ci_low"], ci_high=c["ci_high"])
-            row["verdict"] = ("STAG better" if c["ci_low"] > 0 else "STAG worse" if c["ci_high"] < 0
-                              else "no measurable difference")
+            row["verdict"] = {1: "STAG better", -1: "STAG worse", 0: "no measurable difference"}[
+                side(c["ci_low"], c["ci_high"])]
         rows.append(row)
     return pd.DataFrame(rows, columns=cols)
 

@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stag.results.stats import N_BOOT
+from stag.results.stats import N_BOOT, interval, side
 from stag.results.tables import ABLATION_REMOVES, pairs_table
-from stag.train.records import load_records, variant_name
+from stag.train.names import RunName
+from stag.train.records import load_records
 
 #: The pre-registered method: STAG on both phases, from synthetic pretraining.
 METHOD = "stag+pre"
@@ -38,6 +39,8 @@ PLANNED = ("offapexnet", "ststnet", METHOD, "offapexnet_stack", "ststnet_stack",
            "stag_no_graph+pre", "stag_no_mag_prior+pre")
 #: Seeds per run, as pre-registered.
 SEEDS = 3
+#: K of the study's runs (both phases); a STAG-family run on one phase is named ``@K1``.
+STUDY_KEYFRAMES = 2
 #: The issue's targets: the method's mean UF1, its margin over the best baseline.
 TARGET_UF1, TARGET_MARGIN = 0.78, 0.05
 #: What each paired comparison of the study measures: (A, B, what A - B measures).
@@ -56,19 +59,10 @@ POST_HOC: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def phase_variant(results: dict) -> str:
+def phase_variant(results: dict) -> RunName:
     """A run's name in the study's tables (module doc): ``stag+pre``, ``stag@K1``,
-    ``offapexnet_stack``..."""
-    name = variant_name(results)
-    data = results.get("data") or {}
-    k = (data.get("prepare") or {}).get("keyframes")
-    if (data.get("params") or {}).get("phases") == "apex_offset":
-        name += "@apex_offset"
-    elif name.startswith("stag") and k is not None and int(k) == 1:
-        name += "@K1"
-    if ((results.get("config") or {}).get("model") or {}).get("init"):
-        name += "+pre"
-    return name
+    ``offapexnet_stack``... (the study's K is 2)."""
+    return RunName.from_results(results, keyframes=STUDY_KEYFRAMES)
 
 
 def load(root: str | Path) -> pd.DataFrame:
@@ -87,7 +81,7 @@ def method_table(table: pd.DataFrame, summary: pd.DataFrame, *, n_boot: int = N_
     with ``best`` marking the best baseline."""
     others = [(METHOD, b, f"the method against {b}") for b in BASELINES]
     others += [(METHOD, a, "the method against its ablation without "
-                + ABLATION_REMOVES.get(a.removesuffix("+pre"), a)) for a in ABLATIONS]
+                + ABLATION_REMOVES.get(RunName.parse(a).model, a)) for a in ABLATIONS]
     out = pairs_table(table, others, n_boot=n_boot)
     out["best"] = out["b"] == best_baseline(summary)
     return out
@@ -130,7 +124,7 @@ def targets_table(summary: pd.DataFrame, methods: pd.DataFrame) -> pd.DataFrame:
 
 def _interval(row) -> str:
     """A pairs-table row's difference and interval: ``+0.012 [-0.020, +0.041]``."""
-    return f"{row['diff_mean']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
+    return interval(row["diff_mean"], row["ci_low"], row["ci_high"])
 
 
 def _diff(row) -> str:
@@ -145,8 +139,8 @@ RELATIONS = ("measurably better than", "measurably worse than", "not measurably 
 
 
 def _relation(row) -> str:
-    """One of :data:`RELATIONS` from a pairs-table row (A - B)."""
-    return RELATIONS[0] if row["ci_low"] > 0 else RELATIONS[1] if row["ci_high"] < 0 else RELATIONS[2]
+    """One of :data:`RELATIONS` from a pairs-table row (A - B), by :func:`~stag.results.stats.side`."""
+    return RELATIONS[{1: 0, -1: 1, 0: 2}[side(row["ci_low"], row["ci_high"])]]
 
 
 def _said(row, a_name: str, b_name: str) -> str:

@@ -188,11 +188,14 @@ def cpu_time(folds: Iterable[dict]) -> float | None:
 
 def numerics(folds: Iterable[dict]) -> dict:
     """The ``numerics`` block of the provenance (module doc): fold threads, torch's CPU
-    capability and the ISA caps in the environment."""
+    capability and the environment variables that choose torch's, MKL's and oneDNN's kernels
+    (``None``: unset). :func:`stag.results.reproduce.reproduction_tolerance` asks for a bit-for-bit
+    reproduction only where every one of these matches."""
     threads = sorted({int(f["threads"]) for f in folds if f.get("threads")})
     return {"fold_threads": threads[0] if len(threads) == 1 else (threads or None),
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            **{var: os.environ.get(var) for var in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")}}
+            **{var: os.environ.get(var) for var in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA",
+                                                    "MKL_ENABLE_INSTRUCTIONS", "MKL_CBWR")}}
 
 
 def provenance(*, data_fingerprint: str, folds: Iterable[dict], wall_time_s: float, device: str = "auto",

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from stag.data.clip import subject_group
+from stag.train.names import ROLE_ORDER, RunName, run_name  # noqa: F401  (ROLE_ORDER: the tables' order)
 from stag.train.metrics import confusion_matrix, per_group_scores, scores
 
 RECORD_FILES = ("results.json", "predictions.csv")
@@ -41,7 +42,6 @@ DATASET_NAMES = {"casme2": "CASME II", "samm": "SAMM", "smic": "SMIC"}
 
 SELECTION_ORDER = ("last", "inner_val", "oracle")
 
-ROLE_ORDER = ("STAG", "ablation", "control", "baseline")
 
 HONEST = ("last", "inner_val")
 
@@ -238,32 +238,15 @@ def check_coverage(run: RunRecord) -> None:
                           f"predictions.csv {pred['fold'].nunique()}")
 
 
-def model_role(name: str) -> str:
-    """``"STAG"`` (also a training variant of it, ``stag+au``), ``"control"`` (a model fed
-    other inputs than its study's, named ``<model>@<input>``, e.g. ``stag@K1``), ``"ablation"``
-    (``stag_*``) or ``"baseline"``."""
-    if "@" in name:
-        return "control"
-    if name == "stag" or name.startswith("stag+"):
-        return "STAG"
-    return "ablation" if name.startswith("stag_") else "baseline"
-
-
-def variant_name(results: dict) -> str:
-    """The model as the tables name it: the registry name, plus ``+au`` when it was trained
-    with the auxiliary AU loss (same network, one more training target)."""
-    train = (results.get("config") or {}).get("train") or {}
-    return results["model"] + ("+au" if float(train.get("au_loss_weight") or 0) > 0 else "")
-
-
-def records_table(runs: Iterable[RunRecord], variant: Callable[[dict], str] = variant_name) -> pd.DataFrame:
+def records_table(runs: Iterable[RunRecord], variant: Callable[[dict], RunName] = run_name) -> pd.DataFrame:
     """One row per view of ``runs`` (live or recorded :class:`RunRecord`), each checked.
 
-    ``variant(results) -> str`` names the model of each run in the tables (default
-    :func:`variant_name`); a study whose runs differ in their data settings names them apart
-    (``stag@K1``, see :mod:`stag.results.synthetic_study`).
+    ``variant(results) -> RunName`` names the model of each run in the tables (default
+    :func:`~stag.train.names.run_name`); a study whose runs differ in their data settings names
+    them apart (``stag@K1``: :meth:`RunName.from_results` with the study's K).
 
-    Columns: ``run, model, role, protocol, selection, seed, epochs, n_clips, uf1, uar,
+    Columns: ``run, name`` (the :class:`~stag.train.names.RunName`), ``model`` (its text), ``role,
+    protocol, selection, seed, epochs, n_clips, uf1, uar,
     accuracy, keyframes, data_params`` (the loader's ``-p`` parameters), ``uf1_<dataset>,
     uar_<dataset>`` (each dataset present), ``commit, dirty, data_checksum, command, device,
     cpu, cores, wall_time_s, cpu_time_s`` and ``record`` (the view's :class:`RunRecord`).
@@ -279,9 +262,9 @@ def records_table(runs: Iterable[RunRecord], variant: Callable[[dict], str] = va
         s = rescore(run)
         d, p = run.results, run.provenance
         mach = p.get("machine") or {}
-        model = variant(d)
+        name = variant(d)
         data = d.get("data") or {}
-        row = {"run": run.name, "model": model, "role": model_role(model), "protocol": d["protocol"],
+        row = {"run": run.name, "name": name, "model": str(name), "role": name.role, "protocol": d["protocol"],
                "selection": d["selection"], "seed": int(d["seed"]), "epochs": d["epochs"],
                "n_clips": len(run.predictions), "uf1": s["uf1"], "uar": s["uar"], "accuracy": s["accuracy"],
                "keyframes": (data.get("prepare") or {}).get("keyframes"), "data_params": data.get("params") or {}}
@@ -295,12 +278,12 @@ def records_table(runs: Iterable[RunRecord], variant: Callable[[dict], str] = va
     return pd.DataFrame(rows) if rows else pd.DataFrame(columns=TABLE_COLUMNS)
 
 
-TABLE_COLUMNS = ["run", "model", "role", "protocol", "selection", "seed", "epochs", "n_clips", "uf1", "uar",
+TABLE_COLUMNS = ["run", "name", "model", "role", "protocol", "selection", "seed", "epochs", "n_clips", "uf1", "uar",
                  "accuracy", "keyframes", "data_params", "commit", "dirty", "data_checksum", "command", "device",
                  "cpu", "cores", "wall_time_s", "cpu_time_s", "record"]
 
 
-def load_records(root: str | Path, variant: Callable[[dict], str] = variant_name) -> pd.DataFrame:
+def load_records(root: str | Path, variant: Callable[[dict], RunName] = run_name) -> pd.DataFrame:
     """:func:`records_table` of every run folder under ``root`` (``root/*/results.json``, in
     name order); an absent or empty ``root`` gives an empty table."""
     root = Path(root)

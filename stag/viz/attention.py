@@ -128,9 +128,62 @@ def plot_fusion_gate(table, *, ax=None, title: str | None = None):
     return ax
 
 
+# Label positions tried around a point, in points: beside it first, then further out with a
+# leader line.
+_OFFSETS = [(d * sx, d * sy) for d in (6, 16, 28, 42) for sx, sy in
+            ((1, 0.3), (-1, 0.3), (1, -1), (-1, -1), (0, 1), (0, -1.4), (1, 1), (-1, 1))]
+
+
+def _place_labels(ax, xs, ys, labels, *, fontsize: float = 8, colours=None) -> None:
+    """Annotate points without overlaps: each label takes the first of :data:`_OFFSETS` whose box
+    meets no placed label, no point and stays inside the axes (else the least crowded one)."""
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    to_px = ax.transData.transform
+    points = [to_px((x, y)) for x, y in zip(xs, ys)]
+    r = 5  # marker half-size, pixels
+    blocked = [(px - r, py - r, px + r, py + r) for px, py in points]
+    frame = ax.get_window_extent(renderer)
+
+    def overlap(a, b) -> float:
+        w = min(a[2], b[2]) - max(a[0], b[0])
+        h = min(a[3], b[3]) - max(a[1], b[1])
+        return max(w, 0) * max(h, 0)
+
+    for i, (x, y, label) in enumerate(zip(xs, ys, labels)):
+        best = None
+        for dx, dy in _OFFSETS:
+            ha = "left" if dx > 0 else "right" if dx < 0 else "center"
+            va = "bottom" if dy >= 0 else "top"
+            ann = ax.annotate(label, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
+                              fontsize=fontsize, color=colours[i] if colours else "black")
+            box = ann.get_window_extent(renderer)
+            b = (box.x0, box.y0, box.x1, box.y1)
+            outside = (box.x0 < frame.x0) + (box.x1 > frame.x1) + (box.y0 < frame.y0) + (box.y1 > frame.y1)
+            cost = sum(overlap(b, o) for o in blocked) + 1e6 * outside
+            if best is None or cost < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (cost, ann, b, (dx, dy))
+            else:
+                ann.remove()
+            if cost == 0:
+                break
+        _, ann, b, (dx, dy) = best
+        if abs(dx) > 6 or abs(dy) > 8:
+            ann.remove()
+            ann = ax.annotate(label, (x, y), xytext=(dx, dy), textcoords="offset points",
+                              ha="left" if dx > 0 else "right" if dx < 0 else "center", va="bottom" if dy >= 0 else "top",
+                              fontsize=fontsize, color=colours[i] if colours else "black",
+                              arrowprops=dict(arrowstyle="-", color="0.5", lw=0.6, shrinkA=0, shrinkB=3))
+        blocked.append(b)
+
+
 def plot_efficiency(table, *, size: int | None = None, keyframes: int | None = None, batch: int = 1, ax=None,
                     reference: Mapping[str, tuple[float, float]] | None = None, title: str | None = None):
-    """Parameters against CPU latency per clip (log-log), one point per model.
+    """Parameters against CPU latency per clip (log-log), one point per model, labels placed so
+    that they do not overlap (:func:`_place_labels`).
 
     Args:
         table: from :func:`stag.bench.model.efficiency_table`.
@@ -144,20 +197,23 @@ def plot_efficiency(table, *, size: int | None = None, keyframes: int | None = N
     keyframes = int(table["K"].max()) if keyframes is None else keyframes
     rows = table[(table["size"] == size) & (table["K"] == keyframes) & (table["batch"] == batch)]
     if ax is None:
-        _, ax = new_figure(width=6.4, height=4.2)
+        _, ax = new_figure(width=8, height=5)
     rows = rows.sort_values("ms_per_clip")
-    for i, r in enumerate(rows.itertuples()):
-        colour = PALETTE[0] if r.model.startswith("stag") else PALETTE[3]
-        ax.scatter(r.params, r.ms_per_clip, color=colour, s=40, zorder=3)
-        # Neighbours in latency alternate sides so their labels do not overlap.
-        ax.annotate(r.model, (r.params, r.ms_per_clip), fontsize=7, ha="left" if i % 2 else "right",
-                    xytext=(6 if i % 2 else -6, 2), textcoords="offset points")
+    colours = [PALETTE[0] if m.startswith("stag") else PALETTE[3] for m in rows["model"]]
+    ax.scatter(rows["params"], rows["ms_per_clip"], color=colours, s=40, zorder=3)
+    xs, ys, labels = list(rows["params"]), list(rows["ms_per_clip"]), list(rows["model"])
     for label, (params, ms) in (reference or {}).items():
         ax.scatter(params, ms, facecolor="none", edgecolor=PALETTE[7], s=50, zorder=3)
-        ax.annotate(label, (params, ms), fontsize=7, xytext=(4, 3), textcoords="offset points")
+        xs.append(params)
+        ys.append(ms)
+        labels.append(label)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    # Room for labels beyond the outermost points.
+    ax.set_xlim(min(xs) / 3, max(xs) * 3)
+    ax.set_ylim(min(ys) / 1.8, max(ys) * 1.8)
     ax.set_xlabel("parameters")
     ax.set_ylabel(f"CPU ms per clip (batch {batch})")
     ax.set_title(title or f"{size}x{size} input, K={keyframes}")
+    _place_labels(ax, xs, ys, labels, fontsize=9)
     return ax

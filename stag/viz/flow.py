@@ -17,44 +17,74 @@ def _off(ax) -> None:
     ax.grid(False)
 
 
-def _quiver(ax, flow: np.ndarray, step: int = 8, scale: float | None = None) -> None:
+def _quiver(ax, flow: np.ndarray, step: int = 8, scale: float | None = None, mask: np.ndarray | None = None) -> None:
     h, w = flow.shape[:2]
     yy, xx = np.mgrid[step // 2:h:step, step // 2:w:step]
+    keep = np.ones(yy.shape, bool) if mask is None else np.asarray(mask, bool)[yy, xx]
+    yy, xx = yy[keep], xx[keep]
     u, v = flow[yy, xx, 0], flow[yy, xx, 1]
     ax.quiver(xx, yy, u, v, color="white", angles="xy", scale_units="xy",
               scale=scale or max(float(np.hypot(u, v).max()) / step, 1e-6), width=0.004)
 
 
-def plot_flow_panels(face: np.ndarray, flows: dict, strain: dict | None = None, *, max_magnitude: float | None = None,
-                     quiver: bool = True):
+def _robust_top(values, mask, q: float) -> float:
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.asarray(mask, bool)] if mask is not None else v.ravel()
+    return max(float(np.percentile(v, q)), 1e-6)
+
+
+def plot_flow_panels(face: np.ndarray, flows: dict, strain: dict | None = None, *, mask: np.ndarray | None = None,
+                     reference: str = "truth", max_magnitude: float | None = None, max_strain: float | None = None,
+                     percentile: float = 99.0, quiver: bool = True, subtitle: str = ""):
     """Face, then one colour-coded flow per entry of ``flows`` (name -> ``(H, W, 2)``), and
-    optionally a row of strain maps (name -> ``(H, W)``). Hue = direction, brightness = magnitude,
-    with a shared ``max_magnitude`` so panels compare. Returns the figure."""
+    optionally a row of strain maps (name -> ``(H, W)``). Hue = direction, brightness = magnitude.
+
+    Every flow panel shares one brightness scale and every strain panel one colour scale, so
+    the panels compare. By default both are the ``percentile`` of the ``reference`` entry (the
+    truth) inside ``mask``: a method that over-estimates saturates instead of darkening the
+    truth, and the edges of the image (where flow is undefined) cannot set the scale. Pixels
+    outside ``mask`` are greyed out. Returns the figure.
+    """
     names = list(flows)
     nrows = 2 if strain else 1
     ncols = len(names) + 1
-    fig, axes = new_figure(nrows, ncols, width=2.3 * ncols, height=2.5 * nrows, squeeze=False)
-    top = max_magnitude or max(float(np.percentile(flow_magnitude(f), 99)) for f in flows.values())
+    fig, axes = new_figure(nrows, ncols, width=2.3 * ncols, height=2.5 * nrows + 0.3, squeeze=False)
+    ref = reference if reference in flows else None
+    top = max_magnitude or (_robust_top(flow_magnitude(flows[ref]), mask, percentile) if ref else
+                            max(_robust_top(flow_magnitude(f), mask, percentile) for f in flows.values()))
+    outside = None
+    if mask is not None:
+        outside = np.zeros((*np.shape(mask), 4))
+        outside[~np.asarray(mask, bool)] = (0.88, 0.88, 0.88, 1.0)
     axes[0, 0].imshow(face, cmap="gray")
     axes[0, 0].set_title("aligned face", fontsize=9)
     for j, name in enumerate(names, start=1):
         ax = axes[0, j]
         ax.imshow(flow_to_rgb(flows[name], top))
         if quiver:
-            _quiver(ax, flows[name], scale=top / 8 * 1.2)
+            _quiver(ax, flows[name], scale=top / 8 * 1.2, mask=mask)
+        if outside is not None:
+            ax.imshow(outside)
         ax.set_title(name, fontsize=9)
     if strain:
-        smax = max(float(np.percentile(s, 99)) for s in strain.values())
+        sref = reference if reference in strain else None
+        smax = max_strain or (_robust_top(strain[sref], mask, percentile) if sref else
+                              max(_robust_top(s, mask, percentile) for s in strain.values()))
         axes[1, 0].imshow(_colour_wheel(64))
         axes[1, 0].set_title("direction key", fontsize=9)
         for j, name in enumerate(names, start=1):
             if name in strain:
                 im = axes[1, j].imshow(strain[name], cmap="magma", vmin=0, vmax=smax)
+                if outside is not None:
+                    axes[1, j].imshow(outside)
                 axes[1, j].set_title(f"strain: {name}", fontsize=9)
-        fig.colorbar(im, ax=axes[1, -1], fraction=0.046, pad=0.02)
+        fig.colorbar(im, ax=axes[1, -1], fraction=0.046, pad=0.02, extend="max")
     for ax in axes.ravel():
         _off(ax)
-    fig.suptitle(f"flow colour: hue = direction, brightness = magnitude (full at {top:.2f} px)", fontsize=9)
+    basis = f"the {percentile:g}th percentile of the {ref} inside the face" if ref and not max_magnitude else "as given"
+    title = (f"flow colour: hue = direction, brightness = magnitude, full at {top:.2f} px ({basis})"
+             + (f"\n{subtitle}" if subtitle else ""))
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
 

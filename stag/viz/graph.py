@@ -7,21 +7,31 @@ from collections.abc import Sequence
 import numpy as np
 import seaborn as sns
 
+from stag.viz.rois import short_roi_names
 from stag.viz.theme import DIVERGING_CMAP, PALETTE, SEQUENTIAL_CMAP, new_figure
 
+#: Tick-label size of the ROI heat maps: readable once a figure is scaled to the book's width.
+TICK_SIZE = 9
 
-def _heat(ax, m, names, *, title, cmap=SEQUENTIAL_CMAP, vmin=None, vmax=None, center=None, cbar_label=None):
-    sns.heatmap(np.asarray(m), xticklabels=names, yticklabels=names, cmap=cmap, vmin=vmin, vmax=vmax, center=center,
-                square=True, ax=ax, cbar_kws={"shrink": 0.6, "label": cbar_label or ""})
-    ax.tick_params(labelsize=6)
-    ax.set_xlabel("from ROI $j$")
-    ax.set_ylabel("to ROI $i$")
-    ax.set_title(title)
+
+def _heat(ax, m, names, *, title, cmap=SEQUENTIAL_CMAP, vmin=None, vmax=None, center=None, cbar_label=None,
+          xlabels: bool = True, ylabels: bool = True, cbar: bool = True, cbar_ax=None):
+    labels = short_roi_names(names)
+    sns.heatmap(np.asarray(m), xticklabels=labels if xlabels else False, yticklabels=labels if ylabels else False,
+                cmap=cmap, vmin=vmin, vmax=vmax, center=center, square=True, ax=ax, cbar=cbar, cbar_ax=cbar_ax,
+                cbar_kws={"shrink": 0.7, "label": cbar_label or ""})
+    ax.tick_params(labelsize=TICK_SIZE, length=0)
+    ax.set_xlabel("from ROI $j$" if xlabels else "")
+    ax.set_ylabel("to ROI $i$" if ylabels else "")
+    ax.set_title(title, fontsize=11)
     return ax
 
 
 def plot_adjacency_comparison(prior, learned, names: Sequence[str], *, fig=None):
-    """Three panels: the AU prior, the mean learned (dynamic) adjacency, and their ratio.
+    """Two panels: the AU prior and how training re-weighted it, ``log2(learned / prior)``.
+
+    The learned adjacency itself is the prior times the re-weighting; drawn on the prior's
+    scale it looks like the prior, so only the ratio is drawn.
 
     Args:
         prior: ``(N, N)`` prior as the model uses it (scaled to max 1, unit diagonal).
@@ -33,17 +43,15 @@ def plot_adjacency_comparison(prior, learned, names: Sequence[str], *, fig=None)
     """
     p, a = np.asarray(prior, dtype=float), np.asarray(learned, dtype=float)
     if fig is None:
-        fig, axes = new_figure(1, 3, width=17, height=5.2)
+        fig, axes = new_figure(1, 2, width=11, height=5.4)
     else:
-        axes = fig.subplots(1, 3)
-    top = max(1.0, float(a.max()))
-    _heat(axes[0], p, names, title="AU co-occurrence prior $P$", vmin=0, vmax=top)
-    _heat(axes[1], a, names, title="learned adjacency $A$ (mean over clips)", vmin=0, vmax=top)
+        axes = fig.subplots(1, 2)
+    _heat(axes[0], p, names, title="AU co-occurrence prior $P$", vmin=0, vmax=max(1.0, float(p.max())))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(p > 0, np.log2(np.clip(a, 1e-6, None) / p), np.nan)
     lim = max(0.1, float(np.nanmax(np.abs(ratio))))
-    _heat(axes[2], ratio, names, title="re-weighting $\\log_2(A / P)$", cmap=DIVERGING_CMAP, vmin=-lim, vmax=lim,
-          center=0, cbar_label="weaker  <  0  <  stronger")
+    _heat(axes[1], ratio, names, title="re-weighting $\\log_2(A / P)$, mean over clips", cmap=DIVERGING_CMAP,
+          vmin=-lim, vmax=lim, center=0, cbar_label="weaker  <  0  <  stronger (blank: cut)", ylabels=False)
     fig.tight_layout()
     return fig
 
@@ -56,16 +64,20 @@ def plot_graph_attention(attention, names: Sequence[str], *, title: str = "graph
     """
     att = np.asarray(attention, dtype=float)
     heads = att.shape[0]
+    ncols = min(2, heads)
+    nrows = int(np.ceil(heads / ncols))
     if fig is None:
-        fig, axes = new_figure(1, heads, width=4.6 * heads, height=4.6)
-    else:
-        axes = fig.subplots(1, heads)
-    axes = np.atleast_1d(axes)
+        fig = new_figure(width=10, height=4.6 * nrows + 0.6)[0]
+        fig.clf()
+    grid = fig.add_gridspec(nrows, ncols + 1, width_ratios=[1] * ncols + [0.05])
+    cax = fig.add_subplot(grid[:, -1])
     vmax = float(att.max())
-    for h, ax in enumerate(axes):
-        _heat(ax, att[h], names, title=f"head {h + 1}", vmin=0, vmax=vmax)
-        if h:
-            ax.set_ylabel("")
+    for h in range(heads):
+        r, c = divmod(h, ncols)
+        ax = fig.add_subplot(grid[r, c])
+        _heat(ax, att[h], names, title=f"head {h + 1}", vmin=0, vmax=vmax, xlabels=r == nrows - 1 or
+              h + ncols >= heads, ylabels=c == 0, cbar=h == 0, cbar_ax=cax if h == 0 else None,
+              cbar_label="attention weight")
     fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -8,23 +8,30 @@ from stag.viz.theme import PALETTE, new_figure
 
 
 def plot_magnitude_curve(curve: np.ndarray, key_indices=None, *, onset=None, apex=None, offset=None,
-                         spotted_apex=None, spotted_interval=None, intensity=None, distractors=None, ax=None,
-                         title: str = ""):
+                         spotted_apex=None, spotted_interval=None, intensity=None, distractors=None,
+                         smoothed=None, trend=None, ax=None, title: str = "", legend: bool = True):
     """Motion magnitude per frame, the chosen keyframes, the true onset/apex/offset (dashed) and
-    the spotted apex and interval (shaded). ``intensity``: the true profile, scaled to the curve;
-    ``distractors``: name -> ``(T,)`` profile (blink, macro-movement) drawn on the same scale
-    where non-zero."""
+    the spotted apex and interval (shaded). ``curve`` is the curve the apex was spotted on;
+    ``smoothed`` and ``trend``: the smoothed curve before detrending and the onset-to-offset line
+    detrending subtracted (:class:`stag.bench.synthetic_checks.SpottingTrace`), drawn thinner.
+    ``intensity``: the true profile, scaled to the curves; ``distractors``: name -> ``(T,)``
+    profile (blink, macro-movement) drawn on the same scale where non-zero."""
     if ax is None:
         _, ax = new_figure(width=8.5, height=3.2)
     t = np.arange(len(curve))
-    ax.plot(t, curve, color=PALETTE[0], lw=1.8, label="magnitude (used)")
+    top = max(float(np.max(curve)), float(np.max(smoothed)) if smoothed is not None else 0.0, 1e-9)
+    if smoothed is not None:
+        ax.plot(t, smoothed, color=PALETTE[5], lw=1.2, label="motion before detrending")
+    if trend is not None:
+        ax.plot(t, trend, color=PALETTE[5], lw=1, ls="--", label="line subtracted by detrending")
+    ax.plot(t, curve, color=PALETTE[0], lw=1.8, label="motion after detrending (spotted on)")
     if intensity is not None and np.max(intensity) > 0:
-        ax.plot(t, np.asarray(intensity) / np.max(intensity) * np.max(curve), color="grey", lw=1, ls=":",
+        ax.plot(t, np.asarray(intensity) / np.max(intensity) * top, color="grey", lw=1, ls=":",
                 label="true intensity (scaled)")
     for i, (name, prof) in enumerate((distractors or {}).items()):
         prof = np.asarray(prof, dtype=float)
         if prof.max() > 0:
-            ax.fill_between(t, 0, prof / prof.max() * np.max(curve) * 0.5, color=PALETTE[5 + i % 2], alpha=0.3,
+            ax.fill_between(t, 0, prof / prof.max() * top * 0.5, color=PALETTE[4 + 3 * (i % 2)], alpha=0.25,
                             label=f"{name} (true, scaled)")
     if spotted_interval is not None:
         ax.axvspan(spotted_interval[0], spotted_interval[1], color=PALETTE[1], alpha=0.15, label="spotted interval")
@@ -39,8 +46,9 @@ def plot_magnitude_curve(curve: np.ndarray, key_indices=None, *, onset=None, ape
         k = k[k >= 0]
         ax.scatter(k, np.asarray(curve)[k], color=PALETTE[7], zorder=4, s=28, label="keyframes")
     ax.set_xlabel("frame")
-    ax.set_ylabel("motion vs onset")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.set_ylabel("motion vs onset (px)")
+    if legend:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     if title:
         ax.set_title(title, fontsize=10)
     return ax.figure
@@ -65,12 +73,27 @@ def plot_keyframe_errors(table):
     return fig
 
 
-def plot_clip_magnitude(prepared, clip, ax=None):
-    """:func:`plot_magnitude_curve` of one prepared clip against its synthetic truth (true
-    phases, intensity, blink and macro-movement profiles)."""
-    t = prepared.truth
-    return plot_magnitude_curve(
-        t["magnitude_curve"], prepared.key_indices, onset=clip.onset, apex=clip.apex, offset=clip.offset,
-        spotted_apex=t["spotted_apex"], spotted_interval=t["spotted_interval"], intensity=clip.truth["intensity"],
-        distractors={"blink": clip.truth["blink"], "macro-movement": clip.truth["macro"]}, ax=ax,
-        title=f"{clip.clip_id} ({clip.emotion}, AUs {'+'.join(map(str, clip.aus))})")
+def plot_spotting(traces, clips, labels=None):
+    """One row per clip: :func:`plot_magnitude_curve` of a
+    :class:`~stag.bench.synthetic_checks.SpottingTrace` against the clip's synthetic truth (true
+    phases, intensity, blink and macro-movement profiles). ``labels``: a prefix for each title
+    (e.g. "typical clip"). One legend, beside the first row."""
+    fig, axes = new_figure(len(traces), 1, width=10, height=2.9 * len(traces), squeeze=False)
+    labels = labels or [""] * len(traces)
+    for i, (trace, clip, label) in enumerate(zip(traces, clips, labels)):
+        kf = trace.keyframes
+        title = f"{clip.clip_id} ({clip.emotion}, AUs {'+'.join(map(str, clip.aus))})"
+        plot_magnitude_curve(
+            trace.used, kf.indices, onset=clip.onset, apex=clip.apex, offset=clip.offset, spotted_apex=kf.apex,
+            spotted_interval=kf.interval, intensity=clip.truth["intensity"],
+            distractors={"blink": clip.truth["blink"], "macro-movement": clip.truth["macro"]},
+            smoothed=trace.smoothed, trend=trace.trend, ax=axes[i, 0], legend=False,
+            title=f"{label}: {title}" if label else title)
+    handles = {}
+    for ax in axes[:, 0]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+    axes[0, 0].legend(handles.values(), handles.keys(), fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                      frameon=False)
+    fig.tight_layout()
+    return fig

@@ -14,8 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Rectangle
 
-from stag.explain.real_faces import parse_edges
-from stag.explain.real_faces_report import METRIC_LABELS
+from stag.results.real_faces import METRIC_LABELS, parse_edges
 from stag.faces import ROI_NAMES
 from stag.preprocess.rois import roi_boxes, template_landmarks
 from stag.viz.theme import PALETTE, new_figure
@@ -83,7 +82,7 @@ def plot_example_clips(rows: pd.DataFrame, methods: Sequence[str], *, labels: di
     """A grid of clips (rows) by methods (columns) on the mean face.
 
     Args:
-        rows: per-clip rows of :func:`stag.explain.real_faces_report.example_clips` (columns
+        rows: per-clip rows of :func:`stag.results.real_faces.example_clips` (columns
             ``clip_id, dataset, label, method, coded_rois, top_rois, edges, pointing, mrr``).
         methods: the methods to show, in column order.
         labels: method -> column title.

@@ -12,6 +12,21 @@ from stag.faces import ROI_NAMES, ROI_TABLE
 from stag.viz.theme import PALETTE, new_figure
 
 
+# Display names for tick labels, where 16 full names do not fit a heat map at the book's width.
+_SHORT = {"brow_inner": "inner brow", "brow_outer": "outer brow", "nose_wing": "nose wing",
+          "mouth_corner": "mouth corner", "upper_lip": "upper lip", "lower_lip": "lower lip"}
+
+
+def short_roi_names(names) -> list[str]:
+    """Tick labels for ROI names: words instead of identifiers, the side last
+    (``"brow_inner_R"`` -> ``"inner brow R"``)."""
+    out = []
+    for name in names:
+        base, side = (name[:-2], name[-1]) if name[-2:] in ("_R", "_L") else (name, "")
+        out.append((_SHORT.get(base, base.replace("_", " ")) + (f" {side}" if side else "")).strip())
+    return out
+
+
 def plot_rois(face: np.ndarray, boxes: np.ndarray, names=None, ax=None, *, landmarks=None,
               labels: bool = True, title: str | None = None):
     """Draw ROI boxes (and optionally landmarks) over a face image.
@@ -64,8 +79,9 @@ def plot_adjacency(adj: np.ndarray, names=None, ax=None, title: str = "AU prior 
     names = ROI_NAMES if names is None else names
     if ax is None:
         _, ax = new_figure(width=6.5, height=5.5)
-    sns.heatmap(np.asarray(adj), xticklabels=names, yticklabels=names, cmap="viridis", vmin=0, vmax=1,
+    labels = short_roi_names(names)
+    sns.heatmap(np.asarray(adj), xticklabels=labels, yticklabels=labels, cmap="viridis", vmin=0, vmax=1,
                 square=True, ax=ax, cbar_kws={"shrink": 0.7})
-    ax.tick_params(labelsize=7)
+    ax.tick_params(labelsize=9)
     ax.set_title(title)
     return ax

@@ -1,8 +1,8 @@
-"""Tables and findings of the real-face explanation study, from recorded per-clip scores.
+"""The real-face explanation scores: their record format, re-scoring, tables and sentences.
 
-:mod:`stag.explain.real_faces` writes one ``<run>.csv`` (a row per clip and method, with the
-ROI importances) and one ``<run>.json`` (provenance) per explained run, under
-``results/megc2019_explain/``. Here the build reads them back:
+:mod:`stag.explain.real_faces` explains trained folds and writes one ``<run>.csv`` (a row per
+clip and method, with the ROI importances) and one ``<run>.json`` (provenance) per explained
+run, in the format defined here (:data:`COLUMNS`, :func:`score_rows`). The build reads them back:
 
 - :func:`load_scores` re-scores every row from its recorded importances and codes (and fails,
   naming the run, when a recorded score disagrees) and adds the chance-corrected gains;
@@ -13,35 +13,151 @@ ROI importances) and one ``<run>.json`` (provenance) per explained run, under
 
 The primary score, fixed before any real-face score was seen, is the mean reciprocal rank of
 the first coded ROI (``mrr``): it uses the whole ranking, where the pointing game reads only
-its top and hit@3 its top three.
+its top and hit@3 its top three. Pure numpy and pandas: nothing here imports torch.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from stag.explain.real_faces import (
-    COLUMNS,
-    SCORE_NAMES,
-    RealFacesConfig,
-    load_data,
-    parse_importance,
-    record_scores,
-    run_info,
-    score_rows,
-)
 from stag.data.clip import subject_group
 from stag.faces import ROI_NAMES
+from stag.results import roi_ranking as R
+from stag.results.stats import N_BOOT, interval, side
 from stag.train.metrics import subject_bootstrap_means
-from stag.train.records import model_role
+from stag.train.names import model_role
+
+#: Columns of a recorded score file, in order.
+COLUMNS: tuple[str, ...] = ("run", "model", "selection", "seed", "fold", "clip_id", "subject", "dataset", "label",
+                            "pred", "method", "coded_rois", "importance", "top_rois", "edges",
+                            "pointing", "mrr", "hit3", "chance_pointing", "chance_mrr", "chance_hit3")
+SCORE_NAMES: dict[str, str] = {"pointing": "pointing", "mrr": "mrr", "hit": "hit3"}
+
+
+@dataclass(frozen=True)
+class RealFacesConfig:
+    """How :func:`score_run` explains and scores.
+
+    Args:
+        n_steps: Integrated Gradients steps (pixel and layer IG). (default: ``32``)
+        k: cut-off of the hit rate (hit@k). (default: ``3``)
+        strata: clip columns whose values must match for two clips to swap AU codes in the
+            permutation chance. (default: ``("dataset", "label")``: same source and class)
+        top_edges: strongest learned edges kept per clip for the figures. (default: ``5``)
+        batch_size: clips per attribution batch. (default: ``8``)
+        internal_batch_size: IG forward chunk. (default: ``64``)
+        threads: torch/BLAS threads while explaining (see :mod:`stag.threads`). (default: ``1``)
+        device: ``"cpu"``, ``"cuda"`` or ``"auto"``. (default: ``"cpu"``)
+    """
+
+    n_steps: int = 32
+    k: int = 3
+    strata: tuple[str, ...] = ("dataset", "label")
+    top_edges: int = 5
+    batch_size: int = 8
+    internal_batch_size: int = 64
+    threads: int | None = 1
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.n_steps < 2:
+            raise ValueError(f"RealFacesConfig.n_steps={self.n_steps}: expected >= 2")
+        if self.k < 1:
+            raise ValueError(f"RealFacesConfig.k={self.k}: expected >= 1")
+        bad = [s for s in self.strata if s not in ("dataset", "label", "subject")]
+        if bad:
+            raise ValueError(f"RealFacesConfig.strata={self.strata!r}: expected columns among dataset, label, subject")
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+
+# --------------------------------------------------------------------------- the record format
+def join_names(items) -> str:
+    """ROI names as one ``|``-joined cell."""
+    return "|".join(str(i) for i in items)
+
+
+def split_names(text) -> list[str]:
+    """Inverse of :func:`join_names`."""
+    return [] if not isinstance(text, str) or not text else text.split("|")
+
+
+def top_edges(adjacency: np.ndarray, n: int) -> str:
+    """The ``n`` strongest edges of ``(N, N)`` weights, symmetrised and self-loops excluded, as
+    ``"i-j:w;..."`` (ROI indices, weight to 4 significant digits), strongest first."""
+    a = np.asarray(adjacency, dtype=np.float64)
+    sym = (a + a.T) / 2
+    iu = np.triu_indices(len(a), 1)
+    order = np.argsort(-sym[iu], kind="stable")[:n]
+    return ";".join(f"{iu[0][o]}-{iu[1][o]}:{sym[iu][o]:.4g}" for o in order)
+
+
+def parse_edges(text) -> list[tuple[int, int, float]]:
+    """Inverse of :func:`top_edges`."""
+    if not isinstance(text, str) or not text:
+        return []
+    out = []
+    for item in text.split(";"):
+        pair, w = item.split(":")
+        i, j = pair.split("-")
+        out.append((int(i), int(j), float(w)))
+    return out
+
+
+def format_importance(values: np.ndarray) -> str:
+    """ROI importances as text, 6 significant digits: the recorded ranking, which every score is
+    computed from (ties after rounding count as ties)."""
+    return " ".join(f"{float(v):.6g}" for v in values)
+
+
+def parse_importance(text: str) -> np.ndarray:
+    return np.array([float(v) for v in str(text).split()], dtype=np.float64)
+
+
+# --------------------------------------------------------------------------- scoring a table
+def score_rows(rows: pd.DataFrame, config: RealFacesConfig | None = None) -> pd.DataFrame:
+    """Add ``pointing, mrr, hit3`` and their permutation chance levels to per-clip rows.
+
+    ``rows`` holds one run's clips and methods with ``importance`` (text or arrays),
+    ``coded_rois`` (ROI names joined by ``|``) and the :attr:`RealFacesConfig.strata` columns;
+    the chance of each method is taken over that run's clips of the same stratum.
+    """
+    cfg = config or RealFacesConfig()
+    out = rows.copy()
+    index = {name: i for i, name in enumerate(ROI_NAMES)}
+    for col in (*SCORE_NAMES.values(), *(f"chance_{s}" for s in SCORE_NAMES.values())):
+        out[col] = np.nan
+    group_cols = [c for c in ("run", "method") if c in out.columns]
+    groups = out.groupby(group_cols, sort=False).groups.values() if group_cols else [out.index]
+    for idx in groups:
+        g = out.loc[idx]
+        imp = np.stack([parse_importance(v) if isinstance(v, str) else np.asarray(v, dtype=np.float64)
+                        for v in g["importance"]])
+        coded = np.zeros(imp.shape, dtype=bool)
+        for r, names in enumerate(g["coded_rois"]):
+            coded[r, [index[n] for n in split_names(names)]] = True
+        if not coded.any(axis=1).all():
+            raise ValueError("score_rows: a clip has no coded ROI; such clips are excluded before scoring")
+        strata = g[list(cfg.strata)].astype(str).agg("/".join, axis=1).to_numpy()
+        chance = R.chance_scores(imp, coded, strata, cfg.k)
+        for r, row_idx in enumerate(g.index):
+            s = R.ranking_scores(imp[r], coded[r], cfg.k)
+            for key, name in SCORE_NAMES.items():
+                out.at[row_idx, name] = float(s[key][0])
+                out.at[row_idx, f"chance_{name}"] = float(chance[key][r])
+    return out
+
+
 
 METRICS: tuple[str, ...] = tuple(SCORE_NAMES.values())  # pointing, mrr, hit3
 PRIMARY = "mrr"
-N_BOOT = 2000
 METHOD_LABELS: dict[str, str] = {"roi_occlusion": "ROI occlusion", "layer_ig": "layer IG on ROI nodes",
                                  "adjacency": "learned adjacency in-strength", "pixel_ig": "pixel IG in ROIs"}
 METRIC_LABELS: dict[str, str] = {"pointing": "pointing game", "mrr": "MRR", "hit3": "hit@3"}
@@ -166,7 +282,7 @@ def exclusions(root: str | Path) -> dict:
 
 
 # --------------------------------------------------------------------------- bootstrap
-def _interval(boot: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+def _quantiles(boot: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     lo, hi = np.nanquantile(boot, [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)
 
@@ -211,7 +327,7 @@ def gain_summary(scores: pd.DataFrame, *, n_boot: int = N_BOOT, random_state: in
         boot = subject_bootstrap_means(clips[[f"gain_{m}" for m in METRICS]].to_numpy().T, clips["group"],
                                        n_boot=n_boot, random_state=random_state)
         for j, m in enumerate(METRICS):
-            lo, hi = _interval(boot[j])
+            lo, hi = _quantiles(boot[j])
             rows.append({"model": model, "role": model_role(model), "method": method, "metric": m,
                          "seeds": ",".join(str(s) for s in sorted(g["seed"].unique())), "clips": len(clips),
                          "subjects": clips["group"].nunique(), "score": clips[m].mean(),
@@ -251,16 +367,12 @@ def paired(scores: pd.DataFrame, a: str = "stag", others=None, *, n_boot: int = 
             diffs = np.stack([both[f"gain_{m}_a"] - both[f"gain_{m}_b"] for m in METRICS])
             boot = subject_bootstrap_means(diffs, both["group"], n_boot=n_boot, random_state=random_state)
             for j, m in enumerate(METRICS):
-                lo, hi = _interval(boot[j])
+                lo, hi = _quantiles(boot[j])
                 rows.append({"a": a, "b": b, "method": method, "metric": m, "seeds": ",".join(map(str, seeds)),
                              "clips": len(both), "subjects": both["group"].nunique(),
                              "gain_a": both[f"gain_{m}_a"].mean(), "gain_b": both[f"gain_{m}_b"].mean(),
                              "diff": diffs[j].mean(), "ci_low": lo, "ci_high": hi})
     return _ordered(pd.DataFrame(rows, columns=PAIRED_COLUMNS))
-
-
-def _fmt(v: float) -> str:
-    return f"{v:+.3f}"
 
 
 def gain_table(summ: pd.DataFrame, metrics=METRICS) -> pd.DataFrame:
@@ -276,7 +388,7 @@ def gain_table(summ: pd.DataFrame, metrics=METRICS) -> pd.DataFrame:
         for _, x in g.iterrows():
             name = METRIC_LABELS[x["metric"]]
             r[f"{name}: score (chance)"] = f"{x['score']:.3f} ({x['chance']:.3f})"
-            r[f"{name}: gain [95% CI]"] = f"{_fmt(x['gain'])} [{_fmt(x['ci_low'])}, {_fmt(x['ci_high'])}]"
+            r[f"{name}: gain [95% CI]"] = f"{interval(x['gain'], x['ci_low'], x['ci_high'])}"
         rows.append(r)
     return pd.DataFrame(rows)
 
@@ -288,15 +400,11 @@ def paired_table(pair: pd.DataFrame, metric: str = PRIMARY) -> pd.DataFrame:
                          "seeds": p["seeds"], "clips": p["clips"],
                          f"{METRIC_LABELS[metric]} gain, a": p["gain_a"].map("{:.3f}".format),
                          f"{METRIC_LABELS[metric]} gain, b": p["gain_b"].map("{:.3f}".format),
-                         "difference [95% CI]": [f"{_fmt(d)} [{_fmt(lo)}, {_fmt(hi)}]"
+                         "difference [95% CI]": [f"{interval(d, lo, hi)}"
                                                  for d, lo, hi in zip(p["diff"], p["ci_low"], p["ci_high"])]})
 
 
 # --------------------------------------------------------------------------- words
-def _side(lo: float, hi: float) -> int:
-    return 1 if lo > 0 else -1 if hi < 0 else 0
-
-
 def _list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
@@ -330,8 +438,8 @@ def explanation_sentences(summ: pd.DataFrame, pair: pd.DataFrame, counts: dict |
     if len(st):
         groups = {1: [], 0: [], -1: []}
         for _, r in st.iterrows():
-            groups[_side(r["ci_low"], r["ci_high"])].append(
-                f"{METHOD_LABELS[r['method']]} ({_fmt(r['gain'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}])")
+            groups[side(r["ci_low"], r["ci_high"])].append(
+                f"{METHOD_LABELS[r['method']]} ({interval(r['gain'], r['ci_low'], r['ci_high'])})")
         parts = []
         if groups[1]:
             parts.append(f"above chance for {_list(groups[1])}")
@@ -343,16 +451,15 @@ def explanation_sentences(summ: pd.DataFrame, pair: pd.DataFrame, counts: dict |
                    "dataset and class, 95% subject-bootstrap interval) " + "; ".join(parts) + ".")
     best = s.loc[s["gain"].idxmax()]
     out.append(f"The largest {name} gain over chance of any model and method is {best['model']}'s "
-               f"{METHOD_LABELS.get(best['method'], best['method'])} ({_fmt(best['gain'])} [{_fmt(best['ci_low'])}, "
-               f"{_fmt(best['ci_high'])}]).")
+               f"{METHOD_LABELS.get(best['method'], best['method'])} "
+               f"({interval(best['gain'], best['ci_low'], best['ci_high'])}).")
     p = pair[pair["metric"] == metric]
     for b, g in p.groupby("b", sort=False):
         verdicts = []
         for _, r in g.iterrows():
-            side = _side(r["ci_low"], r["ci_high"])
-            word = {1: "STAG agrees better", 0: "no difference is resolved", -1: f"{b} agrees better"}[side]
-            verdicts.append(f"{METHOD_LABELS[r['method']]}: {word} ({_fmt(r['diff'])} [{_fmt(r['ci_low'])}, "
-                            f"{_fmt(r['ci_high'])}])")
+            where = side(r["ci_low"], r["ci_high"])
+            word = {1: "STAG agrees better", 0: "no difference is resolved", -1: f"{b} agrees better"}[where]
+            verdicts.append(f"{METHOD_LABELS[r['method']]}: {word} ({interval(r['diff'], r['ci_low'], r['ci_high'])})")
         what = "Does the graph help? Against stag_no_graph" if b == "stag_no_graph" else f"Against {b}"
         out.append(f"{what}, same method, same clips, seeds {g['seeds'].iloc[0]}: " + "; ".join(verdicts) + ".")
     return "\n".join(out)
@@ -371,34 +478,6 @@ def example_clips(scores: pd.DataFrame, model: str = "stag", per_class: int = 1)
     return m[m["clip_id"].isin(chosen["clip_id"])].sort_values(["label", "clip_id"]).reset_index(drop=True)
 
 
-def load_or_recompute(records: str | Path, data_root: str | Path = "", *, runs: str | Path = "runs/megc2019",
-                      codings: str | Path = "", cache_dir: str | Path | None = None,
-                      out_root: str | Path = "runs/megc2019_explain") -> tuple[pd.DataFrame, Path]:
-    """The chapter's scores and the folder they come from: the recorded ones (:func:`load_scores`
-    on ``records``), or, when ``data_root`` is given, the same runs explained again from their
-    fold checkpoints under ``runs/<run>/`` (``stag train`` output) into ``out_root``.
-
-    ``codings`` defaults to the ``codings`` folder next to ``data_root``.
-
-    Raises:
-        FileNotFoundError: a recorded run has no trained folds under ``runs``.
-    """
-    if not data_root:
-        return load_scores(records), Path(records)
-    codings = codings or Path(data_root).parent / "codings"
-    names = [p.stem for p in sorted(Path(records).glob("*.csv"))] or \
-        [p.parent.name for p in sorted(Path(runs).glob("*-inner_val-seed*/results.json"))]
-    data, key = None, None
-    for name in names:
-        run_dir = Path(runs) / name
-        results = run_info(run_dir)
-        this = json.dumps(results.get("data"), sort_keys=True)
-        if this != key:
-            data, key = load_data(results, data_root, codings, cache_dir), this
-        record_scores(run_dir, out_root, data_root=data_root, codings=codings, data=data)
-    return load_scores(out_root), Path(out_root)
-
-
 def explanation_intro_sentence(summ: pd.DataFrame, pair: pd.DataFrame, *, metric: str = PRIMARY) -> str:
     """The real-face answer in one sentence, for the book's introduction (from :func:`gain_summary`
     and :func:`paired`; the outcome is worded whichever way it falls)."""
@@ -406,8 +485,8 @@ def explanation_intro_sentence(summ: pd.DataFrame, pair: pd.DataFrame, *, metric
     if s.empty:
         return "No real-face explanation scores of STAG are recorded yet."
     name = METRIC_LABELS[metric]
-    above = [f"{METHOD_LABELS[r['method']]} ({_fmt(r['gain'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}])"
-             for _, r in s.iterrows() if _side(r["ci_low"], r["ci_high"]) > 0]
+    above = [f"{METHOD_LABELS[r['method']]} ({interval(r['gain'], r['ci_low'], r['ci_high'])})"
+             for _, r in s.iterrows() if side(r["ci_low"], r["ci_high"]) > 0]
     head = (f"On {int(s['clips'].iloc[0])} coded CASME II and SAMM clips ({int(s['subjects'].iloc[0])} subjects, "
             f"seeds {s['seeds'].iloc[0]}), STAG's explanations rank the coded AUs' regions above chance "
             f"(AU codes permuted within dataset and class; {name} gain, 95% subject interval) "
@@ -416,7 +495,7 @@ def explanation_intro_sentence(summ: pd.DataFrame, pair: pd.DataFrame, *, metric
     p = pair[pair["metric"] == metric]
     parts = []
     for b, g in p.groupby("b", sort=False):
-        sides = [_side(lo, hi) for lo, hi in zip(g["ci_low"], g["ci_high"])]
+        sides = [side(lo, hi) for lo, hi in zip(g["ci_low"], g["ci_high"])]
         methods = [METHOD_LABELS[m] for m in g["method"]]
         if not any(sides):
             parts.append(f"no difference from {b} is resolved")
