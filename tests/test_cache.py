@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from stag.preprocess.cache import PrepareCache, clip_key, read_prepared, write_prepared
-from stag.preprocess.pipeline import PrepareConfig, prepare_dataset
+from stag.preprocess.pipeline import UNCACHED_FIELDS, PrepareConfig, prepare_dataset
 from stag.preprocess.prepared import Prepared
 
 SMALL = dict(n_subjects=3, clips_per_subject=2, frames=(14, 16), seed=7)
@@ -124,7 +124,8 @@ def test_killed_prepare_resumes_without_recomputing_finished_clips(clips, tmp_pa
     cfg = PrepareConfig(keyframes=3, flow_method="tvl1_default")
     out = prepare_dataset(clips, cfg, cache_dir=tmp_path, jobs=1, progress=False, stats=stats)
     assert len(out) == len(clips)
-    keys = {c.clip_id: clip_key(c, cfg.to_dict()) for c in clips}
+    params = {k: v for k, v in cfg.to_dict().items() if k not in UNCACHED_FIELDS}  # as prepare_dataset keys
+    keys = {c.clip_id: clip_key(c, params) for c in clips}
     hit_keys = {keys[c] for c in stats["hits"]}
     assert hit_keys == finished  # exactly the clips finished before the kill come from the cache
     assert set(stats["computed"]) == {cid for cid, k in keys.items() if k not in finished}

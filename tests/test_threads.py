@@ -127,11 +127,7 @@ FOLD_WORKERS = textwrap.dedent("""
 
 @pytest.mark.parametrize("parent", [
     "inherits_wait_env",  # a `stag book` kernel, or this test process (tests/conftest.py)
-    pytest.param("bare_shell", marks=pytest.mark.xfail(strict=True, reason=(
-        "known defect: unpickling fold_task imports stag.train.run, hence torch and OpenMP, before "
-        "configure_process sets OMP_WAIT_POLICY, so a worker only gets the policy its parent's "
-        "environment had; stag.train.run._execute should start the pool inside "
-        "stag.threads.environment(wait_env())"))),
+    "bare_shell",  # `stag train --jobs 2` typed in a plain shell: _execute sets the policy for its workers
 ])
 def test_fold_workers_use_one_thread_and_a_passive_openmp_wait_policy(parent):
     import re

@@ -380,6 +380,29 @@ def _direction_image(flow: np.ndarray, encode: str) -> np.ndarray:
     return np.stack([np.zeros_like(img[..., 0]), img[..., 1], img[..., 0]], -1)
 
 
+def face_like_flows(labels, rng: np.random.Generator, size: int = 28, noise: float = 0.1) -> np.ndarray:
+    """``(n, 3, size, size)`` float32 flows (u, v, strain in ``[-1, 1]``) shaped like a frontal
+    face's, so that :func:`stag.data.flow_checks.channel_evidence` reads them right: v mirror-
+    symmetric (both brows move together), u mirror-antisymmetric (the mouth corners move apart),
+    strain their non-negative, right-skewed magnitude; the class (``labels``: 0, 1, 2) sets which
+    moves most (brows for 0, mouth corners for 1, both for 2), plus Gaussian ``noise``."""
+    yy, xx = np.mgrid[0:size, 0:size] + 0.5
+    side = size / 28.0
+
+    def blob(x, y, s=2.0):
+        return np.exp(-((xx - x * side) ** 2 + (yy - y * side) ** 2) / (2 * (s * side) ** 2))
+
+    brows = blob(8, 6) + blob(20, 6)
+    corners = blob(20, 21) - blob(8, 21)
+    out = []
+    for y in labels:
+        a, b = rng.uniform(0.6, 1.0, 2) * np.array([(1.0, 0.3), (0.3, 1.0), (1.0, 1.0)][int(y) % 3])
+        u, v = b * corners, -a * brows
+        f = np.stack([u, v, np.sqrt(u ** 2 + v ** 2) * 2 - 1]) + rng.normal(0, noise, (3, size, size))
+        out.append(np.clip(f, -1, 1))
+    return np.asarray(out, np.float32)
+
+
 MEGC_DEFAULT = [
     ("casme2", "sub01", "EP02_01f", 0, "sub01_EP02_01f.jpg"),
     ("casme2", "sub01", "EP03_02", 1, "sub01_EP03_02.jpg"),

@@ -17,7 +17,8 @@ two runs of different data or code apart::
     numerics        what float results depend on beyond code and data: ``fold_threads`` (the
                     torch threads every fold trained with; a reproduction uses the same),
                     ``cpu_capability`` (the SIMD kernels torch dispatched to, e.g. AVX2) and
-                    the ISA caps in force (``ATEN_CPU_CAPABILITY``, ``ONEDNN_MAX_CPU_ISA``)
+                    the ISA caps in force (``ATEN_CPU_CAPABILITY``, ``ONEDNN_MAX_CPU_ISA``,
+                    ``MKL_ENABLE_INSTRUCTIONS``, ``MKL_CBWR``)
 """
 
 from __future__ import annotations

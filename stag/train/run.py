@@ -450,11 +450,15 @@ def _execute(pending, pack, spec, config, num_classes, jobs, dask, threads, prog
         elif jobs > 1 and len(pending) > 1:
             from joblib import Parallel, delayed, parallel_config  # lazy: `stag --help` loads this module
 
+            from stag.threads import environment, wait_env
+
             # Workers start with `threads` in OMP/MKL/OpenBLAS_NUM_THREADS (joblib) and set the
             # rest themselves (worker=True): jobs x threads never exceeds the cores.
             with parallel_config(backend="loky", inner_max_num_threads=threads):
                 par = Parallel(n_jobs=jobs, return_as="generator_unordered", max_nbytes="1M")
-            with warnings.catch_warnings():
+            # The wait policy must be in the environment the workers start with: loading
+            # fold_task imports torch (and OpenMP) before configure_process could set it.
+            with warnings.catch_warnings(), environment(wait_env()):
                 # loky restarts the shared worker pool when another caller (preprocessing) left
                 # it with other settings; that is expected, not a leak.
                 warnings.filterwarnings("ignore", message="A worker stopped while some jobs")
