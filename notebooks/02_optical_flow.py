@@ -123,8 +123,8 @@ method_summary(table).round(3)
 # %%
 prepared = prepare_clip(clip, config)
 fig = vizflow.plot_flow_stack(prepared.flows, prepared.key_indices, prepared.magnitudes)
-print(f"flows {prepared.flows.shape} {prepared.flows.dtype}, keyframes {prepared.key_indices.tolist()}, "
-      f"true apex {clip.apex}, spotted apex {prepared.truth['spotted_apex']}")
+print(f"flows {prepared.flows.shape} {prepared.flows.dtype}, keyframes {prepared.key_indices.tolist()}")
+print(f"true apex {clip.apex}, spotted apex {prepared.truth['spotted_apex']}")
 
 # %% [markdown]
 # ## What we learned

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -87,15 +87,15 @@ display(Markdown(graph_answer(edges, loc, len(data.test_clips))))
 # chapter.
 #
 # ## Data
-# A small synthetic set keeps the chapter under a minute. Its flow stacks are prepared by
+# A small synthetic set keeps the chapter short. Its flow stacks are prepared by
 # the pipeline of the preprocessing chapter and cached, so the next two chapters reuse them.
 # The last subjects are held out. The model never trains on them, and every map in this
 # chapter is computed on them.
 
 # %%
 print(f"{len(data.prepared)} clips: {len(data.train_clips)} for training, {len(data.test_clips)} held out "
-      f"(subjects {', '.join(data.held_out)}); flow stack per clip {tuple(data.prepared[0].flows.shape)} "
-      f"(K, C, H, W), {data.prepared[0].rois.shape[0]} ROIs")
+      f"(subjects {', '.join(data.held_out)})")
+print(f"flow stack per clip {tuple(data.prepared[0].flows.shape)} (K, C, H, W), {data.prepared[0].rois.shape[0]} ROIs")
 
 # %% [markdown]
 # ## The regions and their action units
@@ -128,7 +128,7 @@ print(f"prior: {int((data.prior > 0).sum() - len(data.prior))} of {len(data.prio
 # ## The model and its parts
 # `build("stag", prior=...)` assembles the full model. Each ablation in the registry removes
 # one part (its submodule is `None`). The graph branch is the node encoder, connectivity,
-# E-GAT and readout, and it is a small share of the parameters.
+# E-GAT and readout; the closing bullets give its share of the parameters.
 
 # %%
 parameter_table(model)
@@ -143,8 +143,8 @@ parameter_table(model)
 # %%
 train_scores, test_scores = evaluate(model, data.train), evaluate(model, data.test)
 print(f"training loss: epoch 1 {history[0]['train_loss']:.3f} -> epoch {len(history)} {history[-1]['train_loss']:.3f}")
-print(f"accuracy: training clips {train_scores['accuracy']:.2f}, held-out clips {test_scores['accuracy']:.2f} "
-      f"(held-out UF1 {test_scores['uf1']:.2f}) on {len(data.test_clips)} held-out clips")
+print(f"accuracy: training clips {train_scores['accuracy']:.2f}, {len(data.test_clips)} held-out clips "
+      f"{test_scores['accuracy']:.2f} (UF1 {test_scores['uf1']:.2f})")
 
 # %% [markdown]
 # ## The edges that training moved most

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -96,8 +96,9 @@ display(Markdown(answer))
 # split and `TrainConfig` schedule; loaded from the cache when they ran first).
 
 # %%
-print(f"{len(data.test_clips)} held-out clips; cross-attention maps {tuple(out.cross_graph_to_time.shape)} "
-      f"(B, heads, N, K) and {tuple(out.cross_time_to_graph.shape)} (B, heads, K, N)")
+print(f"{len(data.test_clips)} held-out clips; cross-attention maps:")
+print(f"graph -> time {tuple(out.cross_graph_to_time.shape)} (B, heads, N, K), "
+      f"time -> graph {tuple(out.cross_time_to_graph.shape)} (B, heads, K, N)")
 
 # %% [markdown]
 # ## The two maps of one clip

@@ -154,14 +154,42 @@ def test_flow_findings_follow_the_table():
     ]
 
 
-def test_strongest_pair_panel_picks_the_largest_true_motion():
+def test_strongest_pair_panel_picks_the_largest_facial_motion_not_the_head_drift():
     from stag.bench.flow import strongest_pair_panel, warp_pairs
 
     pairs = warp_pairs(3, 64, seed=0)
-    pairs[1].flow = pairs[1].flow * 3  # the truth only: this pair now has the largest motion
+    pairs[1].flow = pairs[1].flow * 3  # the truth only: this pair now has the largest local motion
+    # a pure head shift is the largest total motion, but none of it is facial
+    pairs[2].flow = np.full_like(pairs[2].flow, 5.0)
     panel = strongest_pair_panel(pairs, ("dis",), strain_sigma=1.0)
     assert panel.index == 1 and panel.pair is pairs[1]
-    assert set(panel.flows) == set(panel.strain) == {"dis", "truth"}
-    assert panel.flows["dis"].shape == (64, 64, 2) and panel.strain["dis"].shape == (64, 64)
+    assert set(panel.flows) == set(panel.local) == set(panel.strain) == {"dis", "truth"}
+    assert panel.flows["dis"].shape == panel.local["dis"].shape == (64, 64, 2) and panel.strain["dis"].shape == (64, 64)
+    # the head motion (an affine fit inside the mask) is removed from the local flows
+    shifted = strongest_pair_panel([pairs[2]], ("dis",))
+    assert np.abs(shifted.local["truth"][pairs[2].mask]).max() < 1e-4
     with pytest.raises(ValueError, match="no flow pairs"):
         strongest_pair_panel([])
+
+
+def test_panel_agreement_and_sentences():
+    from stag.bench.flow import FlowPair, FlowPanel, panel_agreement, panel_sentences
+
+    yy, xx = np.mgrid[0:32, 0:32].astype(np.float32)
+    local = np.stack([np.sin(xx / 5), np.cos(yy / 7)], -1).astype(np.float32)
+    truth = local + np.float32(0.5)  # a head shift on top of the facial movement
+    mask = np.zeros((32, 32), bool)
+    mask[4:28, 4:28] = True
+    noisy = local + np.random.default_rng(0).normal(0, 0.3, local.shape).astype(np.float32)
+    pair = FlowPair(np.zeros((32, 32), np.uint8), np.zeros((32, 32), np.uint8), truth, mask)
+    strain = {"good": np.abs(xx - 16), "bad": np.abs(xx - 16) + 30 * np.random.default_rng(1).random((32, 32)),
+              "truth": np.abs(xx - 16)}
+    panel = FlowPanel(0, pair, {"good": truth, "bad": noisy + np.float32(0.5), "truth": truth},
+                      {"good": local, "bad": noisy, "truth": local}, strain)
+    a = panel_agreement(panel)
+    assert list(a.index) == ["good", "bad"]
+    assert a.loc["good", "epe"] == 0 and a.loc["good", "r_strain"] == pytest.approx(1)
+    assert a.loc["bad", "r_strain"] < 0.9 and a.loc["bad", "epe_local"] > 0.2
+    text = panel_sentences(panel, a, "s/01")
+    assert text.startswith("- In `s/01`, the true displacement inside the face averages")
+    assert "The strain of `good` follows the true strain most closely and that of `bad` least" in text

@@ -107,7 +107,16 @@ def test_viz_helpers():
     assert len(ax.patches) == len(ROI_NAMES)
     table = roi_table_frame()
     assert list(table.index) == list(ROI_NAMES) and "AUs" in table.columns
-    assert plot_adjacency(au_prior_adjacency()) is not None
+    ax = plot_adjacency(au_prior_adjacency())
+    assert [t.get_text() for t in ax.get_yticklabels()][:2] == ["inner brow R", "inner brow L"]
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_short_roi_names_are_words_with_the_side_last():
+    from stag.viz.rois import short_roi_names
+
+    assert short_roi_names(["brow_inner_R", "mouth_corner_L", "glabella", "upper_lip", "eye_R", "new_region"]) == [
+        "inner brow R", "mouth corner L", "glabella", "upper lip", "eye R", "new region"]
+    assert len(set(short_roi_names(ROI_NAMES))) == len(ROI_NAMES)

@@ -391,10 +391,111 @@ def test_chapter_one_tables_from_known_clips():
                                                   "apex_error": [1, 3, 5], "seconds": [0.01, 0.03, 0.002]}))
     assert mags.loc["flow", "apex_error_mean"] == 2 and mags.loc["flow", "ms_per_clip"] == pytest.approx(20)
     text = checks.keyframe_findings(keys, mags)
-    assert "mean apex error 2.67 frames over 3 clips (67% within 2 frames)" in text
-    assert "flow 2.00 vs intensity difference 5.00 frames" in text
+    assert "mean apex error 2.67 frames over 3 clips (median 2; 67% within 2 frames)" in text
+    assert "optical flow 2.00 against grey-level difference 5.00 frames of mean apex error on 2 clips" in text
     summary = pd.DataFrame([{"frames": 10, "detection_rate": 0.9, "error_px": 1.5, "nme_iod": 0.03, "error_jaw": 3.0,
                              "error_brows": 1.0, "error_nose": 0.5, "error_eyes": 0.8, "error_mouth": 1.2}])
     assert checks.dlib_findings(summary) == ("dlib found a face in 90.0% of 10 frames; mean landmark error 1.50 px "
                                               "(0.030 of the inter-ocular distance); largest in the jaw group, "
-                                              "smallest in the nose group")
+                                              "smallest in the nose group.")
+
+
+def _spotting_clip(apex=10, offset=20, blink=None, amp=0.5):
+    from types import SimpleNamespace
+
+    t = 25
+    prof = np.zeros(t) if blink is None else blink
+    return SimpleNamespace(clip_id="s/01", onset=2, apex=apex, offset=offset,
+                           truth={"blink": prof, "macro": np.zeros(t), "au_intensity": {4: amp}})
+
+
+def _trace(used, smoothed=None, trend=None, spotted=None):
+    from stag.bench.synthetic_checks import SpottingTrace
+    from stag.preprocess.keyframes import Keyframes
+
+    used = np.asarray(used, float)
+    spotted = int(np.argmax(used)) if spotted is None else spotted
+    kf = Keyframes(np.array([spotted]), np.array([True]), np.ones(1, np.float32), spotted, (spotted, spotted),
+                   used.astype(np.float32))
+    return SpottingTrace("s/01", used if smoothed is None else np.asarray(smoothed, float),
+                         np.zeros_like(used) if trend is None else np.asarray(trend, float), used, kf)
+
+
+def test_spotting_explanation_names_the_cause_from_the_curves():
+    from stag.bench.synthetic_checks import spotting_explanation
+
+    t = np.arange(25)
+    bump = np.exp(-0.5 * ((t - 10) / 3.0) ** 2)
+    # found: the detrended curve peaks one frame from the true apex
+    text = spotting_explanation(_trace(np.roll(bump, 1)), _spotting_clip())
+    assert text.startswith("In `s/01` the spotted apex is frame 11, 1 frame from the true apex (frame 10)")
+    assert "peaks within the expression" in text
+    # flattened: a blink at the offset lifts the detrending line above the expression
+    blink = np.exp(-0.5 * ((t - 21) / 2.0) ** 2)
+    smoothed = 0.03 * bump + 0.12 * blink
+    trend = np.interp(t, [2, 20], [smoothed[2], smoothed[20]])
+    used = np.clip(smoothed - trend, 0, None)
+    used[:21] = 0
+    used[22] = 0.01
+    text = spotting_explanation(_trace(used, smoothed, trend, spotted=22), _spotting_clip(blink=blink))
+    assert "12 frames from the true apex" in text and "because a blink is under way there" in text
+    assert "zero on 100% of the frames from onset to offset" in text
+    # outweighed: a blink inside the expression moves the face more
+    blink_in = np.exp(-0.5 * ((t - 5) / 1.5) ** 2)
+    used = 0.02 * bump + 0.1 * blink_in
+    text = spotting_explanation(_trace(used), _spotting_clip(blink=blink_in))
+    assert "a blink moves the face more than the expression" in text
+    # weak: no distractor anywhere
+    used = 0.02 * bump + 0.05 * np.exp(-0.5 * ((t - 18) / 1.5) ** 2)
+    text = spotting_explanation(_trace(used), _spotting_clip(amp=0.4))
+    assert "the expression is weak (largest true AU displacement 0.40 px)" in text
+
+
+def test_spotting_tables_and_sentences_from_known_clips():
+    from types import SimpleNamespace
+
+    from stag.bench import synthetic_checks as checks
+
+    def clip(cid, amp, blink_at=None):
+        blink = np.zeros(30)
+        if blink_at is not None:
+            blink[blink_at] = 1.0
+        return SimpleNamespace(clip_id=cid, truth={"au_intensity": {4: amp}, "blink": blink, "macro": np.zeros(30)})
+
+    clips = [clip("a", 0.4, 5), clip("b", 0.5, 25), clip("c", 1.5), clip("d", 1.8)]
+    keys = pd.DataFrame({"clip_id": ["a", "b", "c", "d"], "onset": 2, "offset": 20, "apex_error": [9.0, 1.0, 1.0, 0.0]})
+    assert checks.distractor_inside(keys, clips).tolist() == [True, False, False, False]  # b's blink is after offset
+    assert checks.typical_and_worst(keys) == ("b", "a")
+    table = checks.spotting_error_table(keys, clips, groups=2)
+    assert table["clips"].tolist() == [2, 2] and table["apex_error_mean"].tolist() == [5.0, 0.5]
+    assert table["with_distractor"].tolist() == [0.5, 0.0]
+    text = checks.spotting_findings(keys, clips)
+    assert text.startswith("Over the 4 clips, the apex error grows as the expression weakens: 9.0 frames")
+    assert "in 100% of the 1 clips whose apex error exceeds 2 frames, against 0% of the others" in text
+    with pytest.raises(KeyError, match="'z' is not among the 4 clips"):
+        checks.clip_by_id(clips, "z")
+    result = checks.BaselineResult(uf1=0.5, uar=0.45, accuracy=0.6, chance_uf1=0.25, predictions=pd.DataFrame())
+    assert checks.baseline_sentence(result, 12).startswith(
+        "On 12 clips, a linear model on the true apex-onset difference scores LOSO UF1 0.500 (UAR 0.450) against "
+        "0.250 for the majority class and 1 for a perfect model: the classes are learnable, and not trivially so.")
+    easy = checks.BaselineResult(uf1=0.95, uar=0.95, accuracy=0.95, chance_uf1=0.25, predictions=pd.DataFrame())
+    assert checks.baseline_sentence(easy, 12).endswith("learnable, even by this simple model.")
+    hard = checks.BaselineResult(uf1=0.3, uar=0.35, accuracy=0.5, chance_uf1=0.25, predictions=pd.DataFrame())
+    assert checks.baseline_sentence(hard, 12).endswith("a linear model barely beats the majority class.")
+
+
+def test_spotting_trace_is_the_keyframe_step_of_prepare_clip():
+    from stag.bench.synthetic_checks import spotting_trace
+    from stag.preprocess.pipeline import PrepareConfig, prepare_clip
+
+    clip = make_clip(SyntheticConfig(n_subjects=1, clips_per_subject=2, frames=(20, 28), seed=5), 0, 1)
+    cfg = PrepareConfig(image_size=64, keyframes=4, landmarks="given")
+    trace, prepared = spotting_trace(clip, cfg), prepare_clip(clip, cfg)
+    np.testing.assert_allclose(trace.used, prepared.truth["magnitude_curve"], atol=1e-6)
+    assert (trace.keyframes.indices == prepared.key_indices).all()
+    assert trace.keyframes.apex == prepared.truth["spotted_apex"]
+    # used = what detrending leaves of the smoothed curve, clipped at 0
+    np.testing.assert_allclose(trace.used, np.clip(trace.smoothed - trace.trend, 0, None), atol=1e-6)
+    assert trace.trend[clip.onset] == pytest.approx(trace.smoothed[clip.onset])
+    with pytest.raises(ValueError, match="apex='spotted'"):
+        spotting_trace(clip, PrepareConfig(image_size=64, apex="annotated"))

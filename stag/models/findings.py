@@ -46,9 +46,9 @@ def graph_answer(edges: pd.DataFrame, loc: pd.DataFrame, n_clips: int) -> str:
             f"But {_readout(loc)}.")
 
 
-def graph_findings(*, parameters: pd.DataFrame, edges: pd.DataFrame, prior, adjacency, betas: Mapping[str, Sequence[float]],
-                   loc: pd.DataFrame, epochs: int, train_accuracy: float, test_accuracy: float, test_uf1: float,
-                   n_test: int) -> str:
+def graph_findings(*, parameters: pd.DataFrame, edges: pd.DataFrame, prior, adjacency,
+                   betas: Mapping[str, Sequence[float]], loc: pd.DataFrame, epochs: int, train_accuracy: float,
+                   test_accuracy: float, test_uf1: float, n_test: int) -> str:
     """The graph chapter's closing bullets.
 
     Args:
@@ -107,15 +107,17 @@ def temporal_answer(summary: pd.DataFrame, vs_prior: pd.DataFrame, strength: flo
     n, rho, rho0 = (summary.loc[without_prior, "apex_weight"], summary.loc[with_prior, "spearman"],
                     summary.loc[without_prior, "spearman"])
     prior, shift = float(vs_prior["prior_apex_weight"].median()), float(vs_prior["shift"].median())
-    head = (f"With the prior, the median held-out clip puts {a:.2f} of its temporal attention on the apex keyframe "
-            f"(uniform {u:.2f}; without the prior {n:.2f}), and the rank correlation of attention with motion is "
+    head = (f"With the prior, the median held-out clip puts {a:.3f} of its temporal attention on the apex keyframe "
+            f"(uniform {u:.3f}; without the prior {n:.3f}), and the rank correlation of attention with motion is "
             f"{rho:.2f} (without the prior {rho0:.2f}). ")
     numbers = (f"The prior alone, $(m_k + \\epsilon)^s$ normalised, with its learned strength $s = {strength:.2f}$ "
-               f"(it starts at 1), would put {prior:.2f} there, and the learned score moves each keyframe's weight by "
-               f"{shift:.3f} on average (median clip; a uniform weight is {u:.3f})")
-    if abs(strength - 1) < UNMOVED and abs(a - prior) <= 0.5 * abs(prior - u):
+               f"(it starts at 1), would put {prior:.3f} there, and the learned score moves each keyframe's weight by "
+               f"{shift:.3f} on average (median clip)")
+    if abs(strength - 1) >= UNMOVED:
+        return head + numbers + f": training {'sharpened' if strength > 1 else 'relaxed'} the prior itself."
+    if abs(a - prior) <= 0.5 * abs(prior - u):
         return head + numbers + ": the prior, not learning, puts the attention on the apex."
-    return head + numbers + f": training {'sharpened' if a > prior else 'relaxed'} the prior's choice."
+    return head + numbers + f": the learned score {'sharpened' if a > prior else 'relaxed'} the prior's choice."
 
 
 def temporal_findings(*, answer: str, parameters: pd.DataFrame, strengths: Mapping[str, float],

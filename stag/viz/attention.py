@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import seaborn as sns
 
+from stag.viz.rois import short_roi_names
 from stag.viz.theme import PALETTE, SEQUENTIAL_CMAP, new_figure
 
 
@@ -86,22 +87,25 @@ def plot_cross_attention(graph_to_time, time_to_graph, roi_names: Sequence[str],
     g2t = g2t.mean(0) if g2t.ndim == 3 else g2t
     t2g = t2g.mean(0) if t2g.ndim == 3 else t2g
     keys = [str(v) for v in (key_labels if key_labels is not None else range(g2t.shape[1]))]
+    rois = short_roi_names(roi_names)
     if fig is None:
-        fig, axes = new_figure(1, 2, width=13, height=5, gridspec_kw={"width_ratios": [1, 1.6]})
+        fig, axes = new_figure(1, 2, width=11, height=5.4, gridspec_kw={"width_ratios": [1, 1.5]})
     else:
         axes = fig.subplots(1, 2)
     # Colour scales span the observed range: cross-attention is often close to uniform, and a
     # scale from 0 would hide its structure (the colour bars give the actual weights).
-    sns.heatmap(g2t, yticklabels=roi_names, xticklabels=keys, cmap=SEQUENTIAL_CMAP, ax=axes[0],
+    sns.heatmap(g2t, yticklabels=rois, xticklabels=keys, cmap=SEQUENTIAL_CMAP, ax=axes[0],
                 cbar_kws={"shrink": 0.7})
-    axes[0].set_title("graph $\\to$ time: ROI queries over keyframes")
-    axes[0].set_xlabel("keyframe")
-    sns.heatmap(t2g, yticklabels=keys, xticklabels=roi_names, cmap=SEQUENTIAL_CMAP, ax=axes[1],
+    axes[0].set_title("graph $\\to$ time: ROI queries over keyframes", fontsize=11)
+    axes[0].set_xlabel("keyframe (frame index)")
+    sns.heatmap(t2g, yticklabels=keys, xticklabels=rois, cmap=SEQUENTIAL_CMAP, ax=axes[1],
                 cbar_kws={"shrink": 0.7})
-    axes[1].set_title("time $\\to$ graph: keyframe queries over ROIs")
-    axes[1].set_ylabel("keyframe")
+    axes[1].set_title("time $\\to$ graph: keyframe queries over ROIs", fontsize=11)
+    axes[1].set_ylabel("keyframe (frame index)")
     for ax in axes:
-        ax.tick_params(labelsize=7)
+        ax.tick_params(labelsize=9, length=0)
+        ax.grid(False)
+    axes[1].tick_params(axis="y", labelrotation=0)
     fig.tight_layout()
     return fig
 
@@ -146,6 +150,11 @@ def _place_labels(ax, xs, ys, labels, *, fontsize: float = 8, colours=None) -> N
     blocked = [(px - r, py - r, px + r, py + r) for px, py in points]
     frame = ax.get_window_extent(renderer)
 
+    def distance(box, point) -> float:
+        dx = max(box[0] - point[0], 0, point[0] - box[2])
+        dy = max(box[1] - point[1], 0, point[1] - box[3])
+        return float(np.hypot(dx, dy))
+
     def overlap(a, b) -> float:
         w = min(a[2], b[2]) - max(a[0], b[0])
         h = min(a[3], b[3]) - max(a[1], b[1])
@@ -153,7 +162,9 @@ def _place_labels(ax, xs, ys, labels, *, fontsize: float = 8, colours=None) -> N
 
     for i, (x, y, label) in enumerate(zip(xs, ys, labels)):
         best = None
-        for dx, dy in _OFFSETS:
+        # Beside a point with close neighbours a label is ambiguous: move it out, with a leader line.
+        crowded = any(np.hypot(*(np.subtract(q, points[i]))) < 24 for j, q in enumerate(points) if j != i)
+        for dx, dy in _OFFSETS[8:] if crowded else _OFFSETS:
             ha = "left" if dx > 0 else "right" if dx < 0 else "center"
             va = "bottom" if dy >= 0 else "top"
             ann = ax.annotate(label, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
@@ -161,7 +172,10 @@ def _place_labels(ax, xs, ys, labels, *, fontsize: float = 8, colours=None) -> N
             box = ann.get_window_extent(renderer)
             b = (box.x0, box.y0, box.x1, box.y1)
             outside = (box.x0 < frame.x0) + (box.x1 > frame.x1) + (box.y0 < frame.y0) + (box.y1 > frame.y1)
-            cost = sum(overlap(b, o) for o in blocked) + 1e6 * outside
+            # A label nearer to another point than to its own would name the wrong point.
+            mine = distance(b, points[i])
+            closer = sum(distance(b, q) < mine for j, q in enumerate(points) if j != i)
+            cost = sum(overlap(b, o) for o in blocked) + 1e6 * outside + 400 * closer
             if best is None or cost < best[0]:
                 if best is not None:
                     best[1].remove()
@@ -171,10 +185,11 @@ def _place_labels(ax, xs, ys, labels, *, fontsize: float = 8, colours=None) -> N
             if cost == 0:
                 break
         _, ann, b, (dx, dy) = best
-        if abs(dx) > 6 or abs(dy) > 8:
+        if crowded or abs(dx) > 6 or abs(dy) > 8:
             ann.remove()
             ann = ax.annotate(label, (x, y), xytext=(dx, dy), textcoords="offset points",
-                              ha="left" if dx > 0 else "right" if dx < 0 else "center", va="bottom" if dy >= 0 else "top",
+                              ha="left" if dx > 0 else "right" if dx < 0 else "center",
+                              va="bottom" if dy >= 0 else "top",
                               fontsize=fontsize, color=colours[i] if colours else "black",
                               arrowprops=dict(arrowstyle="-", color="0.5", lw=0.6, shrinkA=0, shrinkB=3))
         blocked.append(b)

@@ -21,6 +21,7 @@ def _heat(ax, m, names, *, title, cmap=SEQUENTIAL_CMAP, vmin=None, vmax=None, ce
                 cmap=cmap, vmin=vmin, vmax=vmax, center=center, square=True, ax=ax, cbar=cbar, cbar_ax=cbar_ax,
                 cbar_kws={"shrink": 0.7, "label": cbar_label or ""})
     ax.tick_params(labelsize=TICK_SIZE, length=0)
+    ax.grid(False)  # blank (NaN) cells stay blank
     ax.set_xlabel("from ROI $j$" if xlabels else "")
     ax.set_ylabel("to ROI $i$" if ylabels else "")
     ax.set_title(title, fontsize=11)
