@@ -1,6 +1,6 @@
 # The two commands of the README:
 #   make book   install everything, execute every notebook with papermill, build the book
-#   make test   install everything, run the unit tests and `pytest --nbmake` over the notebooks
+#   make test   install everything, run the unit tests, build the book, check the site and the notebooks
 # Both create the virtual environment (.venv) when it is missing. Nothing else is needed.
 
 SHELL := /bin/bash
@@ -43,14 +43,15 @@ $(STAMP): pyproject.toml
 book: install system-deps
 	$(BIN)/stag book --profile $(PROFILE)
 
-## make test: the whole test suite: unit tests; the book (papermill executes every notebook,
-## strict build); checks of the built site in headless Chromium; every notebook under nbmake
-## (the preprocessing and training caches filled by the book make this pass quick).
+## make test: the whole test suite, each piece of work once: unit tests (the `load` timing
+## test runs apart, with `pytest -m load`); the book (papermill executes every notebook once,
+## strict build); checks of the built site in headless Chromium and of the executed notebooks,
+## which stand for `pytest --nbmake notebooks` (same sources, same defaults; that command still
+## works on its own).
 test: install system-deps
-	$(BIN)/python -m pytest tests -q -m "not book"
+	$(BIN)/python -m pytest tests -q -m "not book and not load"
 	$(BIN)/stag book --profile quick
 	$(BIN)/python -m pytest tests -q -m book
-	$(BIN)/python -m pytest --nbmake notebooks -q
 
 ## make sync: regenerate the paired .ipynb files from the reviewed py:percent sources.
 sync: install

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -19,7 +19,7 @@
 # **When STAG classifies a held-out clip, do the attribution maps land on the action units
 # (AUs) that actually moved?** The figure gives each method's AU-localisation lift on
 # held-out synthetic clips, whose AU masks are known (1 = chance; the dotted line is the
-# masks themselves); the sentence under it is written by `stag.explain.report.lift_sentence`.
+# masks themselves); the sentence under it is written by `stag.results.explanations.lift_sentence`.
 
 # %% tags=["parameters", "hide-input"]
 dataset = "synthetic"
@@ -57,8 +57,9 @@ from pathlib import Path
 from IPython.display import Markdown, display
 
 from stag.explain import ExplainConfig, explain_run
-from stag.explain import report as xreport
 from stag.faces import ROI_NAMES
+from stag.results import chapters
+from stag.results import explanations as xreport
 from stag.results.protocol_runs import runs_table, settings_table
 from stag.train.experiment import training_setup
 from stag.train.study import parse_models, run_study
@@ -84,13 +85,14 @@ runs = run_study(data.prepared, parse_models(explain_models), protocol=protocol,
 explanations = {r.model: explain_run(data.prepared, r.out, explain_config, progress=False, cache=True) for r in runs}
 model = runs[0].model
 ex = explanations[model]
-tables = xreport.interpretability_tables(ex, explain_config.methods)
+answer = chapters.explanations(ex, explain_config.methods)
+tables = answer.extra["tables"]
 
 # %% tags=["hide-input"]
 if tables.has_truth:
     fig = vizx.plot_localisation(tables.localisation)
     fig.axes[0].set_title(f"{model}: AU-localisation lift on {len(ex.clips)} held-out clips")
-display(Markdown(xreport.lift_sentence(tables)))
+display(Markdown(answer.sentences["answer"]))
 
 # %% [markdown]
 # ## How the maps are made and scored
@@ -129,7 +131,7 @@ runs_table(runs)[["model", "n_folds", "uf1", "uar"]].join(xreport.explained_clip
 # All findings of the chapter, each computed from a table shown further down:
 
 # %%
-display(Markdown(xreport.lift_sentences(tables)))
+display(Markdown(answer.sentences["findings"]))
 
 # %% [markdown]
 # ## Do the maps land on the moving AUs?
@@ -141,8 +143,8 @@ display(Markdown(xreport.lift_sentences(tables)))
 # `pointing_chance` the rate for a uniformly random point.
 
 # %%
-tables.localisation.round(3) if tables.has_truth else print("no ground truth on this dataset: "
-                                                             "localisation is not measurable")
+tables.localisation.round(3) if tables.has_truth else Markdown("_No ground truth on this dataset: localisation is "
+                                                                "not measurable._")
 
 # %% [markdown]
 # Integrated Gradients comes with a check of its own. The attributions of a clip must add
@@ -214,7 +216,7 @@ if "adjacency" in ex.edges:
 
 # %%
 fig = vizx.plot_keyframes(ex.keyframes, methods=[m for m in ("ig", "gradshap") if m in explain_config.methods] or None)
-print("mean per-clip Spearman between |{}| per keyframe and the magnitude prior: {:.2f}".format(*tables.keyframes))
+Markdown("Mean per-clip Spearman between |{}| per keyframe and the magnitude prior: {:.2f}.".format(*tables.keyframes))
 
 # %% [markdown]
 # ## Faithfulness: does removing the top pixels hurt the model?

@@ -28,7 +28,8 @@
 # `stag.results.real_faces` from the same numbers.
 
 # %% tags=["parameters", "hide-input"]
-records = "../results/megc2019_explain"
+records = "../results/registered/megc2019_explain"
+superseded = "../results/megc2019_explain"
 data_root = ""
 runs = "../runs/megc2019-retrain"
 codings = ""
@@ -39,7 +40,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from stag.explain.real_faces import recompute_scores
 from stag.results import real_faces as report
@@ -51,10 +52,14 @@ apply_theme()
 pd.set_option("display.max_colwidth", 200)
 source = (recompute_scores(records, data_root, runs=runs, codings=codings, cache_dir=cache_dir,
                            out_root="../runs/megc2019_explain") if data_root else records)
-answer = chapters.real_faces(source)
+answer = chapters.real_faces(source, superseded=superseded)
 summary, pairs, source = answer.tables["summary"], answer.tables["paired"], answer.extra["source"]
+if answer.extra["superseded"]:
+    display(Markdown("**Superseded scores:** the explanations of the runs on audited inputs are not recorded yet; "
+                     "these were made on the first copy's runs that read the channels in the wrong order "
+                     "(appendix \"How this study was made\")."))
 display(report.gain_table(summary, [report.PRIMARY]))
-print(answer.sentences["explanations"])
+display(Markdown(answer.sentences["explanations"]))
 
 # %% [markdown]
 # ## How a clip is scored
@@ -159,4 +164,4 @@ answer.tables["provenance"]
 # that the explanation follows the face. In one sentence:
 
 # %%
-print(answer.sentences["intro"])
+display(Markdown(answer.sentences["intro"]))

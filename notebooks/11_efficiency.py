@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -14,11 +14,11 @@
 # ---
 
 # %% [markdown]
-# # Results and efficiency
+# # What it costs
 #
 # **Which model buys the most honest accuracy for what it costs to run and to train?** The
 # figure puts chapter 6's honest LOSO UF1 against three costs measured on this machine; the
-# lines under it are written by `stag.bench.tradeoff.tradeoff_sentences` from the same tables.
+# lines under it are written by the package (`stag.results.chapters.efficiency`) from the same tables.
 
 # %% tags=["parameters", "hide-input"]
 cache_dir = "../.stag-cache"
@@ -37,42 +37,39 @@ seed = 0
 import time
 from pathlib import Path
 
-import torch
+from IPython.display import Markdown, display
 
-from stag.bench.model import COMPOSITE_FOLD_CLIPS, COMPOSITE_FOLDS, cost_table, efficiency_table
+from stag.bench.model import COMPOSITE_FOLD_CLIPS, COMPOSITE_FOLDS, efficiency_table
 from stag.bench.published import published_composite
-from stag.bench.tradeoff import accuracy_vs_cost, tradeoff_sentences, training_time_table
 from stag.environment import device_summary
+from stag.results import chapters
 from stag.results.protocol_runs import load_tables
-from stag.results.tables import headline
 from stag.train.study import parse_models
 from stag.viz import results as vizres
 
 chapter_start = time.perf_counter()
-tables = load_tables(Path(cache_dir) / "runs" / "06_loso_training" / "tables", required=["runs", "summary"],
-                     optional=["oracle_comparison"], writer="chapter 6 (06_loso_training)")
-runs, oracle_cmp = tables["runs"], tables["oracle_comparison"]
-names = [m for m in parse_models(models) if m in set(runs["model"])]
-summary = tables["summary"][tables["summary"]["model"].isin(names)].reset_index(drop=True)
+saved = load_tables(Path(cache_dir) / "runs" / "06_honest_evaluation" / "tables", required=["runs", "summary"],
+                    optional=["oracle_comparison"], writer="chapter 6 (06_honest_evaluation)")
+names = [m for m in parse_models(models) if m in set(saved["runs"]["model"])]
 
-# The benchmark (every model, HTNet-like included) and the accuracy-cost points of the figure.
+# The benchmark (every model, HTNet-like included), then the chapter's answer from it and chapter 6's tables.
 flow_side = output_size or image_size
 batches = tuple(int(b) for b in str(bench_batches).split(","))
-bench_models = names + [reference] if reference and reference not in names else names
-bench = efficiency_table(bench_models, sizes=(flow_side,), keyframes=(keyframes,), batches=batches,
+bench = efficiency_table(names + [reference] if reference and reference not in names else names,
+                         sizes=(flow_side,), keyframes=(keyframes,), batches=batches,
                          repeats=bench_repeats, warmup=1, budget_s=bench_budget_s, threads=bench_threads,
                          seed=seed, train=True, fold_clips=COMPOSITE_FOLD_CLIPS, folds=COMPOSITE_FOLDS)
-cost = cost_table(bench, reference=reference, batches=batches)
-timing = training_time_table(runs, names)
-points = accuracy_vs_cost(summary, bench, timing, batch=min(batches))
+answer = chapters.efficiency(saved["runs"], saved["summary"], bench, models=names, reference=reference,
+                             batches=batches, oracle=saved["oracle_comparison"])
+t = answer.tables
 
 # %% tags=["hide-input"]
-fig = vizres.plot_accuracy_vs_cost(points, [("ms_per_clip", "CPU latency, batch 1 (ms/clip)"),
+fig = vizres.plot_accuracy_vs_cost(t["points"], [("ms_per_clip", "CPU latency, batch 1 (ms/clip)"),
                                             ("params", "parameters"),
                                             ("fold_time_s", "LOSO training time, summed over folds (s)")])
 
 # %% tags=["hide-input"]
-print("\n".join(tradeoff_sentences(points, cost, model="stag", reference=reference)))
+display(Markdown(answer.sentences["tradeoff"]))
 
 # %% [markdown]
 # A recogniser for micro-expressions has to be accurate *and* cheap enough to train under
@@ -86,7 +83,7 @@ print("\n".join(tradeoff_sentences(points, cost, model="stag", reference=referen
 # measured, not trained (its 800-epoch protocol is the cost in the tables below).
 
 # %%
-headline(summary)
+t["headline"].set_index("model")
 
 # %% [markdown]
 # ## What each model costs
@@ -101,12 +98,12 @@ headline(summary)
 # model's cost HTNet's is (second table).
 
 # %%
-print(f"{device_summary()['processor']}, {int(bench['threads'].iloc[0])} torch thread(s), "
-      f"flows {flow_side}x{flow_side}, K={keyframes}")
-cost.drop(columns=cost.filter(like="ref x").columns)
+display(Markdown(f"{device_summary()['processor']}, {int(bench['threads'].iloc[0])} torch thread(s), "
+                 f"flows {flow_side}x{flow_side}, K={keyframes}."))
+t["cost"].drop(columns=t["cost"].filter(like="ref x").columns)
 
 # %%
-cost.filter(like="ref x")
+t["cost"].filter(like="ref x")
 
 # %% [markdown]
 # ## LOSO training time on this CPU
@@ -116,14 +113,14 @@ cost.filter(like="ref x")
 # `cpu_s_per_fold_epoch` that CPU time per fold and epoch.
 
 # %%
-timing[["n_folds", "epochs", "fold_time_s", "fold_cpu_s", "cpu_s_per_fold_epoch"]].round(2)
+t["timing"][["n_folds", "epochs", "fold_time_s", "fold_cpu_s", "cpu_s_per_fold_epoch"]].round(2)
 
 # %% [markdown]
 # ## Accuracy against cost, in numbers
 # The points of the first figure.
 
 # %%
-points[["model", "uf1", "uar", "params", "ms_per_clip", "fold_time_s"]].round(3)
+t["points"][["model", "uf1", "uar", "params", "ms_per_clip", "fold_time_s"]].round(3)
 
 # %% [markdown]
 # ## Published figures (not ours)
@@ -135,16 +132,23 @@ points[["model", "uf1", "uar", "params", "ms_per_clip", "fold_time_s"]].round(3)
 # %%
 published_composite()
 
+# %% [markdown]
+# The oracle inflation measured in chapter 6 (synthetic data, the same runs with the epoch
+# chosen on the test subject):
+
 # %%
-if len(oracle_cmp):
-    print("Oracle inflation measured in chapter 6 (synthetic data):")
-    print(oracle_cmp[["model", "UF1 honest (last epoch)", "UF1 oracle (best test epoch)",
-                      "UF1 inflation (oracle - honest)"]].round(3).to_string(index=False))
-print(f"chapter wall time: {time.perf_counter() - chapter_start:.1f} s")
+display(t["oracle"][["model", "UF1 honest (last epoch)", "UF1 oracle (best test epoch)",
+                     "UF1 inflation (oracle - honest)"]].round(3).set_index("model") if len(t["oracle"])
+        else Markdown("_Chapter 6 ran no oracle run._"))
+Markdown(f"Chapter wall time: {time.perf_counter() - chapter_start:.1f} s.")
 
 # %% [markdown]
 # ## What we learned
-# The lines under the first figure are computed from the benchmark and from chapter 6's
-# tables when the chapter runs, so they stay true on another machine or with other
-# parameters. Accuracy and cost are measured on the same models in the same run; the
-# published figures above are kept apart because they come from other protocols and data.
+#
+# The list under the first figure states the trade-off on this machine, computed from the
+# benchmark and chapter 6's tables; it is repeated here so the chapter ends on its answer.
+# Accuracy and cost are measured on the same models in the same run; the published figures
+# above are kept apart because they come from other protocols and data.
+
+# %% tags=["hide-input"]
+display(Markdown(answer.sentences["tradeoff"]))

@@ -21,7 +21,7 @@ Policy:
    thread that waits at the end of a parallel region spin for a while by default. That is
    harmless on idle cores, but when another job holds the cores, the spinning thread burns
    the time slice the thread it waits for needs, at every one of the thousands of small ops
-   an attribution makes. Measured on 2 cores (chapter 7's explanation loop with its default
+   an attribution makes. Measured on 2 cores (chapter 9's explanation loop with its default
    parameters, 2 folds, 8 clips) beside a 2-process CPU load: 2 spinning torch threads took
    136 s (47 CPU s), 2 passive threads 17 s (5 CPU s), 1 thread 5-12 s (4.5 CPU s). OpenMP
    reads these variables once, when torch loads it, so they only act in a process that sets

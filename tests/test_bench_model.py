@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import torch
 
-from stag.bench.model import cost_table, efficiency_table, example_inputs, train_step_s, training_protocol
+from stag.bench.model import efficiency_table, example_inputs, train_step_s, training_protocol
 from stag.bench.published import published_composite
-from stag.bench.tradeoff import accuracy_vs_cost, tradeoff_sentences, training_time_table
+from stag.results.efficiency import accuracy_vs_cost, cost_table, tradeoff_sentences, training_time_table
 from stag.models import build
 
 

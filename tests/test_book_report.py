@@ -1,31 +1,58 @@
-"""The intro's real-data block is written from the committed records, never typed."""
+"""The introduction's parts are written from the committed records, never typed: the abstract's
+decisions (at most six sentences), the figure of every real-face comparison and the headlines."""
 
+import re
 from pathlib import Path
 
-from stag.book.report import real_data_markdown
+import pytest
+
+from stag.book.report import intro_parts
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_real_data_block_from_the_committed_records():
-    text = real_data_markdown(ROOT)
-    assert text.startswith("| model | selection | seeds |")
-    assert "| oracle" not in text  # honest rows only
-    assert "Under honest LOSO on the MEGC2019 composite" in text
-    assert "Averaging the class probabilities of" in text and "seed" in text
-    assert "**Do the explanations land on the coded action units?** On 274 coded" in text
+def _sentences(text: str) -> list[str]:
+    """Sentences of generated prose: ended by '.', '!' or '?' and a space or the end (numbers like
+    0.712 and intervals do not end one)."""
+    return [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z*(])", text.strip()) if s]
 
 
-def test_real_data_block_without_records(tmp_path):
-    assert real_data_markdown(tmp_path) == "*No recorded real-data runs are in this checkout.*\n"
+@pytest.fixture(scope="module")
+def parts():
+    return intro_parts(ROOT)
 
 
-def test_synthetic_study_block_from_the_committed_records(tmp_path):
-    from stag.book.report import synthetic_study_markdown
+def test_the_abstract_states_decisions_in_at_most_six_sentences(parts):
+    text = parts["abstract"]
+    assert 1 <= len(_sentences(text)) <= 6, _sentences(text)
+    assert "On the calibrated synthetic set, where the ground truth is known" in text
+    assert re.search(r"[+-]0\.\d{3} \[[+-]0\.\d{3}, [+-]0\.\d{3}\]", text)  # numbers, with their interval
 
-    text = synthetic_study_markdown(ROOT)
-    assert text.startswith("| model | seeds | UF1 mean [min-max] |")
-    assert "| stag |" in text and "| stag_no_graph |" in text and "| stag@K1 |" in text
-    assert "- Full STAG scores UF1" in text and "(full STAG minus the ablation)" in text
-    assert "does not read the annotation" in text and "The rule picks `" in text
-    assert synthetic_study_markdown(tmp_path) == "*No recorded synthetic component study is in this checkout.*\n"
+
+def test_the_figure_holds_every_real_face_comparison(parts):
+    fig = parts["figure"]
+    labels = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
+    assert any("stag+pre - offapexnet (two-phase)" in s for s in labels)  # a superseded study, shown grey
+    assert any("stag - stag_no_graph (first copy)" in s for s in labels)
+    assert any(ax.get_title() == "earlier studies, inputs read wrongly" for ax in fig.axes)
+
+
+def test_the_headlines_are_the_current_studys_tables(parts):
+    assert "| model | seeds | UF1 mean [min-max] |" in parts["headlines"]
+    assert "**Two-phase copy**" in parts["headlines"]
+
+
+def test_an_empty_results_root_says_so(tmp_path):
+    (tmp_path / "results").mkdir()
+    p = intro_parts(tmp_path)
+    assert "0 of 30 pre-registered runs" in p["abstract"]
+    assert p["headlines"] == "*No run of the current study is recorded yet.*\n"
+
+
+def test_the_intro_has_at_most_twelve_generated_sentences(parts):
+    """Every generated block the introduction includes, counted together."""
+    intro = (ROOT / "book" / "intro.md").read_text()
+    included = re.findall(r"```\{include\} generated/(\w+)\.md", intro)
+    assert set(included) == {"abstract", "headlines"}
+    prose = [parts["abstract"], re.sub(r"^\|.*\|$", "", parts["headlines"], flags=re.M)]
+    assert sum(len(_sentences(p)) for p in prose) <= 12

@@ -110,7 +110,7 @@ def test_profiles_reach_the_real_notebooks():
         plan = plan_parameters(root, profile=name, device="cpu")
         assert all(p.get("device", "cpu") == "cpu" for p in plan.values())
     full = plan_parameters(root, profile="full")
-    assert full["06_loso_training"]["epochs"] == PROFILES["full"]["epochs"]
+    assert full["06_honest_evaluation"]["epochs"] == PROFILES["full"]["epochs"]
 
 
 def test_full_profile_trains_every_ablation_with_three_seeds():
@@ -122,26 +122,59 @@ def test_full_profile_trains_every_ablation_with_three_seeds():
 
     root = Path(__file__).resolve().parents[1]
     full = plan_parameters(root, profile="full")
-    chapter6 = parse_models(full["06_loso_training"]["models"])
+    chapter6 = parse_models(full["06_honest_evaluation"]["models"])
     assert {m for m in list_models() if m.startswith("stag")} <= set(chapter6)
     assert {"ststnet", "offapexnet", "ststnet_64", "offapexnet_64"} <= set(chapter6)
-    assert full["06_loso_training"]["seeds"] >= 3
-    assert "models" not in full["07_interpretability"]  # chapter 7's own list is `explain_models`
+    assert full["06_honest_evaluation"]["seeds"] >= 3
+    assert "models" not in full["09_explanations"]  # chapter 7's own list is `explain_models`
 
 
-def test_parameter_cells_leave_the_rendered_page(tmp_path):
+def test_parameter_cells_leave_the_rendered_page_and_the_source_is_recorded(tmp_path):
     import nbformat
 
-    from stag.book.runner import remove_parameter_cells
+    from stag.book.runner import finish_executed, source_digest
 
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters", "hide-input"]}),
         nbformat.v4.new_code_cell("# Parameters\nx = 2", metadata={"tags": ["injected-parameters"]}),
         nbformat.v4.new_code_cell("print(x)")])
-    path = tmp_path / "nb.ipynb"
+    path, src = tmp_path / "nb.ipynb", tmp_path / "src.ipynb"
     nbformat.write(nb, path)
-    remove_parameter_cells(path)
-    cells = nbformat.read(path, as_version=4).cells
-    assert cells[0].metadata.tags == ["parameters", "hide-input", "remove-cell"]
-    assert cells[1].metadata.tags == ["injected-parameters", "remove-cell"]
-    assert "tags" not in cells[2].metadata
+    nbformat.write(nb, src)
+    finish_executed(path, src, {"x": 2})
+    out = nbformat.read(path, as_version=4)
+    assert out.cells[0].metadata.tags == ["parameters", "hide-input", "remove-cell"]
+    assert out.cells[1].metadata.tags == ["injected-parameters", "remove-cell"]
+    assert "tags" not in out.cells[2].metadata
+    assert out.metadata.stag == {"source": "notebooks/src.ipynb", "source_sha256": source_digest(src),
+                                 "injected_parameters": {"x": 2}}
+
+
+def test_an_executed_copy_is_checked_like_nbmake(tmp_path):
+    """The book's executed copy stands for nbmake's run only when it was made from the current
+    source, with the notebook's own defaults, every cell ran and none raised."""
+    import nbformat
+
+    from stag.book.runner import EXECUTED_DIR, NOTEBOOK_DIR, executed_like_nbmake, finish_executed
+
+    (tmp_path / NOTEBOOK_DIR).mkdir()
+    (tmp_path / EXECUTED_DIR).mkdir(parents=True)
+    src = tmp_path / NOTEBOOK_DIR / "01_x.ipynb"
+    cells = [nbformat.v4.new_code_cell("epochs = 3", metadata={"tags": ["parameters"]}),
+             nbformat.v4.new_code_cell("print(epochs)")]
+    kernel = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata=kernel), src)
+    done = nbformat.v4.new_notebook(cells=[c.copy() for c in cells], metadata=kernel)
+    for i, c in enumerate(done.cells, 1):
+        c["execution_count"] = i
+    out = tmp_path / EXECUTED_DIR / "01_x.ipynb"
+    nbformat.write(done, out)
+    finish_executed(out, src, {})
+    assert executed_like_nbmake(tmp_path, "01_x") == []
+    finish_executed(out, src, {"epochs": 40})
+    assert executed_like_nbmake(tmp_path, "01_x") == ["01_x: executed with parameters other than its defaults: "
+                                                      "{'epochs': 40}"]
+    finish_executed(out, src, {})
+    nbformat.write(nbformat.v4.new_notebook(cells=[*cells, nbformat.v4.new_code_cell("1")], metadata=kernel), src)
+    assert executed_like_nbmake(tmp_path, "01_x") == ["01_x: executed from another version of notebooks/01_x.ipynb"]
+    assert executed_like_nbmake(tmp_path, "02_y") == ["book/executed/02_y.ipynb is missing"]

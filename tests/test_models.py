@@ -352,6 +352,30 @@ def test_keyframe_attention_table_known_values():
     assert np.isnan(t.loc[2, "entropy"]) and np.isnan(t.loc[1, "spearman"])  # K=1; constant weights
 
 
+def test_prior_attention_is_the_magnitude_prior_alone():
+    from stag.models.layers import MagnitudePrior
+    from stag.models.summaries import attention_vs_prior, prior_attention
+
+    m = torch.tensor([[0.2, 1.0, 0.5, 0.0], [1.0, 0.0, 0.0, 0.0]])
+    mask = torch.tensor([[True, True, True, False], [True, False, False, False]])
+    w = prior_attention(m, mask, strength=1.0, eps=0.05)
+    np.testing.assert_allclose(w[0, :3], np.array([0.25, 1.05, 0.55]) / 1.85)
+    assert w[0, 3] == 0 and w[1].tolist() == [1.0, 0.0, 0.0, 0.0]
+    # the same as softmax over the prior's logits, at another strength too
+    prior = MagnitudePrior(0.05)
+    with torch.no_grad():
+        prior.strength.fill_(1.7)
+        logits = prior(m[0, :3])
+    np.testing.assert_allclose(prior_attention(m[:1, :3], mask[:1, :3], 1.7, 0.05)[0],
+                               torch.softmax(logits, 0).numpy(), rtol=1e-5)
+    model = torch.tensor([[0.2, 0.6, 0.2, 0.0], [1.0, 0.0, 0.0, 0.0]])
+    t = attention_vs_prior(model, m, mask, strength=1.0, eps=0.05)
+    np.testing.assert_allclose(t["apex_weight"], [0.6, 1.0])
+    np.testing.assert_allclose(t["prior_apex_weight"], [1.05 / 1.85, 1.0])
+    np.testing.assert_allclose(t["uniform"], [1 / 3, 1.0])
+    assert t.loc[0, "shift"] == pytest.approx(np.abs(model[0, :3].numpy() - w[0, :3]).mean()) and t.loc[1, "shift"] == 0
+
+
 def test_roi_and_edge_summaries_known_values():
     from stag.models.summaries import adjacency_edges, fusion_gate_table, parameter_table, roi_attention_vs_aus
 

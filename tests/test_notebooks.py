@@ -10,7 +10,19 @@ import yaml
 from stag.book.runner import toc_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = sorted((ROOT / "notebooks").glob("[0-9][0-9]*_*.py"))
+# Chapters are numbered NN_name; the appendix's notebooks aN_name.
+SOURCES = sorted([*(ROOT / "notebooks").glob("[0-9][0-9]_*.py"), *(ROOT / "notebooks").glob("a[0-9]_*.py")])
+
+
+def _toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+
+    def walk(entries):
+        for c in entries:
+            yield c["file"]
+            yield from walk(c.get("sections", []))
+
+    return [toc["root"], *walk(c for part in toc["parts"] for c in part["chapters"])]
 
 
 def test_there_are_chapters():
@@ -68,11 +80,24 @@ def test_every_chapter_is_in_the_toc_and_vice_versa():
 
 
 def test_toc_markdown_files_exist():
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
-    for f in files:
+    for f in _toc_files():
         if not f.startswith("book/executed/"):
             assert (ROOT / f"{f}.md").exists() or (ROOT / f"{f}.ipynb").exists(), f
+
+
+def test_notebook_file_names_are_their_chapter_numbers():
+    """Jupyter Book numbers the chapters of the numbered parts 1, 2, ... in toc order; a
+    notebook there is named by its number (``07_real_faces`` is chapter 7)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    number = 0
+    for part in toc["parts"]:
+        if not part.get("numbered"):
+            continue
+        for c in part["chapters"]:
+            number += 1
+            name = Path(c["file"]).name
+            if c["file"].startswith("book/executed/"):
+                assert name.startswith(f"{number:02d}_"), f"{name} is chapter {number}"
 
 
 def _parameter_defaults(src: Path) -> dict:
@@ -82,10 +107,36 @@ def _parameter_defaults(src: Path) -> dict:
 
 
 def test_interpretability_explains_the_training_chapters_folds():
-    # Chapter 07 explains the folds chapter 06 trained (found by the hash of data and settings),
+    # Chapter 9 explains the folds chapter 6 trained (found by the hash of data and settings),
     # so every setting that enters that hash must have the same default in both.
-    training = _parameter_defaults(ROOT / "notebooks" / "06_loso_training.py")
-    explaining = _parameter_defaults(ROOT / "notebooks" / "07_interpretability.py")
+    training = _parameter_defaults(ROOT / "notebooks" / "06_honest_evaluation.py")
+    explaining = _parameter_defaults(ROOT / "notebooks" / "09_explanations.py")
     shared = ("dataset", "protocol", "epochs", "seed", "batch_size", "lr", "cache_dir", "n_subjects",
               "clips_per_subject", "image_size", "output_size", "keyframes", "flow_method", "landmarks")
     assert {k: explaining[k] for k in shared} == {k: training[k] for k in shared}
+
+
+@pytest.mark.book
+@pytest.mark.skipif(not (ROOT / "book" / "executed" / "run.json").exists(), reason="book not executed (stag book)")
+def test_the_book_ran_every_notebook_as_nbmake_would():
+    """`make test` executes the notebooks once, through `stag book`; its executed copies stand
+    for `pytest --nbmake notebooks` when each was made from the current source with the
+    notebook's own defaults, every code cell ran and none raised."""
+    from stag.book.runner import executed_like_nbmake
+
+    problems = [p for src in SOURCES for p in executed_like_nbmake(ROOT, src.stem)]
+    assert not problems, "\n".join(problems)
+
+
+def test_nbmake_collects_every_notebook():
+    """`pytest --nbmake notebooks` works on its own (users run it in their CI): it collects one
+    test per chapter; collecting executes nothing."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "pytest", "--nbmake", "--collect-only", "-q", "-p",
+                           "no:cacheprovider", str(ROOT / "notebooks")], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    collected = {Path(line.split("::")[0]).stem for line in done.stdout.splitlines() if ".ipynb" in line}
+    assert collected == {p.stem for p in SOURCES}

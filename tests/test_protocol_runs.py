@@ -10,18 +10,40 @@ from stag.results import protocol_runs, sentences
 from stag.train.names import model_role
 
 
-def _run(model, uf1, uar=0.5, seed=0, selection="last", last_uf1=None, protocol="loso"):
-    """A results.json-like dict with the fields the report reads."""
-    return {"model": model, "uf1": uf1, "uar": uar, "accuracy": 0.6, "per_dataset": {}, "protocol": protocol,
-            "folds": [{"wall_time_s": 1.0, "cpu_time_s": 2.0}], "epochs": 6, "seed": seed, "selection": selection,
-            "wall_time_s": 3.0, "honest_last_epoch": {"uf1": last_uf1, "uar": 0.4} if last_uf1 is not None else {},
-            "uf1_ci95": [uf1 - 0.1, uf1 + 0.1], "out": "/runs/x"}
+def _run(model, uf1, uar=None, seed=0, selection="last", last_uf1=None, protocol="loso"):
+    """A live run (RunRecord) of 40 two-class clips whose predictions give accuracy ``uf1`` (two
+    balanced classes with the errors split evenly, so UF1 = UAR = accuracy); an oracle run also
+    records its last epoch (accuracy ``last_uf1``)."""
+    from stag.train.metrics import scores
+    from stag.train.records import RunRecord
+
+    n = 40
+    y = np.arange(n) % 2
+
+    def predict(acc):
+        wrong = int(round((1 - acc) * n)) // 2  # per class
+        p = y.copy()
+        for c in (0, 1):
+            idx = np.flatnonzero(y == c)[:wrong]
+            p[idx] = 1 - c
+        return p
+
+    pred = pd.DataFrame({"clip_id": [f"c{i}" for i in range(n)], "subject": [f"s{i % 5}" for i in range(n)],
+                         "dataset": "synthetic", "fold": [f"s{i % 5}" for i in range(n)], "y_true": y,
+                         "y_pred": predict(uf1)})
+    if last_uf1 is not None:
+        pred["y_pred_last_epoch"] = predict(last_uf1)
+    s = scores(pred["y_true"], pred["y_pred"], 2)
+    last = scores(pred["y_true"], pred["y_pred_last_epoch"], 2) if last_uf1 is not None else {}
+    results = {"model": model, **s, "protocol": protocol, "class_names": ["a", "b"],
+               "folds": [{"wall_time_s": 1.0, "cpu_time_s": 2.0}] * 5, "epochs": 6, "seed": seed,
+               "selection": selection, "wall_time_s": 3.0, "honest_last_epoch": last}
+    return RunRecord(f"{model}-seed{seed}", None, results, pred)
 
 
 def _summary(runs):
     """The columns of :func:`stag.results.tables.summary` the sentences read, from results dicts."""
-    df = pd.DataFrame([{"model": r["model"], "selection": r["selection"], "uf1": r["uf1"], "uar": r["uar"]}
-                       for r in runs])
+    df = pd.DataFrame([{"model": r.model, "selection": r.selection, "uf1": r.uf1, "uar": r.uar} for r in runs])
     out = df.groupby(["model", "selection"], sort=False).agg(seeds=("uf1", "size"), uf1_mean=("uf1", "mean"),
                                                              uar_mean=("uar", "mean")).reset_index()
     out.insert(1, "role", out["model"].map(model_role))
@@ -37,7 +59,7 @@ def test_findings_state_best_model_and_differences(honest):
     summary = _summary(honest)
     text = sentences.training_sentences(summary, epochs=6)
     lines = text.splitlines()
-    assert lines[0] == "- Best honest LOSO model: stag (UF1 0.600, UAR 0.500, 1 seed(s), 6 epochs)."
+    assert lines[0] == "- Best honest LOSO model: stag (UF1 0.600, UAR 0.600, 1 seed(s), 6 epochs)."
     assert "- STAG against ststnet: UF1 0.600 against 0.550 (+0.050)." in lines
     assert "- STAG against offapexnet: UF1 0.600 against 0.400 (+0.200)." in lines
     assert "- Ablation stag_no_graph: UF1 0.500 (-0.100 against full STAG)." in lines

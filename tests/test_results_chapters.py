@@ -70,14 +70,6 @@ def test_chapter_answers_are_byte_identical_to_the_golden_copies(wide_pandas):
 
 
 @pytest.mark.slow
-def test_intro_blocks_are_byte_identical_to_the_golden_copies():
-    from stag.book import report
-
-    assert report.real_data_markdown(ROOT) == (GOLDEN / "headline_real.md").read_text()
-    assert report.synthetic_study_markdown(ROOT) == (GOLDEN / "headline_synthetic_study.md").read_text()
-
-
-@pytest.mark.slow
 def test_a_wheel_install_computes_an_answer_from_another_folder(tmp_path):
     """No path is found next to the installed package: a wheel installed into a fresh folder,
     imported from elsewhere, answers from the results root it is given."""

@@ -13,16 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from _records import predict
+from _records import predict, write_record
 
 from stag.results import chapters
 from stag.results import two_phase as tp
-from stag.train.metrics import confusion_matrix, per_group_scores, scores
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / "results" / "megc2019_phases"
 PHASES = Path(os.environ.get("STAG_MEGC2019_PHASES", ROOT / ".." / "shared" / "data" / "megc2019_phases"))
-CLASSES = ["negative", "positive", "surprise"]
 SUBJECTS = [f"s{i:02d}" for i in range(16) for _ in range(6)]
 Y = np.arange(len(SUBJECTS)) % 3
 
@@ -32,27 +30,8 @@ def _predict(accuracy: float, seed: int) -> np.ndarray:
 
 
 def _write(root, name, model, seed, pred, *, keyframes=2, pretrained=False, phases=None):
-    d = root / name
-    d.mkdir(parents=True)
-    frame = pd.DataFrame({"clip_id": [f"casme2/{s}/{i:03d}" for i, s in enumerate(SUBJECTS)], "subject": SUBJECTS,
-                          "dataset": "casme2", "fold": ["casme2/" + s for s in SUBJECTS], "y_true": Y,
-                          "y_pred": pred})
-    probs = np.eye(3)[pred] * 0.6 + 0.4 / 3
-    for c, name_ in enumerate(CLASSES):
-        frame[f"p_{name_}"] = probs[:, c]
-    frame.to_csv(d / "predictions.csv", index=False)
-    per = {k: {m: v[m] for m in ("uf1", "uar", "accuracy", "n")}
-           for k, v in per_group_scores(Y, pred, frame["dataset"], 3).items()}
-    model_cfg = {"name": model, "kwargs": {}, **({"init": {"pretrain": "synthetic", "key": "k"}} if pretrained else {})}
-    (d / "results.json").write_text(json.dumps({
-        **scores(Y, pred, 3), "per_dataset": per, "confusion": confusion_matrix(Y, pred, 3).tolist(),
-        "folds": [{"fold": f} for f in sorted(set(frame["fold"]))], "protocol": "loso", "model": model,
-        "selection": "last", "seed": seed, "epochs": 30, "class_names": CLASSES, "config": {"model": model_cfg},
-        "data": {"dataset": "megc2019_phases", "params": {"phases": phases or keyframes}, "n_clips": len(Y),
-                 "prepare": {"keyframes": keyframes}},
-        **({"pretrain": {"n_clips": 480, "epochs": 30, "prepare_seconds": 60.0, "train_seconds": 40.0}}
-           if pretrained else {}),
-        "provenance": {"commit": "abc", "dirty": False, "data_checksum": "sha256:00", "command": "stag train"}}))
+    write_record(root, name, model, seed, Y, pred, SUBJECTS, keyframes=keyframes, pretrained=pretrained,
+                 phases=phases)
 
 
 @pytest.fixture(scope="module")

@@ -13,4 +13,5 @@ SUITES: dict[str, str] = {
     "model": "stag.bench.model",
     "train": "stag.bench.train",
     "pretrain": "stag.bench.pretrain",
+    "suite": "stag.bench.suite",
 }

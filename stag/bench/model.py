@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
+from stag.results.efficiency import cost_table  # noqa: F401  (the CLI prints it; tables live in results)
 from stag.train.config import TrainConfig
 
 HELP = "parameters, FLOPs and CPU latency of STAG, its ablations and the baselines"
@@ -233,50 +234,6 @@ def _training_costs(model, name, sizes, keyframes, num_rois, in_channels, seed, 
                                 "epochs": protocol["epochs"], "protocol_h": epoch * protocol["epochs"] * folds / 3600.0}
     model.eval()
     return costs
-
-
-def cost_table(table, reference: str | None = "htnet", *, batches: tuple[int, ...] = (1, 32)):
-    """A compact, rounded cost table for reading: one row per model (and size, K when several).
-
-    Args:
-        table: :func:`efficiency_table` output (with or without training columns).
-        reference: model whose costs the ratio columns divide (``None`` or absent: no ratios).
-        batches: the latency batch sizes to show (those present in ``table``).
-
-    Returns:
-        :class:`pandas.DataFrame` indexed by model with ``params (M)``, ``GFLOP/clip``,
-        ``ms/clip @b`` for each batch ``b``, and with training columns ``s/epoch``,
-        ``epochs``, ``protocol (h)``; with a reference, how many times a model's cost the
-        reference's is: ``ref x params``, ``ref x GFLOP``, ``ref x latency`` (batch
-        ``batches[0]``) and ``ref x protocol`` (so the reference's own row reads 1).
-    """
-    keys = [c for c in ("size", "K") if table[c].nunique() > 1]
-    index = ["model", *keys]
-    first = table.drop_duplicates(index).set_index(index)
-    out = pd.DataFrame(index=first.index)
-    out["params (M)"] = first["params"] / 1e6
-    out["GFLOP/clip"] = first["gflops_per_clip"]
-    for b in batches:
-        rows = table[table["batch"] == b].set_index(index)
-        if len(rows):
-            out[f"ms/clip @{b}"] = rows["ms_per_clip"]
-    if "s_per_epoch" in table:
-        out["s/epoch"] = first["s_per_epoch"]
-        out["epochs"] = first["epochs"]
-        out["protocol (h)"] = first["protocol_h"]
-    if reference in set(table["model"]):
-        flat = out.reset_index()
-        ref = flat[flat["model"] == reference].drop(columns="model")
-        denominators = flat[keys].merge(ref, on=keys, how="left") if keys else ref.iloc[[0] * len(flat)]
-        ratios = {"ref x params": "params (M)", "ref x GFLOP": "GFLOP/clip",
-                  "ref x latency": f"ms/clip @{batches[0]}", "ref x protocol": "protocol (h)"}
-        for new, col in ratios.items():
-            if col in flat:
-                flat[new] = denominators[col].to_numpy() / flat[col].to_numpy()
-        out = flat.set_index(index)
-    return out.round({"params (M)": 3, "GFLOP/clip": 4, **{f"ms/clip @{b}": 2 for b in batches}, "s/epoch": 2,
-                      "protocol (h)": 2, "ref x params": 1, "ref x GFLOP": 1, "ref x latency": 1,
-                      "ref x protocol": 1})
 
 
 def _ints(text: str) -> tuple[int, ...]:

@@ -180,5 +180,11 @@ def search_hits(driver, base_url: str, query: str) -> int:
 def page_urls(root: Path, base_url: str) -> list[tuple[str, str]]:
     """``(name, url)`` for every page in ``_toc.yml`` (root first)."""
     toc = yaml.safe_load((root / "_toc.yml").read_text())
-    files = [toc["root"]] + [c["file"] for part in toc.get("parts", []) for c in part["chapters"]]
+
+    def pages(entries):
+        for c in entries:
+            yield c["file"]
+            yield from pages(c.get("sections", []))
+
+    files = [toc["root"], *pages(c for part in toc.get("parts", []) for c in part["chapters"])]
     return [(Path(f).name, f"{base_url}/{f}.html") for f in files]

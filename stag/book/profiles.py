@@ -3,7 +3,7 @@
 ``quick`` is the notebooks' own defaults (the whole book in about ten minutes on two CPU
 cores). ``full`` is the full-scale study, meant for a GPU: chapter 6 trains STAG, every
 ablation, the baselines and their equal-input controls with 3 seeds each (``models`` is the
-list chapter 6 trains and chapter 8 reports; chapter 7 explains ``explain_models``). A profile
+list chapter 6 trains and chapter 11 reports; chapter 9 explains ``explain_models``). A profile
 value is passed only to the notebooks that declare that parameter.
 """
 

@@ -6,12 +6,9 @@ into:
 - ``book/generated/execution_report.md``: every notebook with its parameters, wall time,
   device and status, plus package versions, the git commit and the machine (included by the
   appendix page ``book/execution_report.md``);
-- ``book/generated/headline.md``: the headline results table of the intro, the summary the
-  training chapter saved (never typed by hand); ``headline_real.md``, the answer of the
-  real-data chapter on the recorded MEGC2019 runs, ``headline_phases.md``, the answer of the
-  two-phase chapter (motion over time on real faces), and ``headline_synthetic_study.md``, the
-  answer of the recorded component study on the calibrated synthetic set: each the same call
-  as its chapter makes (:mod:`stag.results.chapters`);
+- ``book/generated/abstract.md``, ``comparisons.png`` and ``headlines.md``: the introduction's
+  answer, figure and tables, from one call on the recorded studies
+  (:func:`stag.results.chapters.abstract`, the same tables as the chapters');
 - ``_build/run.json``: the same facts, machine-readable (written after the HTML build);
 - ``_build/html/_downloads/results.zip``: every chapter's results for download.
 """
@@ -24,17 +21,14 @@ import time
 import zipfile
 from pathlib import Path
 
-import pandas as pd
-
 from stag.book.runner import EXECUTED_DIR, toc_notebooks
 from stag.environment import device_summary, git_commit, package_versions
 from stag.files import atomic_write, atomic_write_text
 from stag.results import chapters
-from stag.results.tables import headline
+from stag.results.registered import COPIES
 
 GENERATED_DIR = Path("book") / "generated"
 RESULTS_DIR = EXECUTED_DIR / "results"
-TRAINING_RESULTS = RESULTS_DIR / "06_loso_training"
 
 
 def markdown_table(rows: list[dict], columns: list[str]) -> str:
@@ -98,77 +92,31 @@ def execution_report_markdown(facts: dict) -> str:
     ]) + "\n"
 
 
-def headline_table(root: Path):
-    """Honest runs of the training chapter: the summary it saved (``summary.csv``,
-    :func:`stag.results.tables.summary`), as its opening table, so the intro and the chapter
-    share one computation."""
-    folder = root / TRAINING_RESULTS
-    if not (folder / "summary.csv").exists():
-        raise FileNotFoundError(f"{folder / 'summary.csv'} not found: the training chapter (06) writes it; run it first")
-    return headline(pd.read_csv(folder / "summary.csv"))
+RESULTS_ROOT = Path("results")
 
 
-def headline_markdown(root: Path) -> str:
-    """The intro's results table as MyST markdown."""
-    if "06_loso_training" not in toc_notebooks(root):
-        return "*The training chapter is not part of this build, so there is no results table.*\n"
-    table = headline_table(root)
-    return markdown_table(table.to_dict(orient="records"), list(table.columns)) + "\n"
+def intro_parts(root: Path) -> dict[str, object]:
+    """What the introduction shows, from one call (:func:`stag.results.chapters.abstract`) on the
+    recorded real-face studies and the component study:
 
+    - ``abstract``: the decisions, at most six sentences, worded from the tables;
+    - ``figure``: every paired comparison made on real faces, the superseded ones grey;
+    - ``headlines``: the current study's runs per copy (UF1 mean [min-max] and interval).
+    """
+    # lazy: matplotlib is only needed for the figure
+    from stag.viz.results import plot_comparisons
 
-REAL_DATA_RECORDS = Path("results") / "megc2019"
-REAL_FACES_RECORDS = Path("results") / "megc2019_explain"
-
-
-def real_data_markdown(root: Path) -> str:
-    """The intro's real-data finding: the real-data chapter's answer on the recorded MEGC2019
-    composite runs (honest rows, :func:`stag.results.chapters.real_data`) and the real-face
-    chapter's one sentence (:func:`stag.results.chapters.real_faces`)."""
-    answer = chapters.real_data(root / REAL_DATA_RECORDS)
-    if answer.tables["headline"].empty:
-        return "*No recorded real-data runs are in this checkout.*\n"
-    head = answer.tables["headline"][["model", "selection", "seeds", "UF1 mean [min-max]",
-                                      "UF1 95% subject bootstrap", "UAR mean [min-max]"]]
-    ensemble = answer.sentences["ensemble"] + " " if answer.sentences["ensemble"] else ""
-    faces = chapters.real_faces(root / REAL_FACES_RECORDS)
-    faces_text = ("\n\n**Do the explanations land on the coded action units?** " + faces.sentences["intro"]
-                  + " (Chapter \"Real faces\".)" if not faces.empty else "")
-    return (markdown_table(head.to_dict(orient="records"), list(head.columns)) + "\n\n"
-            + answer.sentences["comparison"] + " " + ensemble + answer.sentences["components"] + faces_text + "\n")
-
-
-PHASES_RECORDS = Path("results") / "megc2019_phases"
-
-
-def two_phase_markdown(root: Path) -> str:
-    """The intro's answer to "does motion over time help STAG on real faces?": the two-phase
-    chapter's answer on its records (:func:`stag.results.chapters.two_phase`)."""
-    answer = chapters.two_phase(root / PHASES_RECORDS)
-    if answer.empty:
-        return "*No recorded two-phase runs are in this checkout.*\n"
-    head = answer.tables["headline"][["model", "seeds", "UF1 mean [min-max]", "UF1 95% subject bootstrap",
-                                      "UAR mean [min-max]"]]
-    return (markdown_table(head.to_dict(orient="records"), list(head.columns)) + "\n\n" + answer.sentences["answer"]
-            + "\n\n(Chapter \"Motion over time on real faces\".)\n")
-
-
-def synthetic_study_markdown(root: Path) -> str:
-    """The intro's component-study block: the component-study chapter's answer
-    (:func:`stag.results.chapters.synthetic_study`): every recorded model (last epoch, mean and
-    range over seeds, subject-bootstrap interval), the findings, and one line each on the
-    apex-noise experiment and the default flow."""
-    answer = chapters.synthetic_study(root / "results")
-    if answer.empty:
-        return "*No recorded synthetic component study is in this checkout.*\n"
-    head = answer.tables["headline"][["model", "seeds", "UF1 mean [min-max]", "UF1 95% subject bootstrap",
-                                      "UAR mean [min-max]"]]
-    text = answer.sentences["study"]
-    if answer.sentences["apex"]:
-        text += "\n" + answer.sentences["apex"]
-    if answer.sentences["flow"]:
-        text += "\n- " + answer.sentences["flow"]
-    return (markdown_table(head.to_dict(orient="records"), list(head.columns)) + "\n\n" + text
-            + "\n\n(Chapter \"What each part of STAG buys\".)\n")
+    answer = chapters.abstract(root / RESULTS_ROOT)
+    fig = plot_comparisons(answer.tables["comparisons"], title="STAG minus each baseline and ablation on real faces")
+    blocks = []
+    for copy, table in answer.extra["headlines"].items():
+        label = next(c.label for c in COPIES if c.folder == copy)
+        if len(table):
+            head = table[["model", "seeds", "UF1 mean [min-max]", "UF1 95% subject bootstrap", "UAR mean [min-max]"]]
+            blocks.append(f"**{label[0].upper() + label[1:]}**\n\n"
+                          + markdown_table(head.to_dict(orient="records"), list(head.columns)))
+    return {"abstract": answer.sentences["abstract"] + "\n", "figure": fig,
+            "headlines": "\n\n".join(blocks) + "\n" if blocks else "*No run of the current study is recorded yet.*\n"}
 
 
 def package_results(root: Path, facts: dict, dest: Path) -> Path:
@@ -188,15 +136,19 @@ def package_results(root: Path, facts: dict, dest: Path) -> Path:
 
 
 def write_reports(root: Path) -> dict:
-    """Write the execution report, the headline table and the results archive that the
-    pages include or link (before the HTML build)."""
+    """Write the execution report, the introduction's parts (:func:`intro_parts`) and the
+    results archive that the pages include or link (before the HTML build)."""
     facts = run_facts(root)
-    atomic_write_text(root / GENERATED_DIR / "execution_report.md", execution_report_markdown(facts))
-    atomic_write_text(root / GENERATED_DIR / "headline.md", headline_markdown(root))
-    atomic_write_text(root / GENERATED_DIR / "headline_real.md", real_data_markdown(root))
-    atomic_write_text(root / GENERATED_DIR / "headline_phases.md", two_phase_markdown(root))
-    atomic_write_text(root / GENERATED_DIR / "headline_synthetic_study.md", synthetic_study_markdown(root))
-    package_results(root, facts, root / GENERATED_DIR / "results.zip")
+    out = root / GENERATED_DIR
+    atomic_write_text(out / "execution_report.md", execution_report_markdown(facts))
+    parts = intro_parts(root)
+    atomic_write_text(out / "abstract.md", parts["abstract"])
+    atomic_write_text(out / "headlines.md", parts["headlines"])
+    atomic_write(out / "comparisons.png", lambda tmp: parts["figure"].savefig(tmp, format="png", bbox_inches="tight"))
+    import matplotlib.pyplot as plt  # lazy, as in intro_parts
+
+    plt.close(parts["figure"])
+    package_results(root, facts, out / "results.zip")
     return facts
 
 

@@ -9,6 +9,7 @@ Every run appends what it did (parameters, wall time, device, status) to ``run.j
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -154,23 +155,62 @@ def resolve_parameters(root: Path, stems: list[str], overrides: dict[str, object
     return per_notebook
 
 
-def remove_parameter_cells(path: Path) -> None:
-    """Tag the ``parameters`` cell and the cell papermill injects (``injected-parameters``)
-    ``remove-cell`` in the executed copy: the rendered page opens with its one folded plumbing
-    cell and then its first result. The values a chapter ran with are listed on the
-    execution-report page (and in ``run.json``); the notebook sources keep their cells."""
+def source_digest(path: Path) -> str:
+    """``sha256:<hex>`` of a notebook file's bytes (what an executed copy was made from)."""
+    return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def finish_executed(path: Path, source: Path, parameters: dict) -> None:
+    """Prepare an executed copy for the book and record what it was made from.
+
+    Tags the ``parameters`` cell and the cell papermill injects (``injected-parameters``)
+    ``remove-cell``: the rendered page opens with its one folded plumbing cell and then its first
+    result (the values a chapter ran with are listed on the execution-report page and in
+    ``run.json``; the notebook sources keep their cells). Records ``metadata.stag``: the source's
+    digest and the injected parameters, so a test can tell that the book executed the current
+    source with its own defaults, as ``pytest --nbmake`` would (:func:`executed_like_nbmake`).
+    """
     # lazy: nbformat is slow to import (python -X importtime); only this function needs it
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
-    changed = False
     for cell in nb.cells:
         tags = cell.get("metadata", {}).get("tags", [])
         if ({"parameters", "injected-parameters"} & set(tags)) and "remove-cell" not in tags:
             cell["metadata"]["tags"] = [*tags, "remove-cell"]
-            changed = True
+    nb.metadata["stag"] = {"source": f"{NOTEBOOK_DIR.as_posix()}/{Path(source).name}",
+                           "source_sha256": source_digest(source), "injected_parameters": parameters}
+    nbformat.write(nb, path)
+
+
+def executed_like_nbmake(root: Path, stem: str) -> list[str]:
+    """Why ``book/executed/<stem>.ipynb`` is not what ``pytest --nbmake notebooks/<stem>.ipynb``
+    would have run (empty when it is): missing; made from another version of the source;
+    run with parameters other than the notebook's own defaults (``device="auto"`` is the
+    default); a code cell that did not run; or a cell that raised."""
+    # lazy: nbformat is slow to import (python -X importtime); only this function needs it
+    import nbformat
+
+    path, src = root / EXECUTED_DIR / f"{stem}.ipynb", root / NOTEBOOK_DIR / f"{stem}.ipynb"
+    if not path.exists():
+        return [f"{path.relative_to(root)} is missing"]
+    nb = nbformat.read(path, as_version=4)
+    meta = nb.metadata.get("stag") or {}
+    problems = []
+    if meta.get("source_sha256") != source_digest(src):
+        problems.append(f"{stem}: executed from another version of {src.relative_to(root)}")
+    defaults = effective_parameters(src, {})
+    changed = {k: v for k, v in (meta.get("injected_parameters") or {}).items() if defaults.get(k) != v}
     if changed:
-        nbformat.write(nb, path)
+        problems.append(f"{stem}: executed with parameters other than its defaults: {changed}")
+    for i, cell in enumerate(nb.cells, 1):
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        if cell.get("execution_count") is None:
+            problems.append(f"{stem}: cell {i} was not executed")
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            problems.append(f"{stem}: cell {i} raised")
+    return problems
 
 
 def execute_notebook(root: Path, stem: str, parameters: dict) -> NotebookRun:
@@ -217,7 +257,7 @@ def execute_notebook(root: Path, stem: str, parameters: dict) -> NotebookRun:
         raise
     record.wall_time_s = time.perf_counter() - start
     record.status = "ok"
-    remove_parameter_cells(running)
+    finish_executed(running, src, parameters)
     running.replace(final)
     if failed.exists():
         failed.unlink()

@@ -17,7 +17,8 @@ import torch
 from torch import nn
 
 from stag.explain.forward import evaluate_masked, prepare_forward
-from stag.explain.scores import curve_auc, roi_masks
+from stag.explain.scores import roi_masks
+from stag.results.explanations import curve_auc, curve_summary  # noqa: F401  (summaries of these curves)
 
 DEFAULT_FRACTIONS: tuple[float, ...] = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
 
@@ -147,16 +148,3 @@ def roi_curves(
     return pd.DataFrame(rows)
 
 
-def curve_summary(curves: pd.DataFrame, value: str = "prob", by: Sequence[str] = ()) -> pd.DataFrame:
-    """Area under each mean curve: one row per (``by``..., mode, order) with ``auc``.
-
-    Lower deletion AUC and higher insertion AUC than the random order mean a faithful ranking.
-    """
-    keys = [*by, "mode", "order"]
-    mean = curves.groupby([*keys, "fraction"], as_index=False)[value].mean()
-    rows = []
-    for key, g in mean.groupby(keys):
-        g = g.sort_values("fraction")
-        rows.append({**dict(zip(keys, key if isinstance(key, tuple) else (key,))),
-                     "auc": curve_auc(g["fraction"].to_numpy(), g[value].to_numpy())})
-    return pd.DataFrame(rows)

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from stag.results.explanations import curve_auc, map_agreement  # noqa: F401  (scores of the same maps)
+
 REDUCTIONS: tuple[str, ...] = ("positive", "absolute", "signed")
 
 
@@ -242,42 +244,3 @@ def random_map(shape: tuple[int, ...], random_state: int | np.random.Generator =
 def oracle_map(masks: np.ndarray) -> np.ndarray:
     """A control map equal to the union of the masks (1 inside, 0 outside): the best possible map."""
     return union_mask(masks).astype(np.float64)
-
-
-def curve_auc(fractions: np.ndarray, values: np.ndarray) -> float:
-    """Trapezoidal area under a deletion/insertion curve over ``fractions`` in [0, 1], divided by their span."""
-    x, y = np.asarray(fractions, dtype=np.float64), np.asarray(values, dtype=np.float64)
-    if x.shape != y.shape or x.ndim != 1 or len(x) < 2:
-        raise ValueError(f"fractions {x.shape} and values {y.shape} must be matching 1-D arrays of length >= 2")
-    span = x[-1] - x[0]
-    if span <= 0:
-        raise ValueError("fractions must increase")
-    return float(np.sum((y[1:] + y[:-1]) * np.diff(x)) / 2.0 / span)
-
-
-def map_agreement(maps: Mapping[str, np.ndarray]) -> "pd.DataFrame":  # noqa: F821 (pandas imported lazily)
-    """Mean pairwise Spearman correlation between methods' pixel maps of the same clips.
-
-    Args:
-        maps: method -> ``(B, H, W)`` maps of the same ``B`` clips.
-
-    Returns:
-        A square DataFrame (methods x methods) of the mean over clips of the per-clip Spearman
-        rank correlation of the flattened maps (1 on the diagonal).
-    """
-    # lazy: scipy is slow to import (python -X importtime); only this function needs it
-    from scipy.stats import rankdata
-
-    names = list(maps)
-    shapes = {np.shape(maps[m]) for m in names}
-    if len(shapes) != 1 or len(next(iter(shapes))) != 3:
-        raise ValueError(f"maps must all be (B, H, W) of the same clips; got shapes {sorted(shapes)}")
-    ranks = {m: np.stack([rankdata(x.ravel()) for x in np.asarray(maps[m], dtype=np.float64)]) for m in names}
-    out = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            ra, rb = ranks[a] - ranks[a].mean(1, keepdims=True), ranks[b] - ranks[b].mean(1, keepdims=True)
-            den = np.sqrt((ra ** 2).sum(1) * (rb ** 2).sum(1))
-            rho = np.divide((ra * rb).sum(1), den, out=np.full(len(den), np.nan), where=den > 0)
-            out.loc[a, b] = out.loc[b, a] = float(np.nanmean(rho)) if np.isfinite(rho).any() else np.nan
-    return out

@@ -1,9 +1,10 @@
-"""Accuracy against cost: chapter 6's scores joined with the model benchmark, and the
-sentences that state what the joined tables show.
+"""Accuracy against cost: the efficiency chapter's tables and sentences.
 
-Only reshapes numbers measured elsewhere (:mod:`stag.results.protocol_runs` run tables,
-:func:`stag.bench.model.efficiency_table`); the published literature figures live in
-:mod:`stag.bench.published` and never enter these tables.
+Chapter 6's scores joined with the model benchmark (:func:`stag.bench.model.efficiency_table`
+measures; :func:`cost_table` reads it), and the sentences that state what the joined tables
+show. Only reshapes numbers measured elsewhere (:mod:`stag.results.protocol_runs` run tables,
+the benchmark); the published literature figures live in :mod:`stag.bench.published` and never
+enter these tables.
 """
 
 from __future__ import annotations
@@ -78,20 +79,19 @@ def tradeoff_sentences(points: pd.DataFrame, cost: pd.DataFrame, *, model: str =
         lines.append(line + ".")
     if reference in cost.index:
         ref = cost.loc[reference]
-        text = (f"{reference} (published configuration, measured in the same run): {ref['params (M)']:.1f} M "
-                f"parameters, {ref['GFLOP/clip']:.2f} GFLOP per clip, {ref['ms/clip @1']:.1f} ms per clip at batch 1")
-        if "s/epoch" in cost:
-            text += (f", {ref['s/epoch']:.1f} s per training epoch of one LOSO fold, so "
-                     f"{ref['protocol (h)']:.0f} CPU-hours for its {ref['epochs']:.0f}-epoch protocol")
-        lines.append(text + ".")
+        training = (f", {ref['s/epoch']:.1f} s per training epoch of one LOSO fold, so {ref['protocol (h)']:.0f} "
+                    f"CPU-hours for its {ref['epochs']:.0f}-epoch protocol" if "s/epoch" in cost else "")
+        lines.append(f"{reference} (published configuration, measured in the same run): {ref['params (M)']:.1f} M "
+                     f"parameters, {ref['GFLOP/clip']:.2f} GFLOP per clip, {ref['ms/clip @1']:.1f} ms per clip at "
+                     f"batch 1{training}.")
         if model in cost.index and model != reference:
             m = cost.loc[model]
-            text = (f"{model} has {m['ref x params']:.0f}x fewer parameters than {reference}, "
-                    f"{m['ref x GFLOP']:.0f}x fewer FLOPs and is {m['ref x latency']:.0f}x faster at batch 1")
-            if "ref x protocol" in cost:
-                text += (f"; its whole protocol ({m['epochs']:.0f} epochs) costs {m['protocol (h)']:.2f} CPU-hours, "
-                         f"{m['ref x protocol']:.0f}x less")
-            lines.append(text + ".")
+            said = [f"{model} has {m['ref x params']:.0f}x fewer parameters than {reference}",
+                    f"{m['ref x GFLOP']:.0f}x fewer FLOPs and is {m['ref x latency']:.0f}x faster at batch 1"]
+            if "ref x protocol" in cost:  # the cost of the whole LOSO protocol, when training was timed
+                said.append(f"its whole protocol ({m['epochs']:.0f} epochs) costs {m['protocol (h)']:.2f} CPU-hours, "
+                            f"{m['ref x protocol']:.0f}x less")
+            lines.append(", ".join(said[:2]) + "".join(f"; {x}" for x in said[2:]) + ".")
     if model in set(points["model"]):
         s = points.set_index("model").loc[model]
         better = points[(points["ms_per_clip"] < s["ms_per_clip"]) & (points["uf1"] >= s["uf1"])]
@@ -102,3 +102,47 @@ def tradeoff_sentences(points: pd.DataFrame, cost: pd.DataFrame, *, model: str =
 
 def _count(n: float) -> str:
     return f"{n / 1e6:.2f} M" if n >= 1e6 else f"{int(n):,}"
+
+
+def cost_table(table, reference: str | None = "htnet", *, batches: tuple[int, ...] = (1, 32)):
+    """A compact, rounded cost table for reading: one row per model (and size, K when several).
+
+    Args:
+        table: :func:`efficiency_table` output (with or without training columns).
+        reference: model whose costs the ratio columns divide (``None`` or absent: no ratios).
+        batches: the latency batch sizes to show (those present in ``table``).
+
+    Returns:
+        :class:`pandas.DataFrame` indexed by model with ``params (M)``, ``GFLOP/clip``,
+        ``ms/clip @b`` for each batch ``b``, and with training columns ``s/epoch``,
+        ``epochs``, ``protocol (h)``; with a reference, how many times a model's cost the
+        reference's is: ``ref x params``, ``ref x GFLOP``, ``ref x latency`` (batch
+        ``batches[0]``) and ``ref x protocol`` (so the reference's own row reads 1).
+    """
+    keys = [c for c in ("size", "K") if table[c].nunique() > 1]
+    index = ["model", *keys]
+    first = table.drop_duplicates(index).set_index(index)
+    out = pd.DataFrame(index=first.index)
+    out["params (M)"] = first["params"] / 1e6
+    out["GFLOP/clip"] = first["gflops_per_clip"]
+    for b in batches:
+        rows = table[table["batch"] == b].set_index(index)
+        if len(rows):
+            out[f"ms/clip @{b}"] = rows["ms_per_clip"]
+    if "s_per_epoch" in table:
+        out["s/epoch"] = first["s_per_epoch"]
+        out["epochs"] = first["epochs"]
+        out["protocol (h)"] = first["protocol_h"]
+    if reference in set(table["model"]):
+        flat = out.reset_index()
+        ref = flat[flat["model"] == reference].drop(columns="model")
+        denominators = flat[keys].merge(ref, on=keys, how="left") if keys else ref.iloc[[0] * len(flat)]
+        ratios = {"ref x params": "params (M)", "ref x GFLOP": "GFLOP/clip",
+                  "ref x latency": f"ms/clip @{batches[0]}", "ref x protocol": "protocol (h)"}
+        for new, col in ratios.items():
+            if col in flat:
+                flat[new] = denominators[col].to_numpy() / flat[col].to_numpy()
+        out = flat.set_index(index)
+    return out.round({"params (M)": 3, "GFLOP/clip": 4, **{f"ms/clip @{b}": 2 for b in batches}, "s/epoch": 2,
+                      "protocol (h)": 2, "ref x params": 1, "ref x GFLOP": 1, "ref x latency": 1,
+                      "ref x protocol": 1})

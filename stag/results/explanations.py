@@ -1,4 +1,5 @@
-"""Tables and findings of the interpretability chapter, computed from an :class:`Explanation`.
+"""Tables and findings of the explanation chapter, computed from an explanation of trained folds
+(:class:`stag.explain.study.Explanation`, read by its attributes; nothing here imports torch).
 
 Each function reshapes numbers that :mod:`stag.explain.study` already computed (no model
 runs here): the localisation table with its ceiling and the share of the headroom each method
@@ -7,7 +8,7 @@ variants, the ROI rank agreement, the keyframe-prior agreement, the deletion/ins
 and which methods beat the random order. :func:`lift_sentences` turns those tables into the
 chapter's sentences, so the prose cannot drift from the numbers.
 
-Vocabulary (see chapter 07): ``lift`` is the share of a map's positive mass inside the active
+Vocabulary (see chapter 9, "Explanations"): ``lift`` is the share of a map's positive mass inside the active
 AU masks divided by the masks' share of the image (1 = chance); its ``ceiling`` is
 ``1 / area_share`` (the masks themselves), and ``headroom`` is ``(lift - 1) / (ceiling - 1)``,
 the share of the way from chance to the ceiling. ``random`` (a random map) and ``motion``
@@ -17,14 +18,68 @@ the share of the way from chance to the ceiling. ``random`` (a random map) and `
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from stag.explain.faithfulness import curve_summary
-from stag.explain.scores import map_agreement
+
+# --------------------------------------------------------------------------- scores of maps and curves
+def curve_auc(fractions: np.ndarray, values: np.ndarray) -> float:
+    """Trapezoidal area under a deletion/insertion curve over ``fractions`` in [0, 1], divided by their span."""
+    x, y = np.asarray(fractions, dtype=np.float64), np.asarray(values, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1 or len(x) < 2:
+        raise ValueError(f"fractions {x.shape} and values {y.shape} must be matching 1-D arrays of length >= 2")
+    span = x[-1] - x[0]
+    if span <= 0:
+        raise ValueError("fractions must increase")
+    return float(np.sum((y[1:] + y[:-1]) * np.diff(x)) / 2.0 / span)
+
+
+def map_agreement(maps: Mapping[str, np.ndarray]) -> "pd.DataFrame":  # noqa: F821 (pandas imported lazily)
+    """Mean pairwise Spearman correlation between methods' pixel maps of the same clips.
+
+    Args:
+        maps: method -> ``(B, H, W)`` maps of the same ``B`` clips.
+
+    Returns:
+        A square DataFrame (methods x methods) of the mean over clips of the per-clip Spearman
+        rank correlation of the flattened maps (1 on the diagonal).
+    """
+    # lazy: scipy is slow to import (python -X importtime); only this function needs it
+    from scipy.stats import rankdata
+
+    names = list(maps)
+    shapes = {np.shape(maps[m]) for m in names}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 3:
+        raise ValueError(f"maps must all be (B, H, W) of the same clips; got shapes {sorted(shapes)}")
+    ranks = {m: np.stack([rankdata(x.ravel()) for x in np.asarray(maps[m], dtype=np.float64)]) for m in names}
+    out = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            ra, rb = ranks[a] - ranks[a].mean(1, keepdims=True), ranks[b] - ranks[b].mean(1, keepdims=True)
+            den = np.sqrt((ra ** 2).sum(1) * (rb ** 2).sum(1))
+            rho = np.divide((ra * rb).sum(1), den, out=np.full(len(den), np.nan), where=den > 0)
+            out.loc[a, b] = out.loc[b, a] = float(np.nanmean(rho)) if np.isfinite(rho).any() else np.nan
+    return out
+
+
+def curve_summary(curves: pd.DataFrame, value: str = "prob", by: Sequence[str] = ()) -> pd.DataFrame:
+    """Area under each mean curve: one row per (``by``..., mode, order) with ``auc``.
+
+    Lower deletion AUC and higher insertion AUC than the random order mean a faithful ranking.
+    """
+    keys = [*by, "mode", "order"]
+    mean = curves.groupby([*keys, "fraction"], as_index=False)[value].mean()
+    rows = []
+    for key, g in mean.groupby(keys):
+        g = g.sort_values("fraction")
+        rows.append({**dict(zip(keys, key if isinstance(key, tuple) else (key,))),
+                     "auc": curve_auc(g["fraction"].to_numpy(), g[value].to_numpy())})
+    return pd.DataFrame(rows)
+
+
 
 CONTROLS: tuple[str, ...] = ("random", "motion")
 LIFT_TARGET = 2.0  # the IG lift this chapter set itself as a target before measuring
@@ -223,8 +278,9 @@ def lift_sentence(t: InterpretabilityTables, method: str = "ig", target: float =
     return (f"{_name(method)} puts {m['inside_share']:.0%} of its positive mass on the active AUs, which cover "
             f"{m['area_share']:.0%} of the face: a lift of {m['lift']:.2f} against {r:.2f} for a random map "
             f"and {motion:.2f} for the flow magnitude, {m['headroom']:.0%} of the way from chance to the "
-            f"ceiling of {m['ceiling']:.2f}. The target (lift >= {target:g}) is "
-            f"{'met' if m['lift'] >= target else 'not met'}.")
+            f"ceiling of {m['ceiling']:.2f}. This is one trained run with no interval: it "
+            f"{'reaches' if m['lift'] >= target else 'does not reach'} the target lift of {target:g}, a "
+            "measurement of this build's run rather than a claim about STAG.")
 
 
 def lift_sentences(t: InterpretabilityTables, method: str = "ig", target: float = LIFT_TARGET) -> str:

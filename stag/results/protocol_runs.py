@@ -4,7 +4,7 @@ dataset, per fold, cross-dataset pairs, and the chapter tables saved for later c
 The model-level tables (summary, headline, comparisons) are :mod:`stag.results.tables`, the
 same for live and recorded runs; these add what only a chapter that trains has: run folders,
 timings, and oracle runs beside honest ones. Every function takes
-:class:`~stag.train.records.RunRecord` objects, ``results.json`` dicts or run folders.
+:class:`~stag.train.records.RunRecord` objects or run folders (loaded through it).
 """
 
 from __future__ import annotations
@@ -16,40 +16,39 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stag.results.stats import N_BOOT, seed_interval
 from stag.train.names import model_role
-from stag.train.records import RunRecord
+from stag.train.records import RunRecord, rescore
 from stag.results.tables import selection_label
 
 
-def _as_dict(r) -> dict:
-    """``results.json`` of a run (plus ``out``, its folder)."""
-    if isinstance(r, RunRecord):
-        return {**r.results, "out": str(r.path) if r.path else ""}
-    if isinstance(r, dict):
-        return r
-    return {**json.loads((Path(r) / "results.json").read_text()), "out": str(r)}
+def _as_record(r) -> RunRecord:
+    """A run as a :class:`~stag.train.records.RunRecord` (a run folder is loaded through it)."""
+    return r if isinstance(r, RunRecord) else RunRecord.load(r)
 
 
-def runs_table(results: Iterable) -> pd.DataFrame:
+def runs_table(results: Iterable, *, n_boot: int = N_BOOT) -> pd.DataFrame:
     """One row per run: model, role, protocol, selection, seed, epochs, uf1, uar, accuracy,
     uf1_ci_low/high, wall_time_s, fold_time_s (sum of fold training times), fold_cpu_s (their
     CPU time: robust to other processes sharing the machine), n_folds, out.
 
-    ``results``: :class:`~stag.train.records.RunRecord`, ``results.json`` dicts or run folders.
+    ``results``: :class:`~stag.train.records.RunRecord` objects or run folders. The scores and
+    the interval are recomputed from each run's predictions (:func:`~stag.train.records.rescore`,
+    :func:`~stag.results.stats.seed_interval`), never read from its ``results.json``.
     """
     rows = []
-    for r in results:
-        d = _as_dict(r)
-        ci = d.get("uf1_ci95") or [np.nan, np.nan]
+    for r in map(_as_record, results):
+        d, s = r.results, rescore(r)
+        lo, hi = seed_interval([r], n_boot=n_boot)
         rows.append({
             "model": d["model"], "role": model_role(d["model"]), "protocol": d["protocol"],
             "selection": d["selection"], "seed": d["seed"], "epochs": d["epochs"],
-            "uf1": d["uf1"], "uar": d["uar"], "accuracy": d["accuracy"],
-            "uf1_ci_low": ci[0], "uf1_ci_high": ci[1],
+            "uf1": s["uf1"], "uar": s["uar"], "accuracy": s["accuracy"],
+            "uf1_ci_low": lo, "uf1_ci_high": hi,
             "wall_time_s": d["wall_time_s"],
             "fold_time_s": float(sum(f.get("wall_time_s") or 0.0 for f in d["folds"])),
             "fold_cpu_s": float(sum(f.get("cpu_time_s") or 0.0 for f in d["folds"])),
-            "n_folds": len(d["folds"]), "out": d.get("out", ""),
+            "n_folds": len(d["folds"]), "out": str(r.path) if r.path else "",
         })
     return pd.DataFrame(rows)
 
@@ -61,14 +60,14 @@ def oracle_comparison(results: Iterable) -> pd.DataFrame:
     and any honest runs given. Columns name the oracle explicitly.
     """
     rows = []
-    for r in results:
-        d = _as_dict(r)
-        if d["selection"] != "oracle":
+    for r in map(_as_record, results):
+        if r.results["selection"] != "oracle":
             continue
-        h = d.get("honest_last_epoch") or {}
-        rows.append({"model": d["model"], "seed": d["seed"], "protocol": d["protocol"],
+        views = {v.results["selection"]: rescore(v) for v in r.views()}  # the honest view: the run's own last epoch
+        h, o = views.get("last", {}), views["oracle"]
+        rows.append({"model": r.model, "seed": r.seed, "protocol": r.protocol,
                      "UF1 honest (last epoch)": h.get("uf1", np.nan), "UAR honest (last epoch)": h.get("uar", np.nan),
-                     "UF1 oracle (best test epoch)": d["uf1"], "UAR oracle (best test epoch)": d["uar"]})
+                     "UF1 oracle (best test epoch)": o["uf1"], "UAR oracle (best test epoch)": o["uar"]})
     if not rows:
         return pd.DataFrame()
     df = pd.DataFrame(rows).groupby(["model", "protocol"], sort=False).mean(numeric_only=True).reset_index()
@@ -77,11 +76,12 @@ def oracle_comparison(results: Iterable) -> pd.DataFrame:
 
 
 def per_dataset_table(results: Iterable) -> pd.DataFrame:
-    """Long table: model, selection, seed, dataset, uf1, uar, n (composite data breakdown)."""
+    """Long table: model, selection, seed, dataset, uf1, uar, n (composite data breakdown),
+    re-scored from each run's predictions."""
     rows = []
-    for r in results:
-        d = _as_dict(r)
-        for name, s in d["per_dataset"].items():
+    for r in map(_as_record, results):
+        d = r.results
+        for name, s in rescore(r)["per_dataset"].items():
             rows.append({"model": d["model"], "selection": selection_label(d["selection"]), "seed": d["seed"],
                          "dataset": name, "uf1": s["uf1"], "uar": s["uar"], "n": s.get("n")})
     return pd.DataFrame(rows)
@@ -124,12 +124,12 @@ def oracle_reproduces_honest(honest: Iterable, oracle: Iterable) -> pd.DataFrame
     difference means the oracle run trained differently. Columns: ``model, seed,
     honest run UF1, oracle run last-epoch UF1, difference``.
     """
-    honest_uf1 = {(d["model"], d["seed"]): d["uf1"] for d in map(_as_dict, honest)}
+    honest_uf1 = {(r.model, r.seed): rescore(r)["uf1"] for r in map(_as_record, honest)}
     rows = []
-    for d in map(_as_dict, oracle):
-        last = (d.get("honest_last_epoch") or {}).get("uf1", np.nan)
-        rows.append({"model": d["model"], "seed": d["seed"],
-                     "honest run UF1": honest_uf1.get((d["model"], d["seed"]), np.nan),
+    for r in map(_as_record, oracle):
+        last = next((rescore(v)["uf1"] for v in r.views() if v.results["selection"] == "last"), np.nan)
+        rows.append({"model": r.model, "seed": r.seed,
+                     "honest run UF1": honest_uf1.get((r.model, r.seed), np.nan),
                      "oracle run last-epoch UF1": last})
     out = pd.DataFrame(rows, columns=["model", "seed", "honest run UF1", "oracle run last-epoch UF1"])
     out["difference"] = out["oracle run last-epoch UF1"] - out["honest run UF1"]
@@ -175,7 +175,7 @@ def load_tables(folder: str | Path, required: Iterable[str] = (), optional: Iter
         folder: where the tables are.
         required: names that must be there.
         optional: names that may be absent or empty (then an empty frame).
-        writer: who writes them (e.g. ``"chapter 6 (06_loso_training)"``), for the error.
+        writer: who writes them (e.g. ``"chapter 6 (06_honest_evaluation)"``), for the error.
 
     Raises:
         FileNotFoundError: a required table is missing; the message names the file and the writer.

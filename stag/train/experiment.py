@@ -198,7 +198,7 @@ class TrainingSetup:
         prepare_config, train_config: the :class:`~stag.preprocess.pipeline.PrepareConfig` and
             :class:`~stag.train.config.TrainConfig` the parameters map onto.
         data_params: the loader parameters used (the synthetic set's size and seed).
-        runs_root: ``cache_dir/runs/06_loso_training``, where chapter 6 trains and chapter 7
+        runs_root: ``cache_dir/runs/06_honest_evaluation``, where chapter 6 trains and chapter 9
             finds the same folds.
     """
 
@@ -215,7 +215,7 @@ def training_setup(*, dataset: str = "synthetic", data_root: str = "", annotatio
                    image_size: int = 128, output_size: int | None = 64, keyframes: int = 4,
                    flow_method: str = DEFAULT_FLOW, landmarks: str = "detect", jobs: int = 2) -> TrainingSetup:
     """Chapters 6 and 7's data and configs from their papermill parameters (the same names),
-    loaded and prepared through the cache, so chapter 7 reuses chapter 6's folds exactly.
+    loaded and prepared through the cache, so chapter 9 reuses chapter 6's folds exactly.
 
     ``n_subjects`` and ``clips_per_subject`` apply to the synthetic set only; ``data_root``
     and ``annotations`` to real datasets (empty: not given).
@@ -230,4 +230,4 @@ def training_setup(*, dataset: str = "synthetic", data_root: str = "", annotatio
     data = load_and_prepare(dataset, data_root=data_root or None, annotations=annotations or None,
                             prepare_config=prepare_config, cache_dir=cache_dir, jobs=jobs, progress=False,
                             data_params=data_params)
-    return TrainingSetup(data, prepare_config, train_config, data_params, Path(cache_dir) / "runs" / "06_loso_training")
+    return TrainingSetup(data, prepare_config, train_config, data_params, Path(cache_dir) / "runs" / "06_honest_evaluation")

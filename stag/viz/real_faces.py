@@ -46,7 +46,7 @@ def plot_template_rois(coded: Sequence[str], top: Sequence[str], edges: Sequence
     """
     lm, boxes = template_geometry(size)
     if ax is None:
-        _, ax = new_figure(width=3, height=3.3)
+        _, ax = new_figure(width=3.6, height=4.0)
     for a, b, closed in _OUTLINE:
         pts = lm[a:b + 1]
         if closed:
@@ -66,14 +66,14 @@ def plot_template_rois(coded: Sequence[str], top: Sequence[str], edges: Sequence
         i = index[name]
         x0, y0, x1, y1 = boxes[i]
         ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec=TOP_COLOUR, lw=1.8, zorder=3))
-        ax.text(*centres[i], str(rank), ha="center", va="center", fontsize=8, weight="bold", color=TOP_COLOUR,
+        ax.text(*centres[i], str(rank), ha="center", va="center", fontsize=11, weight="bold", color=TOP_COLOUR,
                 zorder=4, bbox=dict(fc="white", ec="none", alpha=0.8, pad=0.5))
     ax.set_xlim(0, size)
     ax.set_ylim(size, 0)
     ax.set_aspect("equal")
     ax.set_axis_off()
     if title:
-        ax.set_title(title, fontsize=8)
+        ax.set_title(title, fontsize=11)
     return ax
 
 
@@ -89,7 +89,7 @@ def plot_example_clips(rows: pd.DataFrame, methods: Sequence[str], *, labels: di
         class_names: names of the class ids.
     """
     clips = list(dict.fromkeys(rows["clip_id"]))
-    fig, axes = new_figure(len(clips), len(methods), width=2.3 * len(methods), height=2.6 * len(clips),
+    fig, axes = new_figure(len(clips), len(methods), width=3.2 * len(methods), height=3.6 * len(clips),
                            squeeze=False)
     for r, cid in enumerate(clips):
         for c, method in enumerate(methods):
@@ -105,7 +105,7 @@ def plot_example_clips(rows: pd.DataFrame, methods: Sequence[str], *, labels: di
         x = rows[rows["clip_id"] == cid].iloc[0]
         cls = class_names[int(x["label"])] if class_names is not None else str(x["label"])
         axes[r, 0].text(-0.08, 0.5, f"{x['dataset']}, {cls}", transform=axes[r, 0].transAxes,
-                        rotation=90, ha="right", va="center", fontsize=8)
+                        rotation=90, ha="right", va="center", fontsize=11)
     fig.tight_layout()
     return fig
 

@@ -10,6 +10,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from stag.viz.labels import place_labels
 from stag.viz.theme import PALETTE, SEQUENTIAL_CMAP, new_figure
 
 
@@ -104,10 +105,10 @@ def plot_efficiency(table: pd.DataFrame, x: str, y: str = "uf1", *, size: str | 
         s = 40 + 260 * (np.sqrt(v) / np.sqrt(v).max())
     colours = [PALETTE[i % len(PALETTE)] for i in range(len(table))]
     ax.scatter(table[x], table[y], s=s, c=colours, alpha=0.85, edgecolor="black", linewidth=0.5)
-    for xi, yi, name in zip(table[x], table[y], table[label]):
-        ax.annotate(str(name), (xi, yi), textcoords="offset points", xytext=(5, 4), fontsize=fontsize)
     if logx:
         ax.set_xscale("log")
+    ax.margins(x=0.25, y=0.15)
+    place_labels(ax, list(table[x]), list(table[y]), [str(n) for n in table[label]], fontsize=fontsize)
     ax.set_xlabel(xlabel or x)
     ax.set_ylabel(y.upper() if y in ("uf1", "uar") else y)
     return ax
@@ -119,7 +120,7 @@ def plot_accuracy_vs_cost(points: pd.DataFrame, panels: Sequence[tuple[str, str]
     """One row of score-against-cost scatters, legible at page width.
 
     Args:
-        points: one row per model (e.g. :func:`stag.bench.tradeoff.accuracy_vs_cost`).
+        points: one row per model (e.g. :func:`stag.results.efficiency.accuracy_vs_cost`).
         panels: ``[(column, x label), ...]``, one panel each; missing columns are skipped.
         y: the score column.
         size: column scaling the markers (``None``: equal markers).
@@ -219,7 +220,8 @@ def plot_apex_noise(table: pd.DataFrame, *, ax=None):
     if table.empty:
         ax.text(0.5, 0.5, "no apex-noise runs recorded", ha="center", va="center", transform=ax.transAxes)
     else:
-        ax.legend(fontsize=8, loc="lower left")
+        # beside the axes, never over the points
+        ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return ax
 
 
@@ -239,7 +241,7 @@ def plot_flow_choice(decision: pd.DataFrame, goal: float = 200.0):
     a.set_xlabel("pairs/s on one core (128 px)")
     a.set_ylabel("end-point error (px)")
     if len(decision):
-        a.legend(fontsize=7, ncols=2)
+        a.legend(fontsize=8, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
     b.set_xticks(range(len(decision)), decision["flow"])
     lo = float(decision["uf1_mean"].min()) if len(decision) else 0.0
     b.set_ylim(max(0.0, lo - 0.1), min(1.0, float(decision["uf1_mean"].max() if len(decision) else 1) + 0.05))
@@ -247,5 +249,51 @@ def plot_flow_choice(decision: pd.DataFrame, goal: float = 200.0):
     if decision.empty:
         for ax in (a, b):
             ax.text(0.5, 0.5, "no flow comparison recorded", ha="center", va="center", transform=ax.transAxes)
+    fig.tight_layout()
+    return fig
+
+
+def _forest(ax, t: pd.DataFrame, colour, *, muted: bool = False) -> None:
+    """Rows of ``a - b`` differences with their intervals on ``ax`` (top to bottom)."""
+    copies = {"megc2019": "first copy", "megc2019_phases": "two-phase"}
+    for i, (_, r) in enumerate(t.iterrows()):
+        ax.plot([r["ci_low"], r["ci_high"]], [i, i], color=colour, lw=2.5, solid_capstyle="butt")
+        ax.plot(r["diff_mean"], i, "o", color=colour, ms=6)
+    ax.axvline(0, color="0.3", ls="--", lw=1)
+    ax.set_yticks(range(len(t)))
+    ax.set_yticklabels([f"{r['a']} - {r['b']} ({copies.get(r.get('copy', ''), r.get('copy', ''))})"
+                        for _, r in t.iterrows()], fontsize=9, color="0.4" if muted else "black")
+    ax.set_ylim(max(len(t), 1) - 0.5, -0.5)
+    ax.grid(axis="y", alpha=0.3)
+    if t.empty:
+        ax.text(0.5, 0.5, "no paired runs recorded yet", ha="center", va="center", transform=ax.transAxes,
+                fontsize=11)
+
+
+def plot_comparisons(table: pd.DataFrame, *, title: str = ""):
+    """Every paired comparison of the real-face studies as forest plots: a row per ``a - b``
+    (dot: mean paired UF1 difference over seeds; bar: 95% subject-bootstrap interval). With rows
+    of studies whose inputs were read wrongly (``status``), those go to a second panel below, grey,
+    on the same scale. Sized to be read at the width of a page (about 7.5 inches).
+
+    ``table``: :func:`stag.results.chapters.abstract`'s ``comparisons`` (columns ``status, copy,
+    a, b, diff_mean, ci_low, ci_high``) or :func:`stag.results.registered.comparisons` (all current).
+    Returns the figure.
+    """
+    t = table.dropna(subset=["diff_mean"]).reset_index(drop=True)
+    status = t["status"] if "status" in t else pd.Series("current", index=t.index)
+    current, old = t[status == "current"], t[status != "current"]
+    panels = [("audited inputs", current, PALETTE[0], False)]
+    if len(old):
+        panels.append(("earlier studies, inputs read wrongly (superseded)", old, "0.55", True))
+    heights = [max(len(p[1]), 2) for p in panels]
+    fig, axes = new_figure(len(panels), 1, width=7.5, height=0.9 * len(panels) + 0.24 * sum(heights), squeeze=False,
+                           sharex=len(current) > 0, gridspec_kw={"height_ratios": heights})
+    for ax, (label, part, colour, muted) in zip(axes[:, 0], panels):
+        _forest(ax, part, colour, muted=muted)
+        ax.set_title(label, fontsize=10, color="0.35" if muted else "black", loc="left")
+    axes[-1, 0].set_xlabel("UF1 difference A - B (dot: mean over paired seeds; bar: 95% subject interval)", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig
