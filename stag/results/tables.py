@@ -269,7 +269,7 @@ def components(table: pd.DataFrame, keyframes: int = 1, selection: str = "last",
     names = [m for m in list_models() if m.startswith("stag_")] + sorted(m for m in recorded if m.startswith("stag+"))
     rows = []
     for name in names:
-        row = {"model": name, "removes": ABLATION_REMOVES.get(name, ""), "seeds": 0,
+        row = {"model": name, "removes": removes(name, keyframes), "seeds": 0,
                "stag_minus_model_per_seed": "", "stag_minus_model": np.nan, "ci_low": np.nan, "ci_high": np.nan}
         note = ablation_note(name, keyframes)
         comp = compare(table, "stag", name, n_boot=n_boot) if name in recorded and "stag" in recorded else None
@@ -297,6 +297,18 @@ ABLATION_REMOVES: dict[str, str] = {
     "stag_no_mag_prior": "the keyframe magnitude prior",
     "stag+au": "nothing: adds an auxiliary AU loss on the CASME II/SAMM FACS codings",
 }
+#: What an ablation removes where one keyframe is all there is: no temporal sequence exists, so
+#: the "no temporal" ablation removes the whole-face branch, nothing temporal.
+ABLATION_REMOVES_AT_K1: dict[str, str] = {
+    "stag_no_temporal": "the whole-face branch (and cross-attention); at K = 1 there is no sequence",
+}
+
+
+def removes(name: str, keyframes: int | None = None) -> str:
+    """What ablation ``name`` removes from full STAG, named for what it removes at ``keyframes``."""
+    if keyframes == 1 and name in ABLATION_REMOVES_AT_K1:
+        return ABLATION_REMOVES_AT_K1[name]
+    return ABLATION_REMOVES.get(name, "")
 
 
 def lodo(table: pd.DataFrame, models: list[str] | None = None) -> pd.DataFrame:
