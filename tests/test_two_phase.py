@@ -156,12 +156,13 @@ def test_answer_without_records(tmp_path):
 
 
 def test_committed_records_reproduce_one_fold(tmp_path):
-    """One fold of the committed seed-0 record of the method (its pretrained start made again
-    from its recorded configuration) gives the recorded predictions."""
+    """One fold of the committed seed-0 record of STAG at K = 2 gives the recorded predictions
+    (the superseded study's records still reproduce; the pretrained start is made again the same
+    way, tests/test_pretrain.py, and costs minutes here)."""
     from stag.results import reproduce
     from stag.train.records import RunRecord
 
-    run = RECORDS / "stag-k2-pre-seed0"
+    run = RECORDS / "stag-k2-seed0"
     if not (run / "results.json").is_file():
         pytest.skip(f"no recorded run at {run}")
     if not PHASES.is_dir():

@@ -196,9 +196,9 @@ class FlowPanel:
 def _head_motion_remover(mask: np.ndarray):
     # The magnitude curve's own affine fit (stag.preprocess.keyframes), so that "head motion
     # removed" means the same thing in the flow figure and in keyframe selection.
-    from stag.preprocess.keyframes import _AffineRemover
+    from stag.preprocess.keyframes import AffineRemover
 
-    return _AffineRemover(np.asarray(mask, bool))
+    return AffineRemover(np.asarray(mask, bool))
 
 
 def strongest_pair_panel(pairs: list[FlowPair], methods=("tvl1", "dis", "farneback"),

@@ -29,7 +29,7 @@ SELECTION_STRATEGIES: tuple[str, ...] = ("cumulative", "top", "uniform")
 APEX_SOURCES: tuple[str, ...] = ("spotted", "annotated")
 
 
-class _AffineRemover:
+class AffineRemover:
     """Removes the least-squares affine motion fitted inside a mask (head drift and roll).
 
     The design matrix and its pseudo-inverse depend only on the mask, so they are built once per
@@ -89,7 +89,7 @@ def motion_magnitude(frames: np.ndarray, onset: int = 0, method: str = "flow", *
         x = x * (means[onset] / np.maximum(means, 1e-6))[:, None, None]
         return np.abs(x - x[onset])[:, m].mean(1).astype(np.float64)
     if method == "flow":
-        remove = _AffineRemover(m)
+        remove = AffineRemover(m)
         out = np.zeros(len(f))
         for t in range(len(f)):
             if t != onset:
