@@ -215,7 +215,10 @@ def answer_sentences(summary: pd.DataFrame, comps: pd.DataFrame, targets_: pd.Da
 
     def uf1(copy: str, model: str) -> str:
         s = summary[(summary["copy"] == copy) & (summary["model"] == model)]
-        return "not run" if s.empty else f"{s['uf1_mean'].iloc[0]:.3f} ({int(s['seeds'].iloc[0])} seeds)"
+        if s.empty:
+            return "not run"
+        n = int(s["seeds"].iloc[0])
+        return f"{s['uf1_mean'].iloc[0]:.3f} ({n} seed{'s' * (n != 1)})"
 
     out = []
     parts = comps[comps["kind"] == "part"]
@@ -243,9 +246,11 @@ def answer_sentences(summary: pd.DataFrame, comps: pd.DataFrame, targets_: pd.Da
             rel = {1: "above", -1: "below", 0: "not measurably different from"}[side(r["ci_low"], r["ci_high"])]
             out.append(f"On the {c.label}, STAG ({uf1(c.folder, c.method)}) is {rel} the best baseline or control, "
                        f"{best} ({uf1(c.folder, best)}): {interval(r['diff_mean'], r['ci_low'], r['ci_high'])}.")
-    met = targets_[targets_["met"]]
-    out.append(f"Targets met: {len(met)} of {len(targets_)}.")
     waiting = status_[status_["state"] != "complete"]
+    if waiting.empty:
+        out.append(f"Targets met: {int(targets_['met'].sum())} of {len(targets_)}.")
+    else:
+        out.append("The targets are read when every pre-registered run is recorded.")
     if len(waiting):
         out.append("Still to be recorded (pre-registered, in order): "
                    + ", ".join(f"{r['run']} on {r['copy']} ({r['seeds recorded']} of {SEEDS} seeds)"
