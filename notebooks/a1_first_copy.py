@@ -37,6 +37,7 @@ from IPython.display import Markdown, display
 
 from stag.bench.published import published_composite
 from stag.results import chapters
+from stag.results.registered import audit_checks
 from stag.viz import apply_theme
 from stag.viz.results import plot_confusions_or_note, plot_paired_differences
 
@@ -46,6 +47,17 @@ answer = chapters.real_data(records, data_root, device, out_root="../runs/megc20
 t = answer.tables
 display(t["headline"].set_index("model"))
 display(Markdown(answer.sentences["comparison"] + " " + answer.sentences["ensemble"]))
+
+# %% [markdown]
+# ## What the audit says about how these runs read the copy
+#
+# `stag data audit` on this copy read as these runs read it (`-p channel_order u,v,strain`;
+# the report is kept in `results/megc2019/audit/`): the channel check fails (the channel taken
+# for strain is mirror-symmetric and unskewed, as v and u are), and no registration can be
+# fitted, because the channel read as strain shows no eyes.
+
+# %%
+audit_checks("../results/megc2019/audit/audit.json").set_index("check")
 
 # %% [markdown]
 # ## How the runs were made and are read

@@ -306,3 +306,12 @@ def abstract_sentences(summary: pd.DataFrame, comps: pd.DataFrame, targets_: pd.
         out.append(f"{done} of {total} pre-registered runs are recorded; the rest enter as they finish, and the "
                    "targets are read when all are in.")
     return out
+
+
+def audit_checks(path: str | Path) -> pd.DataFrame:
+    """The checks of one audit report (``audit.json``, :mod:`stag.audit.report`): ``check, passed,
+    detail``; empty when there is none."""
+    path = Path(path)
+    if not path.is_file():
+        return pd.DataFrame(columns=["check", "passed", "detail"])
+    return pd.DataFrame(json.loads(path.read_text())["checks"], columns=["check", "passed", "detail"])
