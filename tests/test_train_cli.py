@@ -1,4 +1,5 @@
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -152,3 +153,21 @@ def test_a_composite_label_out_of_range_is_refused_or_skipped_and_recorded(tmp_p
     assert d["data"]["n_clips"] == 6 and [s["where"] for s in d["data"]["skipped"]] == [
         "combined_3_class2_for_optical_flow.csv row 2"]
     assert "label '5'" in d["data"]["skipped"][0]["why"]
+
+
+@pytest.mark.parametrize("registration", ["eyes", "none"])
+def test_the_registration_is_recorded_in_the_provenance(tmp_path, registration):
+    """Every run records how its ROIs were placed; here the fake composite has no faces, so the
+    default fits nothing and says so, and `--registration none` is recorded as asked."""
+    _composite(tmp_path / "megc", per_subject=4)
+    out = tmp_path / "run"
+    args = ["train", "--dataset", "megc2019_flow", "--data-root", str(tmp_path / "megc"), "--model", "stag",
+            "--keyframes", "1", "--image-size", "28", "--epochs", "1", "--device", "cpu", "--registration",
+            registration, "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--quiet",
+            "--protocol", "group_kfold", "--folds", "2"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(args) == 0
+    d = json.loads((out / "results.json").read_text())
+    assert d["data"]["prepare"]["registration"] == registration
+    assert d["provenance"]["registration"] == {"method": registration, "transforms": {}}
