@@ -43,13 +43,14 @@ $(STAMP): pyproject.toml
 book: install system-deps
 	$(BIN)/stag book --profile $(PROFILE)
 
-## make test: the whole test suite, each piece of work once: unit tests (the `load` timing
-## test runs apart, with `pytest -m load`); the book (papermill executes every notebook once,
+## make test: the whole test suite, each piece of work once: unit tests, in up to 4 processes
+## (pytest-xdist; a file's tests stay in one process; the `load` timing test runs apart, with
+## `pytest -m load`); the book (papermill executes every notebook once,
 ## strict build); checks of the built site in headless Chromium and of the executed notebooks,
 ## which stand for `pytest --nbmake notebooks` (same sources, same defaults; that command still
 ## works on its own).
 test: install system-deps
-	$(BIN)/python -m pytest tests -q -m "not book and not load"
+	$(BIN)/python -m pytest tests -q -m "not book and not load" -n auto --maxprocesses 4 --dist loadfile
 	$(BIN)/stag book --profile quick
 	$(BIN)/python -m pytest tests -q -m book
 

@@ -35,7 +35,8 @@ HELP = "time `make test` and `make book` stage by stage on a fresh clone (instal
 #: The stages, in order: (name, command run in the clone, which README command it belongs to).
 STAGES: tuple[tuple[str, str, str], ...] = (
     ("install", "make install system-deps", "both"),
-    ("unit tests", '.venv/bin/python -m pytest tests -q -m "not book and not load"', "make test"),
+    ("unit tests", '.venv/bin/python -m pytest tests -q -m "not book and not load" -n auto --maxprocesses 4 '
+                   '--dist loadfile', "make test"),
     ("book, cold caches", ".venv/bin/stag book --profile quick", "make test"),
     ("site and notebook checks", ".venv/bin/python -m pytest tests -q -m book", "make test"),
     ("book again, cold caches", "rm -rf .stag-cache book/executed _build book/generated && make book", "make book"),
