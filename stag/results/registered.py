@@ -59,6 +59,9 @@ REUSED: dict[str, tuple[str, ...]] = {
 PART_NAMES: dict[str, str] = {"stag_no_graph": "the AU graph (ROI branch and cross-attention)",
                               "stag_static_adj": "the per-clip (dynamic) re-weighting of the AU edges",
                               "stag_late_fusion": "the bidirectional cross-attention"}
+#: The same parts in a few words, for the introduction.
+PART_SHORT: dict[str, str] = {"stag_no_graph": "the AU graph", "stag_static_adj": "the dynamic adjacency",
+                              "stag_late_fusion": "the cross-attention"}
 SEEDS = 3
 TARGET_UF1, TARGET_MARGIN = 0.80, 0.03
 #: The pre-registered order of execution (TRIED.md): (copy folder, run name) for the status table.
@@ -207,6 +210,22 @@ def audit_summary(root: str | Path) -> pd.DataFrame:
 _VERB = {1: "helps", -1: "hurts", 0: "adds nothing measurable"}
 
 
+def _part_verdict(rows: pd.DataFrame, *, numbers: bool = True) -> str:
+    """How one part fares over the copies that measured it (rows of :func:`comparisons`): one verb
+    when the copies agree, else one per copy; with each copy's interval."""
+    def label(copy: str) -> str:
+        return next(c.label for c in COPIES if c.folder == copy).split(" (")[0]
+
+    def num(r) -> str:
+        return f" ({interval(r['diff_mean'], r['ci_low'], r['ci_high'])})" if numbers else ""
+
+    verdicts = [(_VERB[side(r["ci_low"], r["ci_high"])], r) for _, r in rows.iterrows()]
+    if len({v for v, _ in verdicts}) == 1:
+        return verdicts[0][0] + " (" + "; ".join(
+            f"{label(r['copy'])} {interval(r['diff_mean'], r['ci_low'], r['ci_high'])}" for _, r in verdicts) + ")"
+    return " and ".join(f"{v} on the {label(r['copy'])}{num(r)}" for v, r in verdicts)
+
+
 def answer_sentences(summary: pd.DataFrame, comps: pd.DataFrame, targets_: pd.DataFrame,
                      status_: pd.DataFrame) -> list[str]:
     """The chapter's answer, one sentence per finding, worded from the tables."""
@@ -226,12 +245,8 @@ def answer_sentences(summary: pd.DataFrame, comps: pd.DataFrame, targets_: pd.Da
         rows = parts[[RunName.parse(b).model == model for b in parts["b"]]]
         if rows.empty:
             continue
-        said = "; ".join(f"on the {next(c.label for c in COPIES if c.folder == r['copy'])} "
-                         f"{interval(r['diff_mean'], r['ci_low'], r['ci_high'])}" for _, r in rows.iterrows())
-        sides = {side(r["ci_low"], r["ci_high"]) for _, r in rows.iterrows()}
-        verb = _VERB[sides.pop()] if len(sides) == 1 else "is not consistent across the copies"
-        out.append(f"**{what[0].upper() + what[1:]}** {verb} on real faces read right: STAG minus the ablation "
-                   f"{said} (UF1, paired by seed, 95% subject interval).")
+        out.append(f"**{what[0].upper() + what[1:]}** {_part_verdict(rows)} on real faces read right (STAG minus "
+                   f"the ablation, UF1, paired by seed, 95% subject interval).")
     time_ = comps[comps["kind"] == "time"]
     if len(time_):
         r = time_.iloc[0]
@@ -272,16 +287,13 @@ def abstract_sentences(summary: pd.DataFrame, comps: pd.DataFrame, targets_: pd.
     out = []
     parts = comps[comps["kind"] == "part"]
     said = []
-    for model, what in PART_NAMES.items():
+    for model, what in PART_SHORT.items():
         rows = parts[[RunName.parse(b).model == model for b in parts["b"]]]
         if len(rows):
-            sides = {side(r["ci_low"], r["ci_high"]) for _, r in rows.iterrows()}
-            verb = _VERB[sides.pop()] if len(sides) == 1 else "is inconsistent across copies"
-            said.append(f"{what.split(' (')[0]} {verb} (" + "; ".join(
-                interval(r["diff_mean"], r["ci_low"], r["ci_high"]) for _, r in rows.iterrows()) + ")")
+            said.append(f"{what} {_part_verdict(rows)}")
     if said:
-        out.append("On real faces with the inputs read right, " + ", ".join(said)
-                   + " (STAG minus its ablation, UF1, per copy, 95% subject interval).")
+        out.append("On real faces with the inputs read right, " + "; ".join(said)
+                   + " (STAG minus the ablation without it, UF1, 95% subject interval).")
     t = comps[comps["kind"] == "time"]
     if len(t):
         r = t.iloc[0]
