@@ -29,8 +29,6 @@ records = "../results/registered"
 reused_from = "../results"
 
 # %% tags=["hide-input"]
-from pathlib import Path
-
 import pandas as pd
 from IPython.display import Image, Markdown, display
 
@@ -70,16 +68,17 @@ plot_comparisons(t["comparisons"], title="STAG against its baselines, its ablati
 # %%
 t["audit"].set_index(["copy", "dataset"])
 
+# %%
+t["audit_checks"].set_index("copy")
+
 # %% [markdown]
 # The figure of each audit: the mean apex face, where the faces move most from clip to clip
 # (colour) and the 16 regions, as stored (top) and registered (bottom). The brightest motion is
 # the brows' vertical movement; registered, it sits in the brow regions.
 
-# %%
-for copy in ("megc2019", "megc2019_phases"):
-    png = Path(records) / copy / "audit" / "audit.png"
-    if png.is_file():
-        display(Image(filename=str(png), width=760))
+# %% tags=["hide-input"]
+for png in answer.extra["audit_figures"]:
+    display(Image(filename=str(png), width=760))
 
 # %% [markdown]
 # ## Every run

@@ -90,8 +90,9 @@ def test_the_abstract_marks_what_was_read_wrongly(study):
 
 
 def test_the_committed_audits_are_summarised():
-    audit = reg.audit_summary(ROOT / "results" / "registered")
-    assert set(audit["copy"]) == {"megc2019", "megc2019_phases"} and (audit["checks"] == "all pass").all()
+    audit, checks = reg.audit_summary(ROOT / "results" / "registered")
+    assert set(audit["copy"]) == set(checks["copy"]) == {"megc2019", "megc2019_phases"}
+    assert (checks["checks"] == "all pass").all() and checks["cross-copy correlation"].tolist() == ["0.29 -> 0.63"] * 2
     samm = audit.set_index(["copy", "dataset"]).loc[("megc2019", "samm")]
     assert samm["flow -> face"].startswith("scale 0.97, shift (+0.5, +5.2)")
 

@@ -200,8 +200,9 @@ def registered(root: str | Path, *, reused_from: str | Path | None = None) -> An
     Tables: ``runs``, ``summary`` (both copies, a ``copy`` column), ``headline`` (per copy, in
     ``extra["headlines"]``), ``comparisons`` (every paired comparison: baselines, parts, time),
     ``per_dataset``, ``targets``, ``status`` (the pre-registered runs and their seeds),
-    ``ensembles`` (per copy), ``audit``, ``provenance``. Sentences: ``answer`` (Markdown bullets),
-    ``tried``. ``extra``: ``headlines`` (copy -> table), ``answer_lines`` (the bullets as a list).
+    ``ensembles`` (per copy), ``audit`` (per copy and source dataset), ``audit_checks`` (per copy),
+    ``provenance``. Sentences: ``answer`` (Markdown bullets), ``tried``. ``extra``: ``headlines``
+    (copy -> table), ``answer_lines`` (the bullets as a list), ``audit_figures`` (paths).
     """
     root = Path(root)
     table = reg.load(root, reused_from=reused_from)
@@ -218,13 +219,14 @@ def registered(root: str | Path, *, reused_from: str | Path | None = None) -> An
         t = table[table["copy"] == c.folder]
         if len(t):
             ensembles.append(tables.ensembles(t, selection="last").assign(copy=c.folder))
+    audit, audit_checks = reg.audit_summary(root)
     return Answer(
         tables={"runs": table[~table["reused"]] if len(table) else table, "summary": summary, "comparisons": comps,
                 "per_dataset": reg.per_dataset(summary), "targets": targets, "status": status,
                 "ensembles": pd.concat(ensembles, ignore_index=True) if ensembles else pd.DataFrame(),
-                "audit": reg.audit_summary(root), "provenance": tables.provenance_table(table)},
+                "audit": audit, "audit_checks": audit_checks, "provenance": tables.provenance_table(table)},
         sentences={"answer": "\n".join(f"- {line}" for line in lines), "tried": tried(root)},
-        extra={"headlines": headlines, "answer_lines": lines})
+        extra={"headlines": headlines, "answer_lines": lines, "audit_figures": reg.audit_figures(root)})
 
 
 #: The real-face studies of the introduction's figure: (folder under the results root, label,

@@ -179,10 +179,11 @@ def per_dataset(summary: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns={"uf1_mean": "UF1", "uf1_casme2": "CASME II", "uf1_samm": "SAMM", "uf1_smic": "SMIC"})
 
 
-def audit_summary(root: str | Path) -> pd.DataFrame:
-    """The audits kept beside the records: per copy and source dataset, the fitted transform,
-    the eye offset before and after, and the copy-level checks."""
-    rows = []
+def audit_summary(root: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The audits kept beside the records, as two tables: per copy and source dataset, the fitted
+    flow -> face transform, the eye offset before and after, and how far leaving out one subject
+    moves it; per copy, the cross-copy agreement, the region check and the verdict."""
+    per_dataset, per_copy = [], []
     for c in COPIES:
         path = Path(root) / c.folder / "audit" / "audit.json"
         if not path.is_file():
@@ -190,21 +191,25 @@ def audit_summary(root: str | Path) -> pd.DataFrame:
         a = json.loads(path.read_text())
         reg = a["registration"]
         cc = a.get("cross_copy", {})
-        main = next((r for r in a.get("regions", []) if r["rois"] == "registered"), {})
-        stored = next((r for r in a.get("regions", []) if r["rois"] == "as stored"), {})
+        lift = {r["rois"]: r for r in a.get("regions", []) if r["variant"] == a["regions"][0]["variant"]}
         for ds, described in reg.get("described", {}).items():
             off = reg["eye_offset_px28"][ds]
-            rows.append({"copy": c.folder, "dataset": ds, "flow -> face": described,
-                         "eye offset (px of 28): stored -> registered": f"{off['stored']:.1f} -> {off['registered']:.1f}",
-                         "one subject moves it (px)": reg["one_subject_moves_it_px28"].get(ds),
-                         "cross-copy correlation: stored -> registered":
-                             f"{cc.get('stored', {}).get('mean', np.nan):.2f} -> "
-                             f"{cc.get('registered', {}).get('mean', np.nan):.2f}",
-                         "region check lift: stored -> registered":
-                             f"{stored.get('lift', np.nan):+.3f} -> {main.get('lift', np.nan):+.3f}",
-                         "checks": "all pass" if a.get("passed") else "FAIL: " + ", ".join(
+            per_dataset.append({"copy": c.folder, "dataset": ds, "flow -> face": described,
+                                "eye offset (px of 28)": f"{off['stored']:.1f} -> {off['registered']:.1f}",
+                                "one subject moves it (px)": reg["one_subject_moves_it_px28"].get(ds)})
+        per_copy.append({"copy": c.folder,
+                         "cross-copy correlation": f"{cc.get('stored', {}).get('mean', np.nan):.2f} -> "
+                                                   f"{cc.get('registered', {}).get('mean', np.nan):.2f}",
+                         "region check lift": f"{lift.get('as stored', {}).get('lift', np.nan):+.3f} -> "
+                                              f"{lift.get('registered', {}).get('lift', np.nan):+.3f}",
+                         "checks": "all pass" if a.get("passed") else "failed: " + ", ".join(
                              x["check"] for x in a["checks"] if not x["passed"])})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(per_dataset), pd.DataFrame(per_copy)
+
+
+def audit_figures(root: str | Path) -> list[Path]:
+    """The audits' figures (``<copy>/audit/audit.png``) that exist, in copy order."""
+    return [p for p in (Path(root) / c.folder / "audit" / "audit.png" for c in COPIES) if p.is_file()]
 
 
 _VERB = {1: "helps", -1: "hurts", 0: "adds nothing measurable"}
