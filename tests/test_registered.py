@@ -74,9 +74,26 @@ def test_the_answer_says_each_part_and_the_targets(answer):
     assert any(line.startswith("**Motion over time** hurts") for line in lines)
     t = answer.tables["targets"].set_index("target")
     assert t["met"].tolist() == [True, True, False, False]  # the first copy's STAG: 0.9, +0.1 over offapexnet
+    assert t["runs complete"].all()  # each copy's method and baselines have 3 seeds; the missing ablations do not count
+    assert any(line.startswith("Accuracy targets (mean UF1 >= 0.80;") and line.endswith("met: 2 of 4.")
+               for line in lines)
     status = answer.tables["status"].set_index(["copy", "run"])
     assert status.loc[("megc2019_phases", "stag_late_fusion@K1"), "state"] == "not run yet"
     assert "Still to be recorded" in lines[-1] and "stag_late_fusion@K1 on megc2019_phases (0 of 3 seeds)" in lines[-1]
+
+
+def test_a_target_waits_only_for_its_own_runs(study, tmp_path):
+    """One seed of a baseline missing: that copy's targets are not read; the other copy's are."""
+    import shutil
+
+    root = tmp_path / "results"
+    shutil.copytree(study, root)
+    shutil.rmtree(root / "registered" / "megc2019" / "ststnet-seed2")
+    a = chapters.registered(root / "registered", reused_from=root)
+    t = a.tables["targets"]
+    assert t["runs complete"].tolist() == [False, False, True, True]
+    assert any(line.endswith("met: 0 of 2; 2 more are read when their runs are complete.")
+               for line in a.extra["answer_lines"])
 
 
 def test_the_abstract_marks_what_was_read_wrongly(study):
