@@ -121,6 +121,19 @@ def markdown(table: pd.DataFrame, machine: str) -> str:
     return "\n".join(lines)
 
 
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU's model name (Linux ``/proc/cpuinfo``), else :func:`platform.processor`."""
+    import platform
+
+    try:
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def write_readme(readme: Path, block: str) -> None:
     """Replace the text between :data:`START` and :data:`END` in ``readme``.
 
@@ -140,8 +153,11 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
 
     table = run_suite(args.repo, busy_processes=args.busy, keep=args.keep)
     if args.readme is not None:
+        import torch
+
         info = device_summary()
-        machine = f"{info.get('processor', '?')}, {info.get('cpu_count', '?')} cores" + (
+        machine = (f"{cpu_model()} ({torch.backends.cpu.get_cpu_capability()} kernels), "
+                   f"{info.get('cpu_count', '?')} cores") + (
             f", beside {args.busy} busy processes" if args.busy else ", quiet")
         write_readme(args.readme, markdown(table, machine))
     return table
