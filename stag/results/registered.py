@@ -337,8 +337,9 @@ def abstract_sentences(summary: pd.DataFrame, comps: pd.DataFrame, targets_: pd.
     elif against:
         out.append("So far STAG's mean UF1 is " + "; ".join(against) + ".")
     if done < total:
-        out.append(f"{done} of {total} pre-registered runs are recorded; the rest enter as they finish"
-                   + ("." if final else ", and the targets are read when their runs are in."))
+        out.append(f"{done} of {total} pre-registered runs are recorded; the others are planned and not run yet "
+                   "(listed in the real-faces chapter)" + ("." if final else ", and the targets are read when their "
+                                                                "runs are in."))
     return out
 
 
