@@ -107,7 +107,9 @@ t["comparisons"].round(3).set_index(["copy", "kind", "a", "b"]).drop(columns="di
 # ## The targets
 #
 # Read on each copy's pre-registered method only (`stag` on each copy), so that the best of
-# several STAG runs is not picked after the fact.
+# several STAG runs is not picked after the fact; a target is read once the runs it compares
+# have all their seeds (`runs complete`: the method and the copy's baselines; the ablations do
+# not enter it).
 
 # %%
 t["targets"]
@@ -133,7 +135,8 @@ t["per_dataset"].round(3).set_index(["copy", "model"]) if len(t["per_dataset"]) 
 # %% [markdown]
 # ## Status of the pre-registered runs
 #
-# The runs were queued in the pre-registered order; each is recorded as it finishes.
+# The runs were queued in the pre-registered order and each was recorded as it finished; a run
+# the project's compute has not reached yet is listed as not run, as `TRIED.md` says it would be.
 
 # %%
 t["status"].set_index(["copy", "run"])
