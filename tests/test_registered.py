@@ -83,15 +83,19 @@ def test_the_answer_says_each_part_and_the_targets(answer):
 
 
 def test_a_target_waits_only_for_its_own_runs(study, tmp_path):
-    """One seed of a baseline missing: that copy's targets are not read; the other copy's are."""
+    """One seed of a baseline missing: that copy's targets are not read; the other copy's are.
+    One seed of an ablation missing: its comparison says on how many seeds it stands."""
     import shutil
 
     root = tmp_path / "results"
     shutil.copytree(study, root)
     shutil.rmtree(root / "registered" / "megc2019" / "ststnet-seed2")
+    shutil.rmtree(root / "registered" / "megc2019" / "stag_no_graph-seed2")
     a = chapters.registered(root / "registered", reused_from=root)
     t = a.tables["targets"]
-    assert t["runs complete"].tolist() == [False, False, True, True]
+    assert t["runs complete"].tolist() == [False, False, True, True]  # an ablation does not enter a target
+    graph = a.extra["answer_lines"][0]  # a part measured on fewer seeds than planned says so, that copy only
+    assert ", 2 seeds of 3; two-phase copy +" in graph and graph.count("seeds of 3") == 1
     assert any(line.endswith("met: 0 of 2; 2 more are read when their runs are complete.")
                for line in a.extra["answer_lines"])
 

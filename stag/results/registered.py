@@ -229,13 +229,18 @@ def _part_verdict(rows: pd.DataFrame, *, numbers: bool = True) -> str:
     def label(copy: str) -> str:
         return next(c.label for c in COPIES if c.folder == copy).split(" (")[0]
 
+    def seeds(r) -> str:  # a comparison with fewer seeds than planned says so
+        n = int(r["seeds"])
+        return f", {n} seed{'s' * (n != 1)} of {SEEDS}" if n < SEEDS else ""
+
     def num(r) -> str:
-        return f" ({interval(r['diff_mean'], r['ci_low'], r['ci_high'])})" if numbers else ""
+        return f" ({interval(r['diff_mean'], r['ci_low'], r['ci_high'])}{seeds(r)})" if numbers else ""
 
     verdicts = [(_VERB[side(r["ci_low"], r["ci_high"])], r) for _, r in rows.iterrows()]
     if len({v for v, _ in verdicts}) == 1:
         return verdicts[0][0] + " (" + "; ".join(
-            f"{label(r['copy'])} {interval(r['diff_mean'], r['ci_low'], r['ci_high'])}" for _, r in verdicts) + ")"
+            f"{label(r['copy'])} {interval(r['diff_mean'], r['ci_low'], r['ci_high'])}{seeds(r)}"
+            for _, r in verdicts) + ")"
     return " and ".join(f"{v} on the {label(r['copy'])}{num(r)}" for v, r in verdicts)
 
 
