@@ -42,6 +42,17 @@ def git_commit(path: str | Path = ".") -> str:
         return "unknown"
 
 
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU's model name (Linux ``/proc/cpuinfo``), else :func:`platform.processor`."""
+    try:
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def device_summary() -> dict[str, str | int | bool]:
     """CPU/GPU facts: processor, core count, torch threads, CUDA device name if any."""
     info: dict[str, str | int | bool] = {

@@ -48,5 +48,7 @@ def test_busy_processes_run_only_inside_the_block():
 def test_the_machine_is_named_by_its_cpu_model(tmp_path):
     info = tmp_path / "cpuinfo"
     info.write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Gold 6338\n")
-    assert suite.cpu_model(info) == "Intel(R) Xeon(R) Gold 6338"
-    assert suite.cpu_model(tmp_path / "missing") != ""  # falls back to the platform's name
+    from stag.environment import cpu_model
+
+    assert cpu_model(info) == "Intel(R) Xeon(R) Gold 6338"
+    assert cpu_model(tmp_path / "missing") != ""  # falls back to the platform's name

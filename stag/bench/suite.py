@@ -121,19 +121,6 @@ def markdown(table: pd.DataFrame, machine: str) -> str:
     return "\n".join(lines)
 
 
-def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
-    """The CPU's model name (Linux ``/proc/cpuinfo``), else :func:`platform.processor`."""
-    import platform
-
-    try:
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def write_readme(readme: Path, block: str) -> None:
     """Replace the text between :data:`START` and :data:`END` in ``readme``.
 
@@ -149,7 +136,7 @@ def write_readme(readme: Path, block: str) -> None:
 
 
 def run(args: argparse.Namespace) -> pd.DataFrame:
-    from stag.environment import device_summary  # lazy, as the other suites
+    from stag.environment import cpu_model, device_summary  # lazy, as the other suites
 
     table = run_suite(args.repo, busy_processes=args.busy, keep=args.keep)
     if args.readme is not None:
