@@ -98,14 +98,19 @@ def test_a_target_waits_only_for_its_own_runs(study, tmp_path):
     assert ", 2 seeds of 3; two-phase copy +" in graph and graph.count("seeds of 3") == 1
     assert any(line.endswith("met: 0 of 2; 2 more are read when their runs are complete.")
                for line in a.extra["answer_lines"])
+    first = chapters.abstract(root).extra["abstract_lines"][0]  # the introduction says so too, and reads no target
+    assert "(not all on 3 seeds yet)" in first
+    assert "So far STAG's mean UF1" in chapters.abstract(root).sentences["abstract"]
 
 
 def test_the_abstract_marks_what_was_read_wrongly(study):
     a = chapters.abstract(study)
     t = a.tables["comparisons"]
     assert set(t["status"]) == {"current"}  # no earlier study in this results root
-    assert a.extra["abstract_lines"][0].startswith("On real faces with the inputs read right, the AU graph helps (first "
-                                                   "copy +0.293 [")
+    # Parts grouped by verdict without numbers (the figure below has them); motion over time with its interval.
+    assert a.extra["abstract_lines"][0] == ("On real faces with the inputs read right, the AU graph helps, the dynamic "
+                                            "adjacency adds nothing measurable, and motion over time hurts (K = 2 "
+                                            "minus K = 1, -0.198 [-0.257, -0.147]).")
     real = chapters.abstract(ROOT / "results")
     assert {"read wrongly"} <= set(real.tables["comparisons"]["status"])
 

@@ -6,7 +6,7 @@ into:
 - ``book/generated/execution_report.md``: every notebook with its parameters, wall time,
   device and status, plus package versions, the git commit and the machine (included by the
   appendix page ``book/execution_report.md``);
-- ``book/generated/abstract.md``, ``comparisons.png`` and ``headlines.md``: the introduction's
+- ``book/generated/abstract.md``, ``comparisons.png``, ``abstract_more.md`` and ``headlines.md``: the introduction's
   answer, figure and tables, from one call on the recorded studies
   (:func:`stag.results.chapters.abstract`, the same tables as the chapters');
 - ``_build/run.json``: the same facts, machine-readable (written after the HTML build);
@@ -99,15 +99,16 @@ def intro_parts(root: Path) -> dict[str, object]:
     """What the introduction shows, from one call (:func:`stag.results.chapters.abstract`) on the
     recorded real-face studies and the component study:
 
-    - ``abstract``: the decisions, at most six sentences, worded from the tables;
+    - ``abstract``: the real-face decisions, worded from the tables, above the figure;
     - ``figure``: every paired comparison made on real faces, the superseded ones grey;
+    - ``more``: runs still to record and the synthetic component study's decision, below it;
     - ``headlines``: the current study's runs per copy (UF1 mean [min-max] and interval).
     """
     # lazy: matplotlib is only needed for the figure
     from stag.viz.results import plot_comparisons
 
     answer = chapters.abstract(root / RESULTS_ROOT)
-    fig = plot_comparisons(answer.tables["comparisons"], title="STAG minus each baseline and ablation on real faces")
+    fig = plot_comparisons(answer.tables["comparisons"])  # the caption says what it shows
     blocks = []
     for copy, table in answer.extra["headlines"].items():
         label = next(c.label for c in COPIES if c.folder == copy)
@@ -115,7 +116,7 @@ def intro_parts(root: Path) -> dict[str, object]:
             head = table[["model", "seeds", "UF1 mean [min-max]", "UF1 95% subject bootstrap", "UAR mean [min-max]"]]
             blocks.append(f"**{label[0].upper() + label[1:]}**\n\n"
                           + markdown_table(head.to_dict(orient="records"), list(head.columns)))
-    return {"abstract": answer.sentences["abstract"] + "\n", "figure": fig,
+    return {"abstract": answer.sentences["abstract"] + "\n", "more": answer.sentences["more"] + "\n", "figure": fig,
             "headlines": "\n\n".join(blocks) + "\n" if blocks else "*No run of the current study is recorded yet.*\n"}
 
 
@@ -143,6 +144,7 @@ def write_reports(root: Path) -> dict:
     atomic_write_text(out / "execution_report.md", execution_report_markdown(facts))
     parts = intro_parts(root)
     atomic_write_text(out / "abstract.md", parts["abstract"])
+    atomic_write_text(out / "abstract_more.md", parts["more"])
     atomic_write_text(out / "headlines.md", parts["headlines"])
     atomic_write(out / "comparisons.png", lambda tmp: parts["figure"].savefig(tmp, format="png", bbox_inches="tight"))
     import matplotlib.pyplot as plt  # lazy, as in intro_parts

@@ -247,8 +247,9 @@ def abstract(results_root: str | Path) -> Answer:
     need are computed (each the same function as its chapter's).
 
     Tables: ``comparisons`` (``study, status, copy, kind, a, b, measures, diff_mean, ci_low,
-    ci_high, verdict``), ``summary`` (the current study's). Sentences: ``abstract``. ``extra``:
-    ``headlines`` (the current study's per copy), ``abstract_lines``.
+    ci_high, verdict``), ``summary`` (the current study's). Sentences: ``abstract`` (the real-face
+    decisions, above the figure), ``more`` (runs still to record, the synthetic decision; below
+    it). ``extra``: ``headlines`` (the current study's per copy), ``abstract_lines`` (both, in order).
     """
     root = Path(results_root)
     table = reg.load(root / "registered", reused_from=root)
@@ -274,14 +275,16 @@ def abstract(results_root: str | Path) -> Answer:
     comparisons = pd.concat([r.reindex(columns=cols) for r in rows if len(r)], ignore_index=True) if any(
         len(r) for r in rows) else pd.DataFrame(columns=cols)
     lines = reg.abstract_sentences(summary, comps, targets, status)
+    said = not (summary.empty or comps.empty)  # else the abstract's one sentence says what is recorded
+    more = [s for s in [reg.pending_sentence(status) if said else ""] if s]
     study = ss.load(root / ss.FOLDERS["study"])
     if len(study):
-        lines.append(ss.decision_sentence(ss.component_table(study)))
+        more.append(ss.decision_sentence(ss.component_table(study)))
     headlines = {c.folder: tables.headline(summary[summary["copy"] == c.folder], selections=("last",))
                  if len(summary) else pd.DataFrame() for c in reg.COPIES}
     return Answer(tables={"comparisons": comparisons, "summary": summary},
-                  sentences={"abstract": " ".join(lines)},
-                  extra={"headlines": headlines, "abstract_lines": lines})
+                  sentences={"abstract": " ".join(lines), "more": " ".join(more)},
+                  extra={"headlines": headlines, "abstract_lines": lines + more})
 
 
 def training(honest, oracle=(), cross=(), *, protocol: str = "loso", epochs: int | None = None) -> Answer:

@@ -299,53 +299,81 @@ def _targets_sentence(targets_: pd.DataFrame) -> str:
             + (f"; {rest} more are read when their runs are complete." if rest else "."))
 
 
+def _parts_clause(parts: pd.DataFrame) -> str:
+    """STAG's parts in one clause, grouped by verdict (one verb for a part whose copies agree, one
+    per copy where they differ), without numbers: the figure below the abstract has them."""
+    same: dict[int, list[str]] = {}
+    mixed = []
+    for model, what in PART_SHORT.items():
+        rows = parts[[RunName.parse(b).model == model for b in parts["b"]]]
+        verdicts = {side(r["ci_low"], r["ci_high"]) for _, r in rows.iterrows()}
+        if len(verdicts) == 1:
+            same.setdefault(verdicts.pop(), []).append(what)
+        elif verdicts:
+            mixed.append(f"{what} {_part_verdict(rows, numbers=False)}")
+
+    def names(items: list[str]) -> str:
+        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+    verbs = {1: ("helps", "help"), -1: ("hurts", "hurt"), 0: ("adds nothing measurable", "add nothing measurable")}
+    said = [f"{names(v)} {verbs[w][len(v) > 1]}" for w, v in sorted(same.items(), key=lambda kv: -abs(kv[0]))]
+    return ", ".join(said + mixed)
+
+
+def _owned(pairs: list[tuple[str, str]]) -> str:
+    """``[("a", "0.1"), ("a", "0.2")]`` -> ``"a's 0.1 and 0.2"``; ``"a's 0.1 and b's 0.2"`` otherwise."""
+    if len({who for who, _ in pairs}) == 1:
+        return f"{pairs[0][0]}'s " + " and ".join(v for _, v in pairs)
+    return " and ".join(f"{who}'s {v}" for who, v in pairs)
+
+
 def abstract_sentences(summary: pd.DataFrame, comps: pd.DataFrame, targets_: pd.DataFrame,
                        status_: pd.DataFrame) -> list[str]:
-    """The study's decisions for the book's introduction, at most four sentences: the parts, motion
-    over time, STAG against the best baseline of each copy with the targets, and what is still
-    being recorded."""
+    """The study's decisions for the book's introduction, short enough to leave the comparisons
+    figure on the first screen, at most two sentences: the parts and motion over time, and STAG
+    against the best baseline of each copy with the targets (:func:`pending_sentence` says what
+    is still being recorded)."""
     total = SEEDS * len(PLANNED)
     done = int(status_["seeds recorded"].clip(upper=SEEDS).sum()) if len(status_) else 0
     if summary.empty or comps.empty:
         return [f"The study on audited inputs is being recorded ({done} of {total} pre-registered runs); until it "
                 "is, no claim about STAG's parts on real faces stands, because the two earlier studies read "
                 "their inputs wrongly (grey in the figure)."]
-    out = []
+    clauses = []
     parts = comps[comps["kind"] == "part"]
-    said = []
-    for model, what in PART_SHORT.items():
-        rows = parts[[RunName.parse(b).model == model for b in parts["b"]]]
-        if len(rows):
-            said.append(f"{what} {_part_verdict(rows)}")
-    if said:
-        out.append("On real faces with the inputs read right, " + "; ".join(said)
-                   + " (STAG minus the ablation without it, UF1, 95% subject interval).")
+    if len(parts):
+        few = " (not all on 3 seeds yet)" if (parts["seeds"] < SEEDS).any() else ""
+        clauses.append(_parts_clause(parts) + few)
     t = comps[comps["kind"] == "time"]
     if len(t):
         r = t.iloc[0]
-        out.append(f"Motion over time {_VERB[side(r['ci_low'], r['ci_high'])]}: both phases against the onset->apex "
-                   f"phase alone {interval(r['diff_mean'], r['ci_low'], r['ci_high'])}.")
-    against = []
+        clauses.append(f"motion over time {_VERB[side(r['ci_low'], r['ci_high'])]} "
+                       f"(K = 2 minus K = 1, {interval(r['diff_mean'], r['ci_low'], r['ci_high'])})")
+    out = ["On real faces with the inputs read right, " + ", and ".join(clauses) + "."] if clauses else []
+    mine, theirs, diffs, bests = [], [], [], set()
     for c in COPIES:
         best = best_baseline(summary, c)
         r = comps[(comps["copy"] == c.folder) & (comps["kind"] == "baseline") & (comps["b"] == best)]
         s = summary[(summary["copy"] == c.folder) & (summary["model"] == c.method)]
-        if len(r) and len(s):
+        b = summary[(summary["copy"] == c.folder) & (summary["model"] == best)]
+        if len(r) and len(s) and len(b):
             r = r.iloc[0]
-            against.append(f"{s['uf1_mean'].iloc[0]:.3f} on the {c.label}, "
-                           f"{interval(r['diff_mean'], r['ci_low'], r['ci_high'])} against {best}")
+            mine.append(f"{s['uf1_mean'].iloc[0]:.3f} on the {c.label.split(' (')[0]}")
+            theirs.append((best, f"{b['uf1_mean'].iloc[0]:.3f}"))
+            diffs.append(interval(r["diff_mean"], r["ci_low"], r["ci_high"]))
     final = bool(len(targets_)) and bool(targets_["runs complete"].all())
-    if against and final:
-        met = int(targets_["met"].sum())
-        out.append("STAG's mean UF1 is " + "; ".join(against) + f", so {met} of {len(targets_)} accuracy targets "
-                   "are met.")
-    elif against:
-        out.append("So far STAG's mean UF1 is " + "; ".join(against) + ".")
-    if done < total:
-        out.append(f"{done} of {total} pre-registered runs are recorded; the others are planned and not run yet "
-                   "(listed in the real-faces chapter)" + ("." if final else ", and the targets are read when their "
-                                                                "runs are in."))
+    if mine:
+        met = f": {int(targets_['met'].sum())} of {len(targets_)} accuracy targets are met" if final else ""
+        out.append(("STAG's" if final else "So far STAG's") + " mean UF1 is " + " and ".join(mine)
+                   + ", against " + _owned(theirs) + f" ({'; '.join(diffs)}){met}.")
     return out
+
+
+def pending_sentence(status_: pd.DataFrame) -> str:
+    """How many pre-registered runs are still to be recorded; empty once all are."""
+    total = SEEDS * len(PLANNED)
+    done = int(status_["seeds recorded"].clip(upper=SEEDS).sum()) if len(status_) else 0
+    return f"{total - done} of {total} pre-registered runs are still to be recorded (chapter 7)." if done < total else ""
 
 
 def audit_checks(path: str | Path) -> pd.DataFrame:
