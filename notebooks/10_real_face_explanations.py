@@ -31,7 +31,7 @@
 records = "../results/registered/megc2019_explain"
 superseded = "../results/megc2019_explain"
 data_root = ""
-runs = "../runs/megc2019-retrain"
+runs = "../runs/registered/megc2019"
 codings = ""
 cache_dir = "../.stag-cache"
 
@@ -67,8 +67,9 @@ display(Markdown(answer.sentences["explanations"]))
 # The paper says that AU-guided connectivity makes STAG's reasoning more interpretable. The
 # synthetic chapter could check maps against known AU masks. Real faces have no masks, but the
 # CASME II and SAMM clips come with their released FACS codings. Every model explained here is
-# an honest checkpoint: its epoch was chosen on an inner validation split of the training
-# subjects, never on the test subject. The chance level matters because the coded AUs of a
+# an honest checkpoint: no fold saw its test subject, and its epoch was fixed without it (the
+# last epoch in the runs on audited inputs; an inner validation split of the training subjects
+# in the superseded runs). The chance level matters because the coded AUs of a
 # class are predictable from the class alone: a model that always points at the brows gains
 # nothing from classes in which most clips code brow AUs. No image of a real face is shown; the
 # clips below are drawn on the mean face template.
@@ -92,9 +93,11 @@ display(Markdown(answer.sentences["explanations"]))
 # under the first table count both.
 #
 # The number of IG steps is fixed for every run and listed in the provenance table. The chapter
-# reads the recorded per-clip scores under `results/megc2019_explain/`. With
-# `-p data_root DIR` it explains again the fold checkpoints of the runs that the real-data
-# chapter retrained with the same parameter (the `runs` folder).
+# reads the recorded per-clip scores under `results/registered/megc2019_explain/` (the first
+# copy's runs on audited inputs, explained with the same registered regions they were trained
+# on). With `-p data_root DIR -p runs DIR` it explains again the fold checkpoints of your own
+# runs of those commands (the README's reproduce commands write them to
+# `runs/registered/megc2019/<model>-seed<N>`).
 
 # %% [markdown]
 # ## All three scores
