@@ -20,7 +20,8 @@ from stag.results import roi_ranking as R
 from stag.faces import ROI_NAMES, coded_rois
 
 ROOT = Path(__file__).resolve().parents[1]
-RECORDS = ROOT / "results" / "megc2019_explain"
+RECORDS = ROOT / "results" / "megc2019_explain"  # superseded: the first copy's misread runs
+REGISTERED = ROOT / "results" / "registered" / "megc2019_explain"  # the runs on audited inputs
 
 
 # --------------------------------------------------------------------------- ranking scores
@@ -229,15 +230,17 @@ def test_fold_rows_of_an_untrained_model(name):
 
 
 # --------------------------------------------------------------------------- the recorded study
-def test_chapter_summary_equals_a_recomputation_from_the_csvs():
+@pytest.mark.parametrize("records, selection", [(RECORDS, "inner_val"), (REGISTERED, None)],
+                         ids=["superseded", "registered"])
+def test_chapter_summary_equals_a_recomputation_from_the_csvs(records, selection):
     """The chapter's table comes from the committed CSVs: recompute it from the raw rows here."""
-    if not any(RECORDS.glob("*.csv")):
-        pytest.skip(f"no recorded real-face scores under {RECORDS}")
-    scores = RR.load_scores(RECORDS)
+    if not any(records.glob("*.csv")):
+        pytest.skip(f"no recorded real-face scores under {records}")
+    scores = RR.load_scores(records, selection=selection)
     summ = RR.gain_summary(scores, n_boot=200)
     raw = pd.concat([pd.read_csv(p, dtype={"subject": str, "clip_id": str}, keep_default_na=False)
-                     for p in sorted(RECORDS.glob("*.csv"))])
-    raw = raw[raw["selection"] == "inner_val"]
+                     for p in sorted(records.glob("*.csv"))])
+    raw = raw[raw["selection"] == selection] if selection else raw
     for _, r in summ.iterrows():
         g = raw[(raw["model"] == r["model"]) & (raw["method"] == r["method"])]
         per_clip = g.groupby("clip_id")[[r["metric"], f"chance_{r['metric']}"]].mean()
@@ -258,18 +261,19 @@ def _data_paths():
 
 
 def test_recorded_fold_reexplains(tmp_path, monkeypatch):
-    """Retrain the smallest scored fold of STAG's seed-0 record on CPU and explain it again:
-    its rows must match the recorded ones (same top ROIs and scores, importances to 1e-3).
+    """Retrain the smallest scored fold of STAG's seed-0 record on audited inputs (registered
+    ROIs, channels verified) on CPU and explain it again: its rows must match the recorded ones
+    (same top ROIs and scores, importances to 1e-3).
 
-    The recorded run comes from ``results/megc2019/`` (``$STAG_MEGC2019_RECORDS`` overrides it);
-    the data is prepared into a fresh cache unless ``$STAG_TEST_CACHE`` names one."""
+    The recorded run comes from ``results/registered/megc2019/`` (``$STAG_MEGC2019_RECORDS``
+    overrides it); the data is prepared into a fresh cache unless ``$STAG_TEST_CACHE`` names one."""
     from stag.results import reproduce
     from stag.train import run
 
     data, codings = _data_paths()
-    name = "stag-inner_val-seed0"
-    runs = Path(os.environ.get("STAG_MEGC2019_RECORDS", ROOT / "results" / "megc2019"))
-    csv, recorded_run = RECORDS / f"{name}.csv", runs / name
+    name = "stag-seed0"
+    runs = Path(os.environ.get("STAG_MEGC2019_RECORDS", ROOT / "results" / "registered" / "megc2019"))
+    csv, recorded_run = REGISTERED / f"{name}.csv", runs / name
     if not csv.is_file():
         pytest.skip(f"no recorded real-face scores {csv}")
     if not (recorded_run / "results.json").is_file():
