@@ -296,3 +296,14 @@ def test_component_findings_name_each_verdict():
     assert text.startswith("Against 2 recorded ablations")
     assert "measurably better than stag_no_temporal" in text and "measurably worse than none" in text
     assert "not measurably different from stag_no_graph" in text and "stag_static_adj" not in text
+
+
+def test_signed_numbers_never_print_negative_zero():
+    """The book's one number format: a difference that rounds to zero is "+0.000", in an interval
+    and in a per-seed list alike."""
+    from stag.results.stats import interval, signed
+
+    assert [signed(x) for x in (-0.0004, -0.0, 0.0, 0.0004, -0.0006, 0.0125)] == \
+        ["+0.000", "+0.000", "+0.000", "+0.000", "-0.001", "+0.013"]
+    assert interval(-0.0003, -0.0104, 0.0004) == "+0.000 [-0.010, +0.000]"
+    assert signed(-0.04, digits=1) == "+0.0"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from stag.results.stats import side
+from stag.results.stats import side, signed
 from stag.results.tables import compare
 from stag.train.records import HONEST
 
@@ -39,8 +39,8 @@ def comparison_sentence(table: pd.DataFrame, comparison: pd.DataFrame | None = N
     return (f"Under honest LOSO on the MEGC2019 composite ({row['selection']} epoch, {row['seeds']} seed"
             f"{'s' * int(row['seeds'] > 1)}), STAG {verdict} the best baseline, {row['b']}: UF1 {ua.mean():.3f} "
             f"[{ua.min():.3f}-{ua.max():.3f}] against {ub.mean():.3f} [{ub.min():.3f}-{ub.max():.3f}], a paired "
-            f"difference of {row['diff_mean']:+.3f} (95% subject-bootstrap interval [{row['ci_low']:+.3f}, "
-            f"{row['ci_high']:+.3f}]; {tail}).")
+            f"difference of {signed(row['diff_mean'])} (95% subject-bootstrap interval [{signed(row['ci_low'])}, "
+            f"{signed(row['ci_high'])}]; {tail}).")
 
 
 def ensemble_sentence(ens: pd.DataFrame, comparison: pd.DataFrame) -> str:
@@ -59,8 +59,8 @@ def ensemble_sentence(ens: pd.DataFrame, comparison: pd.DataFrame) -> str:
     return (f"Averaging the class probabilities of {which}, {row['selection'].split(',')[0]} selection (a rule "
             f"fixed before scoring and the same for every model), STAG reaches UF1 {mean}{a['uf1']:.3f} (single "
             f"seeds: {a['uf1_seed_mean']:.3f} on average) and {verdict} the best baseline's ensembles, {row['b']}, "
-            f"at {b['uf1']:.3f}: a difference of {row['diff']:+.3f} (per ensemble {row['diff_per_ensemble']}; "
-            f"95% subject-bootstrap interval [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]).")
+            f"at {b['uf1']:.3f}: a difference of {signed(row['diff'])} (per ensemble {row['diff_per_ensemble']}; "
+            f"95% subject-bootstrap interval [{signed(row['ci_low'])}, {signed(row['ci_high'])}]).")
 
 
 def component_sentence(components_table: pd.DataFrame) -> str:
@@ -108,13 +108,13 @@ def training_sentences(summary: pd.DataFrame, comparison: pd.DataFrame | None = 
         s = stag.iloc[0]
         for _, b in summary[summary["role"] == "baseline"].iterrows():
             lines.append(f"- STAG against {b['model']}: UF1 {s['uf1_mean']:.3f} against {b['uf1_mean']:.3f} "
-                         f"({s['uf1_mean'] - b['uf1_mean']:+.3f}).")
+                         f"({signed(s['uf1_mean'] - b['uf1_mean'])}).")
         for _, a in summary[summary["role"] == "ablation"].iterrows():
             lines.append(f"- Ablation {a['model']}: UF1 {a['uf1_mean']:.3f} "
-                         f"({a['uf1_mean'] - s['uf1_mean']:+.3f} against full STAG).")
+                         f"({signed(a['uf1_mean'] - s['uf1_mean'])} against full STAG).")
     for _, c in (comparison if comparison is not None else pd.DataFrame()).iterrows():
         lines.append(f"- Choosing the epoch on the test subject (oracle) changes {c['model']}'s UF1 by "
-                     f"{c['UF1 inflation (oracle - honest)']:+.3f} ({c['UF1 honest (last epoch)']:.3f} -> "
+                     f"{signed(c['UF1 inflation (oracle - honest)'])} ({c['UF1 honest (last epoch)']:.3f} -> "
                      f"{c['UF1 oracle (best test epoch)']:.3f}) with no change to the model.")
     for _, c in (cross if cross is not None else pd.DataFrame()).iterrows():
         lines.append(f"- Cross-dataset {c['model']}, {c['train -> test']}: UF1 {c['uf1']:.3f}.")

@@ -108,7 +108,13 @@ def verdict(low: float, high: float, a: str, b: str) -> str:
     return {1: f"{a} better", -1: f"{b} better", 0: "no measurable difference"}[side(low, high)]
 
 
+def signed(x: float, digits: int = 3) -> str:
+    """A signed number as the book prints it: ``+0.012``, ``-0.020``; a value that rounds to zero
+    prints ``+0.000``, never ``-0.000``."""
+    r = round(float(x), digits)
+    return f"{(r + 0.0) if r != 0 else 0.0:+.{digits}f}"
+
+
 def interval(diff: float, low: float, high: float, digits: int = 3) -> str:
     """A difference and its interval as the book prints them: ``+0.012 [-0.020, +0.041]``."""
-    f = f"{{:+.{digits}f}}"
-    return f"{f.format(diff)} [{f.format(low)}, {f.format(high)}]"
+    return f"{signed(diff, digits)} [{signed(low, digits)}, {signed(high, digits)}]"

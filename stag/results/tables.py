@@ -20,7 +20,7 @@ import pandas as pd
 
 from stag.train.names import ROLE_ORDER
 from stag.train.records import DATASET_NAMES, HONEST, ORACLE_SHORT, SELECTION_ORDER, RecordError, rescore
-from stag.results.stats import (N_BOOT, group_predictions, paired_difference, seed_groups, seed_interval, side,
+from stag.results.stats import (N_BOOT, group_predictions, paired_difference, seed_groups, seed_interval, side, signed,
                                 verdict)
 from stag.train.metrics import per_group_scores, scores, subject_bootstrap_ci
 
@@ -138,7 +138,7 @@ def compare(table: pd.DataFrame, a: str = "stag", b: str | None = None, protocol
             continue
         diffs = [float(ra.loc[s, "uf1"] - rb.loc[s, "uf1"]) for s in seeds]
         rows.append({"selection": selection_label(sel), "a": a, "b": other, "seeds": len(seeds),
-                     "diff_per_seed": ", ".join(f"{x:+.3f}" for x in diffs), "diff_mean": est,
+                     "diff_per_seed": ", ".join(signed(x) for x in diffs), "diff_mean": est,
                      "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows, columns=cols)
 
@@ -245,7 +245,7 @@ def ensemble_compare(table: pd.DataFrame, a: str = "stag", b: str | None = None,
     diffs = [scores(ya, x, k)["uf1"] - scores(yb, z, k)["uf1"] for x, z in zip(pa, pb)]
     return pd.DataFrame([{"selection": f"{selection}, {size}-seed ensemble", "a": a, "b": b,
                           "seeds": ", ".join(f"{g[0]}-{g[-1]}" for g in groups), "ensembles": n, "diff": est,
-                          "diff_per_ensemble": ", ".join(f"{d:+.3f}" for d in diffs), "ci_low": lo, "ci_high": hi}],
+                          "diff_per_ensemble": ", ".join(signed(d) for d in diffs), "ci_low": lo, "ci_high": hi}],
                         columns=cols)
 
 
