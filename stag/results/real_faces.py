@@ -28,7 +28,7 @@ import pandas as pd
 from stag.data.clip import subject_group
 from stag.faces import ROI_NAMES
 from stag.results import roi_ranking as R
-from stag.results.stats import N_BOOT, interval, side
+from stag.results.stats import N_BOOT, interval, side, word_list
 from stag.train.metrics import subject_bootstrap_means
 from stag.train.names import model_role
 
@@ -405,10 +405,6 @@ def paired_table(pair: pd.DataFrame, metric: str = PRIMARY) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- words
-def _list(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def explanation_sentences(summ: pd.DataFrame, pair: pd.DataFrame, counts: dict | None = None, *, metric: str = PRIMARY) -> str:
     """The answer in sentences, from :func:`gain_summary`, :func:`paired` and :func:`exclusions`.
 
@@ -442,11 +438,11 @@ def explanation_sentences(summ: pd.DataFrame, pair: pd.DataFrame, counts: dict |
                 f"{METHOD_LABELS[r['method']]} ({interval(r['gain'], r['ci_low'], r['ci_high'])})")
         parts = []
         if groups[1]:
-            parts.append(f"above chance for {_list(groups[1])}")
+            parts.append(f"above chance for {word_list(groups[1])}")
         if groups[0]:
-            parts.append(f"not distinguishable from chance for {_list(groups[0])}")
+            parts.append(f"not distinguishable from chance for {word_list(groups[0])}")
         if groups[-1]:
-            parts.append(f"below chance for {_list(groups[-1])}")
+            parts.append(f"below chance for {word_list(groups[-1])}")
         out.append(f"STAG's ROI rankings agree with the coded AUs ({name} minus its permutation chance within "
                    "dataset and class, 95% subject-bootstrap interval) " + "; ".join(parts) + ".")
     best = s.loc[s["gain"].idxmax()]
@@ -490,7 +486,7 @@ def explanation_intro_sentence(summ: pd.DataFrame, pair: pd.DataFrame, *, metric
     head = (f"On {int(s['clips'].iloc[0])} coded CASME II and SAMM clips ({int(s['subjects'].iloc[0])} subjects, "
             f"seeds {s['seeds'].iloc[0]}), STAG's explanations rank the coded AUs' regions above chance "
             f"(AU codes permuted within dataset and class; {name} gain, 95% subject interval) "
-            + (f"only with {_list(above)}" if above and len(above) < len(s) else
+            + (f"only with {word_list(above)}" if above and len(above) < len(s) else
                "with every method" if above else "with none of its methods"))
     p = pair[pair["metric"] == metric]
     parts = []
@@ -502,7 +498,7 @@ def explanation_intro_sentence(summ: pd.DataFrame, pair: pd.DataFrame, *, metric
         else:
             won = [m for m, x in zip(methods, sides) if x > 0]
             lost = [m for m, x in zip(methods, sides) if x < 0]
-            parts.append("; ".join(([f"STAG beats {b} with {_list(won)}"] if won else [])
-                                   + ([f"{b} beats STAG with {_list(lost)}"] if lost else [])))
-    tail = ("; on the methods every model has (ROI occlusion, pixel IG), " + _list(parts)) if parts else ""
+            parts.append("; ".join(([f"STAG beats {b} with {word_list(won)}"] if won else [])
+                                   + ([f"{b} beats STAG with {word_list(lost)}"] if lost else [])))
+    tail = ("; on the methods every model has (ROI occlusion, pixel IG), " + word_list(parts)) if parts else ""
     return head + tail + "."

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from stag.results import tables
-from stag.results.stats import N_BOOT, interval, side
+from stag.results.stats import N_BOOT, interval, side, signed, word_list
 from stag.train.names import RunName
 from stag.train.records import RunRecord, load_records, records_table
 
@@ -41,6 +41,11 @@ class Copy:
     method: str
     baselines: tuple[str, ...]
     parts: tuple[tuple[str, str], ...]  # (STAG at the ablations' K, ablation)
+
+    @property
+    def short(self) -> str:
+        """The label without its gloss: ``"first copy"``."""
+        return self.label.split(" (")[0]
 
 
 COPIES: tuple[Copy, ...] = (
@@ -208,8 +213,8 @@ def audit_summary(root: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         per_copy.append({"copy": c.folder,
                          "cross-copy correlation": f"{cc.get('stored', {}).get('mean', np.nan):.2f} -> "
                                                    f"{cc.get('registered', {}).get('mean', np.nan):.2f}",
-                         "region check lift": f"{lift.get('as stored', {}).get('lift', np.nan):+.3f} -> "
-                                              f"{lift.get('registered', {}).get('lift', np.nan):+.3f}",
+                         "region check lift": f"{signed(lift.get('as stored', {}).get('lift', np.nan))} -> "
+                                              f"{signed(lift.get('registered', {}).get('lift', np.nan))}",
                          "checks": "all pass" if a.get("passed") else "failed: " + ", ".join(
                              x["check"] for x in a["checks"] if not x["passed"])})
     return pd.DataFrame(per_dataset), pd.DataFrame(per_copy)
@@ -227,7 +232,7 @@ def _part_verdict(rows: pd.DataFrame, *, numbers: bool = True) -> str:
     """How one part fares over the copies that measured it (rows of :func:`comparisons`): one verb
     when the copies agree, else one per copy; with each copy's interval."""
     def label(copy: str) -> str:
-        return next(c.label for c in COPIES if c.folder == copy).split(" (")[0]
+        return next(c.short for c in COPIES if c.folder == copy)
 
     def seeds(r) -> str:  # a comparison with fewer seeds than planned says so
         n = int(r["seeds"])
@@ -312,11 +317,8 @@ def _parts_clause(parts: pd.DataFrame) -> str:
         elif verdicts:
             mixed.append(f"{what} {_part_verdict(rows, numbers=False)}")
 
-    def names(items: list[str]) -> str:
-        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
     verbs = {1: ("helps", "help"), -1: ("hurts", "hurt"), 0: ("adds nothing measurable", "add nothing measurable")}
-    said = [f"{names(v)} {verbs[w][len(v) > 1]}" for w, v in sorted(same.items(), key=lambda kv: -abs(kv[0]))]
+    said = [f"{word_list(v)} {verbs[w][len(v) > 1]}" for w, v in sorted(same.items(), key=lambda kv: -abs(kv[0]))]
     return ", ".join(said + mixed)
 
 
@@ -333,16 +335,15 @@ def abstract_sentences(summary: pd.DataFrame, comps: pd.DataFrame, targets_: pd.
     figure on the first screen, at most two sentences: the parts and motion over time, and STAG
     against the best baseline of each copy with the targets (:func:`pending_sentence` says what
     is still being recorded)."""
-    total = SEEDS * len(PLANNED)
-    done = int(status_["seeds recorded"].clip(upper=SEEDS).sum()) if len(status_) else 0
     if summary.empty or comps.empty:
+        done, total = _recorded(status_)
         return [f"The study on audited inputs is being recorded ({done} of {total} pre-registered runs); until it "
                 "is, no claim about STAG's parts on real faces stands, because the two earlier studies read "
                 "their inputs wrongly (grey in the figure)."]
     clauses = []
     parts = comps[comps["kind"] == "part"]
     if len(parts):
-        few = " (not all on 3 seeds yet)" if (parts["seeds"] < SEEDS).any() else ""
+        few = f" (not all on {SEEDS} seeds yet)" if (parts["seeds"] < SEEDS).any() else ""
         clauses.append(_parts_clause(parts) + few)
     t = comps[comps["kind"] == "time"]
     if len(t):
@@ -350,7 +351,7 @@ def abstract_sentences(summary: pd.DataFrame, comps: pd.DataFrame, targets_: pd.
         clauses.append(f"motion over time {_VERB[side(r['ci_low'], r['ci_high'])]} "
                        f"(K = 2 minus K = 1, {interval(r['diff_mean'], r['ci_low'], r['ci_high'])})")
     out = ["On real faces with the inputs read right, " + ", and ".join(clauses) + "."] if clauses else []
-    mine, theirs, diffs, bests = [], [], [], set()
+    mine, theirs, diffs = [], [], []
     for c in COPIES:
         best = best_baseline(summary, c)
         r = comps[(comps["copy"] == c.folder) & (comps["kind"] == "baseline") & (comps["b"] == best)]
@@ -358,7 +359,7 @@ def abstract_sentences(summary: pd.DataFrame, comps: pd.DataFrame, targets_: pd.
         b = summary[(summary["copy"] == c.folder) & (summary["model"] == best)]
         if len(r) and len(s) and len(b):
             r = r.iloc[0]
-            mine.append(f"{s['uf1_mean'].iloc[0]:.3f} on the {c.label.split(' (')[0]}")
+            mine.append(f"{s['uf1_mean'].iloc[0]:.3f} on the {c.short}")
             theirs.append((best, f"{b['uf1_mean'].iloc[0]:.3f}"))
             diffs.append(interval(r["diff_mean"], r["ci_low"], r["ci_high"]))
     final = bool(len(targets_)) and bool(targets_["runs complete"].all())
@@ -369,10 +370,15 @@ def abstract_sentences(summary: pd.DataFrame, comps: pd.DataFrame, targets_: pd.
     return out
 
 
+def _recorded(status_: pd.DataFrame) -> tuple[int, int]:
+    """``(runs recorded, runs pre-registered)``, a run being one seed of one planned row."""
+    done = int(status_["seeds recorded"].clip(upper=SEEDS).sum()) if len(status_) else 0
+    return done, SEEDS * len(PLANNED)
+
+
 def pending_sentence(status_: pd.DataFrame) -> str:
     """How many pre-registered runs are still to be recorded; empty once all are."""
-    total = SEEDS * len(PLANNED)
-    done = int(status_["seeds recorded"].clip(upper=SEEDS).sum()) if len(status_) else 0
+    done, total = _recorded(status_)
     return f"{total - done} of {total} pre-registered runs are still to be recorded (chapter 7)." if done < total else ""
 
 

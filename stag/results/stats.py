@@ -112,7 +112,12 @@ def signed(x: float, digits: int = 3) -> str:
     """A signed number as the book prints it: ``+0.012``, ``-0.020``; a value that rounds to zero
     prints ``+0.000``, never ``-0.000``."""
     r = round(float(x), digits)
-    return f"{(r + 0.0) if r != 0 else 0.0:+.{digits}f}"
+    return f"{r if r != 0 else 0.0:+.{digits}f}"
+
+
+def word_list(items: list[str], last: str = "and") -> str:
+    """``["a", "b", "c"]`` -> ``"a, b and c"`` (or ``"a, b or c"`` with ``last="or"``)."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {last} " + items[-1]
 
 
 def interval(diff: float, low: float, high: float, digits: int = 3) -> str:

@@ -27,7 +27,7 @@ import pandas as pd
 from stag.preprocess.flow import DEFAULT_FLOW, FLOW_PRESETS
 from stag.train.names import RunName
 from stag.train.records import load_records
-from stag.results.stats import N_BOOT, interval, paired_difference, seed_interval, side
+from stag.results.stats import N_BOOT, interval, paired_difference, seed_interval, side, word_list
 from stag.results.tables import components, pairs_table
 
 #: The study's record folders, relative to a results root.
@@ -117,8 +117,7 @@ def decision_sentence(components: pd.DataFrame) -> str:
                   for _, r in measured.iterrows() if side(r["ci_low"], r["ci_high"]) == w] for w in (1, 0, -1)}
 
     def listed(items, with_numbers):
-        names = [f"{n} ({d})" if with_numbers else n for n, d in items]
-        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+        return word_list([f"{n} ({d})" if with_numbers else n for n, d in items], "or")
 
     parts = []  # UF1 of full STAG minus the ablation, 3 seeds
     if groups[1]:
